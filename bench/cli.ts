@@ -1,0 +1,13 @@
+// `nvlsched bench <name>`: micro-benchmarks. Each prints a table, then one JSON object as its last stdout line.
+import { usageError } from '../scheduler/cli/args.js';
+
+const BENCHES: Record<string, () => Promise<{ run: (argv: string[]) => Promise<number> }>> = {
+  kv: () => import('./kv.js'),
+};
+
+export async function run(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const load = name === undefined ? undefined : BENCHES[name];
+  if (!load) throw usageError(`bench needs one of: ${Object.keys(BENCHES).join(', ')}${name ? ` (got '${name}')` : ''}`);
+  return (await load()).run(rest);
+}

@@ -1,0 +1,61 @@
+// Where block bytes live and how they are copied. The core decides *what* moves (metadata, plans); a backend
+// only executes copies and reads/writes. Metadata mode has no backend memory at all.
+//
+// Ordering invariant: a backend executes every call in submission order (the CPU backend synchronously; the CUDA
+// backend on one stream), so a block released by a move and re-taken by a later call is never written before the
+// copy out of it has happened. fence()/wait() let callers learn when submitted copies are complete.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "status.h"
+
+namespace nvl {
+
+// A pool's place in the location order (SPEC §2): device pools, then host pools, then disk pools.
+struct PoolShape {
+  uint32_t numBlocks = 0;
+  bool onDevice = false;   // HBM of a GPU
+  uint32_t gpu = 0;        // topology GPU index when onDevice
+};
+
+struct CopyOp {
+  uint32_t srcPool = 0;
+  uint32_t srcBlock = 0;
+  uint32_t dstPool = 0;
+  uint32_t dstBlock = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const char* name() const = 0;  // "cpu" or "cuda"
+  // Allocates memory for every pool (bytes mode). Called once.
+  virtual Status init(const std::vector<PoolShape>& pools, uint64_t blockBytes) = 0;
+  virtual Status copy(const std::vector<CopyOp>& ops) = 0;
+  virtual Status write(uint32_t pool, uint32_t block, uint64_t offsetBytes, const uint8_t* data, uint64_t size) = 0;
+  virtual Status read(uint32_t pool, uint32_t block, uint64_t offsetBytes, uint8_t* out, uint64_t size) = 0;
+  // A ticket covering everything submitted so far; wait() blocks until it is done (safe off the JS thread).
+  virtual uint64_t fence() = 0;
+  virtual Status wait(uint64_t ticket) = 0;
+};
+
+std::unique_ptr<Backend> makeCpuBackend();
+
+// What the machine offers; filled by probeCuda() (stub when built without CUDA) and probeNccl().
+struct DeviceProbe {
+  bool cudaCompiled = false;
+  int cudaDeviceCount = 0;
+  std::string cudaError;
+  bool ncclLoaded = false;
+  int ncclVersion = 0;
+  std::string ncclError;
+};
+DeviceProbe probeDevices();
+
+// Null with a status when CUDA was not compiled in or no device is usable.
+std::unique_ptr<Backend> makeCudaBackend(Status& status);
+
+}  // namespace nvl

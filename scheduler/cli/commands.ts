@@ -1,0 +1,31 @@
+// The subcommand registry. Each command is a module with a `run(argv)` returning an exit code; it is imported
+// lazily so that `nvlsched --help` does not load the native addon.
+import { usageError } from './args.js';
+
+interface Command {
+  summary: string;
+  load: () => Promise<{ run: (argv: string[]) => Promise<number> }>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  start: { summary: 'the main job on an embedded default (see README)', load: () => import('./start.js') },
+  info: { summary: 'native addon, backend (CPU/CUDA), NCCL and topology presets', load: () => import('./info.js') },
+  bench: { summary: 'micro-benchmarks: `bench kv [--json]`', load: () => import('../../bench/cli.js') },
+};
+
+function help(): string {
+  const lines = Object.entries(COMMANDS).map(([name, cmd]) => `  ${name.padEnd(10)} ${cmd.summary}`);
+  return `usage: nvlsched <command> [flags]\n\ncommands:\n${lines.join('\n')}\n`;
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(help());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) throw usageError(`unknown command '${name}'; commands: ${Object.keys(COMMANDS).join(', ')}`);
+  const module = await command.load();
+  return module.run(rest);
+}

@@ -1,0 +1,10 @@
+// Original file: /work/main/proto/nvlsched/v1/gateway.proto
+
+
+export interface CancelResponse {
+  'found'?: (boolean);
+}
+
+export interface CancelResponse__Output {
+  'found': (boolean);
+}

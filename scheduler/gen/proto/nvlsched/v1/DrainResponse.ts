@@ -1,0 +1,10 @@
+// Original file: /work/main/proto/nvlsched/v1/worker.proto
+
+
+export interface DrainResponse {
+  'runningSequences'?: (number);
+}
+
+export interface DrainResponse__Output {
+  'runningSequences': (number);
+}

@@ -1,0 +1,8 @@
+// Original file: /work/main/proto/nvlsched/v1/common.proto
+
+
+export interface HealthRequest {
+}
+
+export interface HealthRequest__Output {
+}

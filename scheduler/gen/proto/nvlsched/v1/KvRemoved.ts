@@ -1,0 +1,14 @@
+// Original file: /work/main/proto/nvlsched/v1/common.proto
+
+import type { Location as _nvlsched_v1_Location, Location__Output as _nvlsched_v1_Location__Output } from '../../nvlsched/v1/Location.js';
+import type { Long } from '@grpc/proto-loader';
+
+export interface KvRemoved {
+  'location'?: (_nvlsched_v1_Location | null);
+  'hash'?: (number | string | Long);
+}
+
+export interface KvRemoved__Output {
+  'location': (_nvlsched_v1_Location__Output | null);
+  'hash': (string);
+}

@@ -1,0 +1,8 @@
+// Original file: /work/main/proto/nvlsched/v1/worker.proto
+
+
+export interface SnapshotRequest {
+}
+
+export interface SnapshotRequest__Output {
+}

@@ -1,0 +1,256 @@
+// The typed facade over the native addon (build/Release/nvlsched_native.node). It adds no logic: the addon
+// validates every argument and throws errors with `.code`; this file only gives them TypeScript types.
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+import { packageRoot } from '../util/paths.js';
+import type {
+  AllocateRequest,
+  AllocateResult,
+  AppendResult,
+  BackendInfo,
+  KvEvent,
+  KvManager,
+  KvManagerConfig,
+  KvSnapshot,
+  KvStats,
+  Location,
+  PrefixMatch,
+  SequenceInfo,
+  TopologyPresetName,
+  TopologySpec,
+  TransferPlan,
+} from './types.js';
+
+interface NativeHandle {
+  info(): { numGpus: number; numTrays: number; tokensPerBlock: number; bytesPerToken: number; blockBytes: number };
+  topology(): TopologySpec;
+  backendInfo(): BackendInfo;
+  allocate(gpu: number, numTokens: number, hashes: BigUint64Array | undefined, reserveTokens: number | undefined): AllocateResult;
+  append(seqId: number, numTokens: number, hashes: BigUint64Array | undefined): AppendResult;
+  free(seqId: number): void;
+  sequenceInfo(seqId: number): SequenceInfo;
+  blockTable(seqId: number): Int32Array;
+  matchPrefix(hashes: BigUint64Array): PrefixMatch[];
+  matchPrefixPacked(hashes: BigUint64Array): Uint32Array;
+  matchPrefixOnGpu(gpu: number, hashes: BigUint64Array): PrefixMatch;
+  pin(gpu: number, hashes: BigUint64Array): number;
+  unpin(gpu: number, hashes: BigUint64Array): number;
+  transfer(seqId: number, destination: Location, mode: 'move' | 'copy'): Promise<TransferPlan>;
+  estimateTransfer(source: Location, destination: Location, bytes: number): { path: string; seconds: number };
+  write(seqId: number, tokenOffset: number, data: Uint8Array): void;
+  read(seqId: number, tokenOffset: number, numTokens: number): Uint8Array;
+  drainEvents(maxEvents?: number): KvEvent[];
+  snapshot(): KvSnapshot;
+  stats(): KvStats;
+  close(): void;
+}
+
+export interface DeviceProbe {
+  cudaCompiled: boolean;
+  cudaDeviceCount: number;
+  cudaError: string;
+  ncclLoaded: boolean;
+  ncclVersion: number;
+  ncclError: string;
+}
+
+interface NativeModule {
+  NativeKvManager: new (config: KvManagerConfig) => NativeHandle;
+  topologyPreset(name: string): TopologySpec;
+  topologyPresetNames(): string[];
+  hashTokens(tokens: Uint32Array, tokensPerBlock: number, parent?: bigint): BigUint64Array;
+  chainHashes(ids: BigUint64Array, parent?: bigint): BigUint64Array;
+  probeDevices(): DeviceProbe;
+}
+
+let loaded: NativeModule | undefined;
+
+/** Path of the built addon; NVLSCHED_ADDON overrides it (e.g. a sanitizer build). */
+export function addonPath(): string {
+  return process.env.NVLSCHED_ADDON ?? path.join(packageRoot(), 'build', 'Release', 'nvlsched_native.node');
+}
+
+export function nativeModule(): NativeModule {
+  if (loaded) return loaded;
+  const require = createRequire(import.meta.url);
+  try {
+    loaded = require(addonPath()) as NativeModule;
+  } catch (cause) {
+    throw new Error(`nvlsched: cannot load the native addon at ${addonPath()}; run \`npm install\` (or ` +
+      `\`npm run build:native\`) first. Cause: ${(cause as Error).message}`);
+  }
+  return loaded;
+}
+
+export function topologyPreset(name: TopologyPresetName | string): TopologySpec {
+  return nativeModule().topologyPreset(name);
+}
+
+export function topologyPresetNames(): string[] {
+  return nativeModule().topologyPresetNames();
+}
+
+/** Chained hashes of the full blocks of `tokens` (SPEC §3). */
+export function hashTokens(tokens: Uint32Array, tokensPerBlock: number, parent = 0n): BigUint64Array {
+  return nativeModule().hashTokens(tokens, tokensPerBlock, parent);
+}
+
+/** Chains trace hash ids (Mooncake, Claude Code) into block hashes (SPEC §3). */
+export function chainHashes(ids: BigUint64Array, parent = 0n): BigUint64Array {
+  return nativeModule().chainHashes(ids, parent);
+}
+
+export function probeDevices(): DeviceProbe {
+  return nativeModule().probeDevices();
+}
+
+let backendAnnounced = false;
+
+/** Says once per process which backend 'auto' picked and why. */
+function announceBackend(info: BackendInfo, requested: string): void {
+  if (backendAnnounced || requested !== 'auto' || process.env.NVLSCHED_QUIET === '1') return;
+  backendAnnounced = true;
+  const why = info.backend === 'cuda'
+    ? `${info.cudaDeviceCount} CUDA device(s)`
+    : info.cudaCompiled ? `no usable CUDA device: ${info.cudaError}` : 'built without CUDA';
+  const nccl = info.ncclLoaded ? `NCCL ${info.ncclVersion}` : 'NCCL not loaded';
+  process.stderr.write(`nvlsched: KV backend ${info.backend} (${why}; ${nccl})\n`);
+}
+
+export class NativeKvManager implements KvManager {
+  readonly numGpus: number;
+  readonly numTrays: number;
+  readonly tokensPerBlock: number;
+  readonly bytesPerToken: number;
+  readonly blockBytes: number;
+  private readonly handle: NativeHandle;
+
+  constructor(config: KvManagerConfig) {
+    const Native = nativeModule().NativeKvManager;
+    this.handle = new Native(config);
+    const info = this.handle.info();
+    this.numGpus = info.numGpus;
+    this.numTrays = info.numTrays;
+    this.tokensPerBlock = info.tokensPerBlock;
+    this.bytesPerToken = info.bytesPerToken;
+    this.blockBytes = info.blockBytes;
+    announceBackend(this.handle.backendInfo(), config?.backend ?? 'auto');
+  }
+
+  topology(): TopologySpec {
+    return this.handle.topology();
+  }
+
+  backendInfo(): BackendInfo {
+    return this.handle.backendInfo();
+  }
+
+  allocate(req: AllocateRequest): AllocateResult {
+    if (typeof req !== 'object' || req === null) throw badArgument('allocate() takes an object {gpu, numTokens, blockHashes?, reserveTokens?}');
+    return this.handle.allocate(req.gpu, req.numTokens, req.blockHashes, req.reserveTokens);
+  }
+
+  append(seqId: number, numTokens: number, blockHashes?: BigUint64Array): AppendResult {
+    return this.handle.append(seqId, numTokens, blockHashes);
+  }
+
+  free(seqId: number): void {
+    this.handle.free(seqId);
+  }
+
+  sequenceInfo(seqId: number): SequenceInfo {
+    return this.handle.sequenceInfo(seqId);
+  }
+
+  blockTable(seqId: number): Int32Array {
+    return this.handle.blockTable(seqId);
+  }
+
+  matchPrefix(blockHashes: BigUint64Array): PrefixMatch[] {
+    return this.handle.matchPrefix(blockHashes);
+  }
+
+  matchPrefixPacked(blockHashes: BigUint64Array): Uint32Array {
+    return this.handle.matchPrefixPacked(blockHashes);
+  }
+
+  matchPrefixOnGpu(gpu: number, blockHashes: BigUint64Array): PrefixMatch {
+    return this.handle.matchPrefixOnGpu(gpu, blockHashes);
+  }
+
+  pin(gpu: number, blockHashes: BigUint64Array): number {
+    return this.handle.pin(gpu, blockHashes);
+  }
+
+  unpin(gpu: number, blockHashes: BigUint64Array): number {
+    return this.handle.unpin(gpu, blockHashes);
+  }
+
+  // The state changes synchronously inside the call; the Promise settles when the bytes have moved.
+  transfer(seqId: number, destination: Location, mode: 'move' | 'copy' = 'move'): Promise<TransferPlan> {
+    try {
+      return this.handle.transfer(seqId, destination, mode);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  demote(seqId: number, tier: 'host' | 'disk' = 'host'): Promise<TransferPlan> {
+    try {
+      if (tier !== 'host' && tier !== 'disk') throw badArgument(`tier must be 'host' or 'disk', got ${String(tier)}`);
+      const info = this.handle.sequenceInfo(seqId);
+      const tray = Math.floor(info.homeGpu / this.topologyGpusPerTray());
+      return this.handle.transfer(seqId, { tier, index: tray }, 'move');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  promote(seqId: number, gpu?: number): Promise<TransferPlan> {
+    try {
+      const target = gpu ?? this.handle.sequenceInfo(seqId).homeGpu;
+      return this.handle.transfer(seqId, { tier: 'device', index: target }, 'move');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  estimateTransfer(source: Location, destination: Location, bytes: number): { path: string; seconds: number } {
+    return this.handle.estimateTransfer(source, destination, bytes);
+  }
+
+  write(seqId: number, tokenOffset: number, data: Uint8Array): void {
+    this.handle.write(seqId, tokenOffset, data);
+  }
+
+  read(seqId: number, tokenOffset: number, numTokens: number): Uint8Array {
+    return this.handle.read(seqId, tokenOffset, numTokens);
+  }
+
+  drainEvents(maxEvents?: number): KvEvent[] {
+    return this.handle.drainEvents(maxEvents);
+  }
+
+  snapshot(): KvSnapshot {
+    return this.handle.snapshot();
+  }
+
+  stats(): KvStats {
+    return this.handle.stats();
+  }
+
+  close(): void {
+    this.handle.close();
+  }
+
+  private gpusPerTrayCache = 0;
+  private topologyGpusPerTray(): number {
+    if (this.gpusPerTrayCache === 0) this.gpusPerTrayCache = this.handle.topology().gpusPerTray;
+    return this.gpusPerTrayCache;
+  }
+}
+
+function badArgument(message: string): Error {
+  return Object.assign(new Error(message), { code: 'E_INVALID_ARGUMENT' });
+}
