@@ -1,7 +1,7 @@
 // Regenerates the TypeScript types of proto/ into scheduler/gen/proto (committed). `--out <dir>` writes elsewhere:
 // the staleness test generates into a temporary folder and compares.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,4 +17,20 @@ const genBin = path.join(path.dirname(require.resolve('@grpc/proto-loader/packag
 const result = spawnSync(process.execPath, [genBin, '--grpcLib=@grpc/grpc-js', '--importFileExtension=.js',
   '--longs=String', '--enums=String', '--defaults', '--oneofs', '--keepCase=false', '-I', here, '-O', outDir, ...files],
   { cwd: root, stdio: 'inherit' });
-process.exit(result.status ?? 1);
+if (result.status !== 0) process.exit(result.status ?? 1);
+
+// The generator writes the absolute path of each .proto into a header comment; make it relative to the
+// repository so that the output does not depend on where the checkout lives.
+function relativize(dir) {
+  for (const name of readdirSync(dir)) {
+    const full = path.join(dir, name);
+    if (statSync(full).isDirectory()) {
+      relativize(full);
+    } else if (name.endsWith('.ts')) {
+      const text = readFileSync(full, 'utf8');
+      const fixed = text.split(`// Original file: ${root}${path.sep}`).join('// Original file: ');
+      if (fixed !== text) writeFileSync(full, fixed);
+    }
+  }
+}
+relativize(outDir);

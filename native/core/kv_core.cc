@@ -95,7 +95,25 @@ int32_t KvManager::Impl::take(uint32_t pool) {
   m.refCount = 1;
   ++p.evictions;
   events.push(EventKind::Removed, locationOfPool(pool)).hash = m.hash;
+  prefetchEviction(pool);
   return victim;
+}
+
+// Evictions walk the LRU list, a chain of dependent loads over cold memory. Looking one victim ahead (its map
+// and index slots) and two ahead (its metadata) overlaps those misses with the current eviction's work.
+void KvManager::Impl::prefetchEviction(uint32_t pool) {
+  BlockPool& p = pools[pool];
+  const int32_t next = p.lruFront();
+  if (next < 0) return;
+  const BlockMeta& m = p.meta(uint32_t(next));
+  p.map().prefetch(m.hash);
+  if (indexed) index.prefetch(m.hash);
+  if (m.lruNext >= 0) __builtin_prefetch(&p.meta(uint32_t(m.lruNext)));
+}
+
+void KvManager::Impl::prefetchRegistration(uint32_t pool, uint64_t hash) const {
+  pools[pool].map().prefetch(hash);
+  if (indexed) index.prefetch(hash);
 }
 
 void KvManager::Impl::registerHash(uint32_t pool, uint32_t block, uint64_t hash, uint64_t parentHash) {

@@ -87,6 +87,8 @@ struct KvManager::Impl {
   // Distinct blocks among blocks[0..n) (entries < 0 skipped) that sit in the LRU: they leave it when acquired.
   uint32_t distinctInLru(uint32_t pool, const int32_t* blocks, size_t n);
   void indexHash(uint32_t pool, uint64_t hash, bool present);
+  void prefetchEviction(uint32_t pool);
+  void prefetchRegistration(uint32_t pool, uint64_t hash) const;
 
   // --- sequences ---
   Status lookup(uint32_t seqId, uint32_t& slot) const;

@@ -66,6 +66,69 @@ Status setUpBackend(KvManager::Impl& m) {
   return m.backend->init(shapes, z.blockBytes);
 }
 
+Status checkAllocate(const KvManager::Impl& m, uint32_t gpu, uint32_t numTokens, size_t numHashes,
+                     uint32_t reserveTokens) {
+  Status s = m.checkGpu(gpu, "gpu");
+  if (!s.ok()) return s;
+  if (numTokens < 1 || numTokens > kMaxTokens) {
+    return invalid("numTokens must be an integer in [1, 2147483647], got " + std::to_string(numTokens));
+  }
+  const uint64_t totalTokens = uint64_t(numTokens) + reserveTokens;
+  if (totalTokens > kMaxTokens) {
+    return invalid("reserveTokens must keep numTokens + reserveTokens <= 2147483647, got " +
+                   std::to_string(totalTokens));
+  }
+  if (numHashes > numTokens / m.tokensPerBlock) {
+    return invalid("blockHashes.length must be <= floor(numTokens / tokensPerBlock) = " +
+                   std::to_string(numTokens / m.tokensPerBlock) + ", got " + std::to_string(numHashes));
+  }
+  return m.checkCanIssueId();
+}
+
+// SPEC §4 append checks, in order: tier, numTokens, length limit, hash count, chain contiguity.
+Status checkAppend(const Sequence& seq, uint32_t numTokens, size_t numHashes, uint32_t bs) {
+  if (seq.location.tier != Tier::Device) {
+    return Status::Error(Code::WrongTier, "append needs a sequence on a device; seqId " + std::to_string(seq.id) +
+                                              " is at " + locationText(seq.location) + " (promote it first)");
+  }
+  if (numTokens < 1 || numTokens > kMaxTokens) {
+    return invalid("numTokens must be an integer in [1, 2147483647], got " + std::to_string(numTokens));
+  }
+  const uint64_t newLen = uint64_t(seq.numTokens) + numTokens;
+  if (newLen > kMaxTokens) {
+    return invalid("numTokens would grow the sequence to " + std::to_string(newLen) +
+                   " tokens; a sequence holds at most 2147483647");
+  }
+  const uint32_t oldFull = seq.numTokens / bs;
+  const uint32_t newFull = uint32_t(newLen / bs) - oldFull;
+  if (numHashes > newFull) {
+    return invalid("blockHashes.length must be <= the blocks this call fills (" + std::to_string(newFull) +
+                   "), got " + std::to_string(numHashes));
+  }
+  if (numHashes > 0 && seq.hashedBlocks != oldFull) {
+    return invalid("blockHashes must continue a contiguous chain: the sequence has " +
+                   std::to_string(seq.hashedBlocks) + " hashed blocks of " + std::to_string(oldFull) + " full ones");
+  }
+  return Status::Ok();
+}
+
+// Positions seq.blocks.size() .. numBlocks-1 each take a block; those with a given hash register it (parent =
+// the previous given hash). Map and index slots are requested a few positions ahead: those tables are far
+// larger than the caches, so this is where allocate spends its time.
+void takeNewBlocks(KvManager::Impl& m, uint32_t gpu, const uint64_t* hashes, size_t numHashes, uint32_t numBlocks,
+                   Sequence& seq) {
+  constexpr uint32_t kAhead = 4;
+  const uint32_t first = uint32_t(seq.blocks.size());
+  for (uint32_t i = first; i < numHashes && i < first + kAhead; ++i) m.prefetchRegistration(gpu, hashes[i]);
+  if (m.pools[gpu].freeCount() < numBlocks - first) m.prefetchEviction(gpu);
+  for (uint32_t i = first; i < numBlocks; ++i) {
+    if (i + kAhead < numHashes) m.prefetchRegistration(gpu, hashes[i + kAhead]);
+    const uint32_t b = uint32_t(m.take(gpu));
+    seq.blocks.push_back(int32_t(b));
+    if (i < numHashes) m.registerHash(gpu, b, hashes[i], i > 0 ? hashes[i - 1] : 0);
+  }
+}
+
 }  // namespace
 
 KvManager::KvManager(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -115,23 +178,10 @@ Status KvManager::checkLocation(Location loc, const char* field) const { return 
 Status KvManager::allocate(uint32_t gpu, uint32_t numTokens, const uint64_t* hashes, size_t numHashes,
                            uint32_t reserveTokens, AllocateResult& out) {
   Impl& m = *impl_;
-  Status s = m.checkGpu(gpu, "gpu");
+  Status s = checkAllocate(m, gpu, numTokens, numHashes, reserveTokens);
   if (!s.ok()) return s;
-  if (numTokens < 1 || numTokens > kMaxTokens) {
-    return invalid("numTokens must be an integer in [1, 2147483647], got " + std::to_string(numTokens));
-  }
-  const uint64_t totalTokens = uint64_t(numTokens) + reserveTokens;
-  if (totalTokens > kMaxTokens) {
-    return invalid("reserveTokens must keep numTokens + reserveTokens <= 2147483647, got " +
-                   std::to_string(totalTokens));
-  }
   const uint32_t bs = m.tokensPerBlock;
-  if (numHashes > numTokens / bs) {
-    return invalid("blockHashes.length must be <= floor(numTokens / tokensPerBlock) = " +
-                   std::to_string(numTokens / bs) + ", got " + std::to_string(numHashes));
-  }
-  if (!(s = m.checkCanIssueId()).ok()) return s;
-
+  const uint64_t totalTokens = uint64_t(numTokens) + reserveTokens;
   BlockPool& pool = m.pools[gpu];
   const uint32_t numBlocks = ceilDiv(totalTokens, bs);
   std::vector<int32_t>& cached = m.scratchBlocks;
@@ -154,11 +204,7 @@ Status KvManager::allocate(uint32_t gpu, uint32_t numTokens, const uint64_t* has
     m.acquire(gpu, uint32_t(cached[i]));
     seq.blocks.push_back(cached[i]);
   }
-  for (uint32_t i = numCached; i < numBlocks; ++i) {
-    const uint32_t b = uint32_t(m.take(gpu));
-    seq.blocks.push_back(int32_t(b));
-    if (i < numHashes) m.registerHash(gpu, b, hashes[i], i > 0 ? hashes[i - 1] : 0);
-  }
+  takeNewBlocks(m, gpu, hashes, numHashes, numBlocks, seq);
   seq.hashes.assign(hashes, hashes + numHashes);
   seq.hashedBlocks = uint32_t(numHashes);
   seq.lastHash = numHashes > 0 ? hashes[numHashes - 1] : 0;
@@ -175,29 +221,10 @@ Status KvManager::append(uint32_t seqId, uint32_t numTokens, const uint64_t* has
   Status s = m.lookup(seqId, slot);
   if (!s.ok()) return s;
   Sequence& seq = m.slots[slot];
-  if (seq.location.tier != Tier::Device) {
-    return Status::Error(Code::WrongTier, "append needs a sequence on a device; seqId " + std::to_string(seqId) +
-                                              " is at " + locationText(seq.location) + " (promote it first)");
-  }
-  if (numTokens < 1 || numTokens > kMaxTokens) {
-    return invalid("numTokens must be an integer in [1, 2147483647], got " + std::to_string(numTokens));
-  }
-  const uint64_t newLen = uint64_t(seq.numTokens) + numTokens;
-  if (newLen > kMaxTokens) {
-    return invalid("numTokens would grow the sequence to " + std::to_string(newLen) +
-                   " tokens; a sequence holds at most 2147483647");
-  }
   const uint32_t bs = m.tokensPerBlock;
+  if (!(s = checkAppend(seq, numTokens, numHashes, bs)).ok()) return s;
+  const uint64_t newLen = uint64_t(seq.numTokens) + numTokens;
   const uint32_t oldFull = seq.numTokens / bs;
-  const uint32_t newFull = uint32_t(newLen / bs) - oldFull;
-  if (numHashes > newFull) {
-    return invalid("blockHashes.length must be <= the blocks this call fills (" + std::to_string(newFull) +
-                   "), got " + std::to_string(numHashes));
-  }
-  if (numHashes > 0 && seq.hashedBlocks != oldFull) {
-    return invalid("blockHashes must continue a contiguous chain: the sequence has " +
-                   std::to_string(seq.hashedBlocks) + " hashed blocks of " + std::to_string(oldFull) + " full ones");
-  }
   const uint32_t gpu = seq.location.index;
   BlockPool& pool = m.pools[gpu];
   const uint32_t blocksNeeded = ceilDiv(newLen, bs);

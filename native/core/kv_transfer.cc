@@ -95,6 +95,82 @@ Status planRoute(const KvManager::Impl& m, Location src, Location dst, double by
   return Status::Ok();
 }
 
+// Marks placed[i] with the destination block for every token-holding position whose hash is already resident
+// there (SPEC §6 "shared"); returns how many positions must be copied.
+uint32_t findShared(KvManager::Impl& m, const Sequence& seq, uint32_t dstPool, uint32_t used,
+                    std::vector<int32_t>& placed) {
+  const HashBlockMap& map = m.pools[dstPool].map();
+  placed.assign(used, -1);
+  uint32_t copied = 0;
+  for (uint32_t i = 0; i < used; ++i) {
+    uint32_t b;
+    if (i < seq.hashedBlocks && map.find(seq.hashes[i], b)) {
+      placed[i] = int32_t(b);
+    } else {
+      ++copied;
+    }
+  }
+  return copied;
+}
+
+// Shared blocks are acquired first (so the takes below cannot evict them), then each copied position takes a
+// block, registers its hash (parent = the previous position's hash) and gets a copy op.
+void placeBlocks(KvManager::Impl& m, const Sequence& seq, uint32_t srcPool, uint32_t dstPool,
+                 std::vector<int32_t>& placed, std::vector<CopyOp>& copies) {
+  for (int32_t b : placed) {
+    if (b >= 0) m.acquire(dstPool, uint32_t(b));
+  }
+  copies.clear();
+  for (uint32_t i = 0; i < placed.size(); ++i) {
+    if (placed[i] >= 0) continue;
+    const uint32_t b = uint32_t(m.take(dstPool));
+    if (i < seq.hashedBlocks) m.registerHash(dstPool, b, seq.hashes[i], i > 0 ? seq.hashes[i - 1] : 0);
+    copies.push_back(CopyOp{srcPool, uint32_t(seq.blocks[i]), dstPool, b});
+    placed[i] = int32_t(b);
+  }
+}
+
+// Move: the sequence releases its source table (reserved blocks too, last first) and lives at the destination.
+// Copy: a new sequence with a new id. Returns the id living at the destination.
+uint32_t settleSequence(KvManager::Impl& m, uint32_t slot, uint32_t srcPool, Location destination,
+                        TransferMode mode, const std::vector<int32_t>& placed) {
+  if (mode == TransferMode::Move) {
+    Sequence& moved = m.slots[slot];
+    m.releaseTable(srcPool, moved.blocks);
+    moved.blocks.assign(placed.begin(), placed.end());
+    moved.location = destination;
+    if (destination.tier == Tier::Device) moved.homeGpu = destination.index;
+    return moved.id;
+  }
+  const uint32_t copySlot = m.newSequence();  // may reallocate `slots`: take references afterwards
+  const Sequence& original = m.slots[slot];
+  Sequence& copy = m.slots[copySlot];
+  copy.location = destination;
+  copy.numTokens = original.numTokens;
+  copy.hashedBlocks = original.hashedBlocks;
+  copy.lastHash = original.lastHash;
+  copy.homeGpu = destination.tier == Tier::Device ? destination.index : original.homeGpu;
+  copy.blocks.assign(placed.begin(), placed.end());
+  copy.hashes.assign(original.hashes.begin(), original.hashes.end());
+  return copy.id;
+}
+
+// Costs, link counters and the `moved` event (after the destination's stored / removed events).
+void account(KvManager::Impl& m, uint32_t copied, uint32_t used, TransferPlan& plan) {
+  const double bytes = double(copied) * double(m.sizing.blockBytes);
+  plan.blocksCopied = copied;
+  plan.blocksShared = used - copied;
+  applyBytes(m.config.topology, bytes, plan);
+  for (const TransferHop& hop : plan.hops) m.bytesMovedByLink[int(hop.link)] += bytes;
+  ++m.transfers;
+  KvEvent& e = m.events.push(EventKind::Moved, plan.source);
+  e.destination = plan.destination;
+  e.seqId = plan.seqId;
+  e.mode = plan.mode;
+  e.blocks = copied;
+  e.bytes = bytes;
+}
+
 }  // namespace
 
 Status KvManager::estimateTransfer(Location source, Location destination, double bytes, TransferPlan& out) const {
@@ -118,22 +194,11 @@ Status KvManager::transfer(uint32_t seqId, Location destination, TransferMode mo
   const Location source = m.slots[slot].location;
   if (!(s = planRoute(m, source, destination, 0, plan)).ok()) return s;
 
-  // Classify the token-holding blocks: shared when the hash is already resident at the destination.
-  const Sequence& seq = m.slots[slot];
   const uint32_t srcPool = m.poolOf(source), dstPool = m.poolOf(destination);
-  BlockPool& dst = m.pools[dstPool];
-  const uint32_t used = (seq.numTokens + m.tokensPerBlock - 1) / m.tokensPerBlock;
+  const BlockPool& dst = m.pools[dstPool];
   std::vector<int32_t>& placed = m.scratchBlocks;
-  placed.assign(used, -1);
-  uint32_t copied = 0;
-  for (uint32_t i = 0; i < used; ++i) {
-    uint32_t b;
-    if (i < seq.hashedBlocks && dst.map().find(seq.hashes[i], b)) {
-      placed[i] = int32_t(b);
-    } else {
-      ++copied;
-    }
-  }
+  const uint32_t used = (m.slots[slot].numTokens + m.tokensPerBlock - 1) / m.tokensPerBlock;
+  const uint32_t copied = findShared(m, m.slots[slot], dstPool, used, placed);
   const uint64_t available = uint64_t(dst.freeCount()) + dst.lruSize() - m.distinctInLru(dstPool, placed.data(), used);
   if (copied > available) {
     return Status::Error(Code::OutOfBlocks, "destination " + locationText(destination) + " needs " +
@@ -142,66 +207,21 @@ Status KvManager::transfer(uint32_t seqId, Location destination, TransferMode mo
   }
   if (mode == TransferMode::Copy && !(s = m.checkCanIssueId()).ok()) return s;
 
-  // Mutate: shared blocks first (so the takes below cannot evict them), then the copies in position order.
-  for (uint32_t i = 0; i < used; ++i) {
-    if (placed[i] >= 0) m.acquire(dstPool, uint32_t(placed[i]));
-  }
   std::vector<CopyOp>& copies = m.scratchCopies;
-  copies.clear();
-  for (uint32_t i = 0; i < used; ++i) {
-    if (placed[i] >= 0) continue;
-    const uint32_t b = uint32_t(m.take(dstPool));
-    if (i < seq.hashedBlocks) m.registerHash(dstPool, b, seq.hashes[i], i > 0 ? seq.hashes[i - 1] : 0);
-    copies.push_back(CopyOp{srcPool, uint32_t(seq.blocks[i]), dstPool, b});
-    placed[i] = int32_t(b);
-  }
+  placeBlocks(m, m.slots[slot], srcPool, dstPool, placed, copies);
   Status copyStatus;
-  uint64_t ticket = 0;
   if (m.backend) {
     // Submitted before the source is released: the backend runs calls in order, so a later take of a released
-    // source block cannot overwrite it before this copy read it.
+    // source block cannot overwrite it before this copy has read it.
     if (!copies.empty()) copyStatus = m.backend->copy(copies);
-    ticket = m.backend->fence();
+    plan.fenceTicket = m.backend->fence();
   }
-
-  uint32_t resultId = seqId;
-  if (mode == TransferMode::Move) {
-    Sequence& moved = m.slots[slot];
-    m.releaseTable(srcPool, moved.blocks);
-    moved.blocks.assign(placed.begin(), placed.end());
-    moved.location = destination;
-    if (destination.tier == Tier::Device) moved.homeGpu = destination.index;
-  } else {
-    const uint32_t copySlot = m.newSequence();  // may reallocate `slots`: take references afterwards
-    const Sequence& original = m.slots[slot];
-    Sequence& copy = m.slots[copySlot];
-    copy.location = destination;
-    copy.numTokens = original.numTokens;
-    copy.hashedBlocks = original.hashedBlocks;
-    copy.lastHash = original.lastHash;
-    copy.homeGpu = destination.tier == Tier::Device ? destination.index : original.homeGpu;
-    copy.blocks.assign(placed.begin(), placed.end());
-    copy.hashes.assign(original.hashes.begin(), original.hashes.end());
-    resultId = copy.id;
-  }
-
-  const double bytes = double(copied) * double(m.sizing.blockBytes);
-  plan.seqId = resultId;
+  plan.seqId = settleSequence(m, slot, srcPool, destination, mode, placed);
   plan.mode = mode;
-  plan.blocksCopied = copied;
-  plan.blocksShared = used - copied;
-  applyBytes(m.config.topology, bytes, plan);
-  for (const TransferHop& hop : plan.hops) m.bytesMovedByLink[int(hop.link)] += bytes;
-  plan.fenceTicket = ticket;
-  ++m.transfers;
-  KvEvent& e = m.events.push(EventKind::Moved, source);
-  e.destination = destination;
-  e.seqId = resultId;
-  e.mode = mode;
-  e.blocks = copied;
-  e.bytes = bytes;
+  account(m, copied, used, plan);
   out = std::move(plan);
   if (!copyStatus.ok()) {
+    // Metadata cannot be rolled back once blocks were taken (evictions emitted events); say so plainly.
     return Status::Error(Code::Internal, "transfer metadata was applied but the backend copy failed: " +
                                              copyStatus.message);
   }

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/nvlsched/v1/gateway.proto
+// Original file: proto/nvlsched/v1/gateway.proto
 
 
 export interface CancelResponse {

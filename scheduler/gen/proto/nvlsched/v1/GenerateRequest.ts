@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/nvlsched/v1/gateway.proto
+// Original file: proto/nvlsched/v1/gateway.proto
 
 import type { Shape as _nvlsched_v1_Shape, Shape__Output as _nvlsched_v1_Shape__Output } from '../../nvlsched/v1/Shape.js';
 import type { Long } from '@grpc/proto-loader';

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/nvlsched/v1/gateway.proto
+// Original file: proto/nvlsched/v1/gateway.proto
 
 import type { Usage as _nvlsched_v1_Usage, Usage__Output as _nvlsched_v1_Usage__Output } from '../../nvlsched/v1/Usage.js';
 import type { Timings as _nvlsched_v1_Timings, Timings__Output as _nvlsched_v1_Timings__Output } from '../../nvlsched/v1/Timings.js';

@@ -1,7 +1,7 @@
-// Original file: /work/main/proto/nvlsched/v1/common.proto
+// Original file: proto/nvlsched/v1/common.proto
 
 
-// Original file: /work/main/proto/nvlsched/v1/common.proto
+// Original file: proto/nvlsched/v1/common.proto
 
 export const _nvlsched_v1_HealthResponse_Status = {
   STATUS_UNKNOWN: 'STATUS_UNKNOWN',

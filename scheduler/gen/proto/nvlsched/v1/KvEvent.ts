@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/nvlsched/v1/common.proto
+// Original file: proto/nvlsched/v1/common.proto
 
 import type { KvStored as _nvlsched_v1_KvStored, KvStored__Output as _nvlsched_v1_KvStored__Output } from '../../nvlsched/v1/KvStored.js';
 import type { KvRemoved as _nvlsched_v1_KvRemoved, KvRemoved__Output as _nvlsched_v1_KvRemoved__Output } from '../../nvlsched/v1/KvRemoved.js';

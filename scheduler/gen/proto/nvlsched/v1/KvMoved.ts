@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/nvlsched/v1/common.proto
+// Original file: proto/nvlsched/v1/common.proto
 
 import type { Location as _nvlsched_v1_Location, Location__Output as _nvlsched_v1_Location__Output } from '../../nvlsched/v1/Location.js';
 

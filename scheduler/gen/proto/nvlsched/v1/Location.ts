@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/nvlsched/v1/common.proto
+// Original file: proto/nvlsched/v1/common.proto
 
 import type { Tier as _nvlsched_v1_Tier, Tier__Output as _nvlsched_v1_Tier__Output } from '../../nvlsched/v1/Tier.js';
 

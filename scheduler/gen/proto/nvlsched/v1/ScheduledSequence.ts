@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/nvlsched/v1/worker.proto
+// Original file: proto/nvlsched/v1/worker.proto
 
 import type { Long } from '@grpc/proto-loader';
 

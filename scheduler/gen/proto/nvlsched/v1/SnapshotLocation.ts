@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/nvlsched/v1/worker.proto
+// Original file: proto/nvlsched/v1/worker.proto
 
 import type { Location as _nvlsched_v1_Location, Location__Output as _nvlsched_v1_Location__Output } from '../../nvlsched/v1/Location.js';
 import type { Long } from '@grpc/proto-loader';

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/nvlsched/v1/worker.proto
+// Original file: proto/nvlsched/v1/worker.proto
 
 import type { SnapshotLocation as _nvlsched_v1_SnapshotLocation, SnapshotLocation__Output as _nvlsched_v1_SnapshotLocation__Output } from '../../nvlsched/v1/SnapshotLocation.js';
 import type { Long } from '@grpc/proto-loader';

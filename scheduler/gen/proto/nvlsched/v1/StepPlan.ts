@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/nvlsched/v1/worker.proto
+// Original file: proto/nvlsched/v1/worker.proto
 
 import type { ScheduledSequence as _nvlsched_v1_ScheduledSequence, ScheduledSequence__Output as _nvlsched_v1_ScheduledSequence__Output } from '../../nvlsched/v1/ScheduledSequence.js';
 import type { Long } from '@grpc/proto-loader';

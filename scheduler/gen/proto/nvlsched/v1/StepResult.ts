@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/nvlsched/v1/worker.proto
+// Original file: proto/nvlsched/v1/worker.proto
 
 import type { SequenceOutput as _nvlsched_v1_SequenceOutput, SequenceOutput__Output as _nvlsched_v1_SequenceOutput__Output } from '../../nvlsched/v1/SequenceOutput.js';
 import type { KvEvent as _nvlsched_v1_KvEvent, KvEvent__Output as _nvlsched_v1_KvEvent__Output } from '../../nvlsched/v1/KvEvent.js';

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/nvlsched/v1/common.proto
+// Original file: proto/nvlsched/v1/common.proto
 
 export const Tier = {
   TIER_DEVICE: 'TIER_DEVICE',
