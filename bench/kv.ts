@@ -23,6 +23,7 @@ const DECODE_BLOCKS = 4;
 
 interface PhaseResult {
   blockOps: number;
+  eventsDrained: number;
   blockOpsSeconds: number;
   matches: number;
   matchSeconds: number;
@@ -45,11 +46,12 @@ function benchConfig(topology: KvManagerConfig['topology']): KvManagerConfig {
   };
 }
 
-function runBlockOps(kv: KvManager, w: KvBenchWorkload): { blockOps: number; seconds: number } {
+function runBlockOps(kv: KvManager, w: KvBenchWorkload): { blockOps: number; eventsDrained: number; seconds: number } {
   const tokens = PROMPT_BLOCKS * w.tokensPerBlock;
   const live: Array<{ seqId: number; blocks: number }> = [];
   let head = 0;
   let blockOps = 0;
+  let eventsDrained = 0;
   const started = performance.now();
   for (const req of w.requests) {
     const alloc = kv.allocate({ gpu: req.gpu, numTokens: tokens, blockHashes: req.promptHashes });
@@ -61,6 +63,8 @@ function runBlockOps(kv: KvManager, w: KvBenchWorkload): { blockOps: number; sec
       blocks = appended.numBlocks;
     }
     live.push({ seqId: alloc.seqId, blocks });
+    // A worker forwards its KV events every step; drain them as it would (columns, not objects).
+    eventsDrained += kv.drainEventsPacked().count;
     if (live.length - head > w.liveSequences) {
       const oldest = live[head++] as { seqId: number; blocks: number };
       kv.free(oldest.seqId);
@@ -72,7 +76,8 @@ function runBlockOps(kv: KvManager, w: KvBenchWorkload): { blockOps: number; sec
     kv.free(seq.seqId);
     blockOps += seq.blocks;
   }
-  return { blockOps, seconds: (performance.now() - started) / 1000 };
+  eventsDrained += kv.drainEventsPacked().count;
+  return { blockOps, eventsDrained, seconds: (performance.now() - started) / 1000 };
 }
 
 function runMatches(kv: KvManager, chains: BigUint64Array[], count: number): { seconds: number; matchedBlocks: number } {
@@ -96,8 +101,8 @@ function runOnce(make: () => KvManager, w: KvBenchWorkload, matches: number): Ph
     }
     const m = runMatches(kv, w.matchChains, matches);
     const stats = kv.stats();
-    const finalStats = JSON.stringify(stats.pools.map((p) => [p.usedBlocks, p.cachedBlocks, p.hits, p.evictions]));
-    return { blockOps: ops.blockOps, blockOpsSeconds: ops.seconds, matches, matchSeconds: m.seconds, matchedBlocks: m.matchedBlocks, finalStats };
+    const finalStats = JSON.stringify([ops.eventsDrained, stats.pools.map((p) => [p.usedBlocks, p.cachedBlocks, p.hits, p.evictions])]);
+    return { blockOps: ops.blockOps, eventsDrained: ops.eventsDrained, blockOpsSeconds: ops.seconds, matches, matchSeconds: m.seconds, matchedBlocks: m.matchedBlocks, finalStats };
   } finally {
     kv.close();
   }
@@ -157,6 +162,7 @@ export async function run(argv: string[]): Promise<number> {
     backend,
     requests: numRequests,
     block_ops_per_run: (native[0] as PhaseResult).blockOps,
+    events_drained_per_run: (native[0] as PhaseResult).eventsDrained,
     native_ops_per_s: Math.round(nativeOps),
     ts_ops_per_s: Math.round(tsOps),
     ratio: Number((nativeOps / tsOps).toFixed(2)),

@@ -67,6 +67,8 @@ Napi::Function KvWrap::define(Napi::Env env) {
                          InstanceMethod<&KvWrap::write>("write"),
                          InstanceMethod<&KvWrap::read>("read"),
                          InstanceMethod<&KvWrap::drainEvents>("drainEvents"),
+                         InstanceMethod<&KvWrap::drainEventsPacked>("drainEventsPacked"),
+                         InstanceMethod<&KvWrap::setResultBuffer>("setResultBuffer"),
                          InstanceMethod<&KvWrap::snapshot>("snapshot"),
                          InstanceMethod<&KvWrap::stats>("stats"),
                          InstanceMethod<&KvWrap::close>("close"),
@@ -118,13 +120,12 @@ Napi::Value KvWrap::allocate(const Napi::CallbackInfo& info) {
   HashSpan hashes = hashesArg(env, info[2], "blockHashes");
   uint32_t reserveTokens = info[3].IsUndefined() ? 0 : u32Arg(env, info[3], "reserveTokens");
   nvl::AllocateResult result;
+  uint32_t* slots = resultSlots(env);
   check(env, kv.allocate(gpu, numTokens, hashes.data, hashes.size, reserveTokens, result));
-  Napi::Object obj = Napi::Object::New(env);
-  obj.Set("seqId", result.seqId);
-  obj.Set("numBlocks", result.numBlocks);
-  obj.Set("cachedBlocks", result.cachedBlocks);
-  obj.Set("newBlocks", result.newBlocks);
-  return obj;
+  slots[0] = result.numBlocks;
+  slots[1] = result.cachedBlocks;
+  slots[2] = result.newBlocks;
+  return Napi::Number::New(env, result.seqId);
 }
 
 // append(seqId, numTokens, blockHashes?)
@@ -135,12 +136,11 @@ Napi::Value KvWrap::append(const Napi::CallbackInfo& info) {
   uint32_t numTokens = u32Arg(env, info[1], "numTokens");
   HashSpan hashes = hashesArg(env, info[2], "blockHashes");
   nvl::AppendResult result;
+  uint32_t* slots = resultSlots(env);
   check(env, kv.append(seqId, numTokens, hashes.data, hashes.size, result));
-  Napi::Object obj = Napi::Object::New(env);
-  obj.Set("numTokens", result.numTokens);
-  obj.Set("numBlocks", result.numBlocks);
-  obj.Set("newBlocks", result.newBlocks);
-  return obj;
+  slots[0] = result.numBlocks;
+  slots[1] = result.newBlocks;
+  return Napi::Number::New(env, result.numTokens);
 }
 
 Napi::Value KvWrap::free(const Napi::CallbackInfo& info) {
@@ -199,8 +199,12 @@ Napi::Value KvWrap::matchPrefixOnGpu(const Napi::CallbackInfo& info) {
   uint32_t gpu = static_cast<uint32_t>(intArg(env, info[0], "gpu", 0, int64_t(kv.numGpus()) - 1));
   HashSpan hashes = hashesArg(env, info[1], "blockHashes");
   nvl::PrefixMatch match;
+  uint32_t* slots = resultSlots(env);
   check(env, kv.matchPrefixOnGpu(gpu, hashes.data, hashes.size, match));
-  return toJs(env, match);
+  slots[0] = match.deviceBlocks;
+  slots[1] = match.hostBlocks;
+  slots[2] = match.diskBlocks;
+  return env.Undefined();
 }
 
 Napi::Value KvWrap::pin(const Napi::CallbackInfo& info) {
@@ -299,6 +303,80 @@ Napi::Value KvWrap::drainEvents(const Napi::CallbackInfo& info) {
   Napi::Array out = Napi::Array::New(env, eventScratch_.size());
   for (size_t i = 0; i < eventScratch_.size(); i++) out.Set(static_cast<uint32_t>(i), toJs(env, eventScratch_[i]));
   return out;
+}
+
+// Events in columns (KvEventBatch in scheduler/kv/types.ts): a dozen typed arrays per drain instead of an object
+// per event.
+Napi::Value KvWrap::drainEventsPacked(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  nvl::KvManager& kv = live(env);
+  size_t maxEvents = info[0].IsUndefined() ? SIZE_MAX
+                                           : static_cast<size_t>(intArg(env, info[0], "maxEvents", 0, 1LL << 40));
+  kv.drainEvents(maxEvents, eventScratch_);
+  const size_t n = eventScratch_.size();
+  auto eventIds = Napi::Float64Array::New(env, n);
+  auto kinds = Napi::Uint8Array::New(env, n);
+  auto tiers = Napi::Uint8Array::New(env, n);
+  auto indexes = Napi::Uint32Array::New(env, n);
+  auto hashes = Napi::TypedArrayOf<uint64_t>::New(env, n, napi_biguint64_array);
+  auto parents = Napi::TypedArrayOf<uint64_t>::New(env, n, napi_biguint64_array);
+  auto dstTiers = Napi::Uint8Array::New(env, n);
+  auto dstIndexes = Napi::Uint32Array::New(env, n);
+  auto seqIds = Napi::Uint32Array::New(env, n);
+  auto modes = Napi::Uint8Array::New(env, n);
+  auto blocks = Napi::Uint32Array::New(env, n);
+  auto bytes = Napi::Float64Array::New(env, n);
+  for (size_t i = 0; i < n; i++) {
+    const nvl::KvEvent& e = eventScratch_[i];
+    eventIds[i] = static_cast<double>(e.eventId);
+    kinds[i] = static_cast<uint8_t>(e.kind);
+    tiers[i] = static_cast<uint8_t>(e.location.tier);
+    indexes[i] = e.location.index;
+    // Fields that do not apply to a kind stay 0 (the arrays start zeroed).
+    if (e.kind == nvl::EventKind::Moved) {
+      dstTiers[i] = static_cast<uint8_t>(e.destination.tier);
+      dstIndexes[i] = e.destination.index;
+      seqIds[i] = e.seqId;
+      modes[i] = e.mode == nvl::TransferMode::Copy ? 1 : 0;
+      blocks[i] = e.blocks;
+      bytes[i] = e.bytes;
+    } else {
+      hashes.Data()[i] = e.hash;
+      if (e.kind == nvl::EventKind::Stored) parents.Data()[i] = e.parentHash;
+    }
+  }
+  Napi::Object batch = Napi::Object::New(env);
+  batch.Set("count", static_cast<double>(n));
+  batch.Set("eventIds", eventIds);
+  batch.Set("kinds", kinds);
+  batch.Set("tiers", tiers);
+  batch.Set("indexes", indexes);
+  batch.Set("hashes", hashes);
+  batch.Set("parentHashes", parents);
+  batch.Set("dstTiers", dstTiers);
+  batch.Set("dstIndexes", dstIndexes);
+  batch.Set("seqIds", seqIds);
+  batch.Set("modes", modes);
+  batch.Set("blocks", blocks);
+  batch.Set("bytes", bytes);
+  return batch;
+}
+
+Napi::Value KvWrap::setResultBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array ||
+      info[0].As<Napi::Uint32Array>().ElementLength() < 4) {
+    throwCode(env, nvl::Code::InvalidArgument, "result buffer must be a Uint32Array of at least 4 elements");
+  }
+  auto buffer = info[0].As<Napi::Uint32Array>();
+  resultRef_ = Napi::Persistent(buffer);
+  result_ = buffer.Data();
+  return env.Undefined();
+}
+
+uint32_t* KvWrap::resultSlots(Napi::Env env) {
+  if (!result_) throwCode(env, nvl::Code::Internal, "setResultBuffer() was not called");
+  return result_;
 }
 
 Napi::Value KvWrap::snapshot(const Napi::CallbackInfo& info) {

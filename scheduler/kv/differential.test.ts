@@ -150,6 +150,7 @@ class OpGenerator {
     }
     if (r < 0.97) {
       const maxEvents = 1 + rng.int(20);
+      if (rng.next() < 0.5) return { name: `drainEventsPacked(${maxEvents})`, apply: (kv) => kv.drainEventsPacked(maxEvents) };
       return { name: `drainEvents(${maxEvents})`, apply: (kv) => kv.drainEvents(maxEvents) };
     }
     const seqId = this.seq();

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
+import { unpackEvents } from './event_batch.js';
 import * as refHash from './hash.js';
 import { chainHashes, hashTokens, NativeKvManager, probeDevices, topologyPreset, topologyPresetNames } from './native.js';
 import type { KvEvent, KvManagerConfig, KvSnapshot } from './types.js';
@@ -218,6 +219,23 @@ describe('events and resync', () => {
     assert.equal(snapshot.lastEventId, lastId);
     assert.deepEqual(nonEmpty(view), nonEmpty(fromSnapshot(snapshot)));
     kv.close();
+  });
+
+  test('packed drains carry the same events as object drains', () => {
+    const a = new NativeKvManager(tiny());
+    const b = new NativeKvManager(tiny());
+    for (const kv of [a, b]) {
+      const { seqId } = kv.allocate({ gpu: 0, numTokens: 32, blockHashes: chain(8, 12) });
+      void kv.transfer(seqId, { tier: 'host', index: 0 }, 'copy');
+      kv.free(seqId);
+      kv.allocate({ gpu: 0, numTokens: 32 }); // evicts: removed events
+    }
+    const packed = a.drainEventsPacked();
+    assert.equal(packed.count, 8 + 8 + 1 + 8);
+    assert.deepEqual(unpackEvents(packed), b.drainEvents());
+    assert.equal(a.drainEventsPacked().count, 0);
+    a.close();
+    b.close();
   });
 
   test('an overflowing log drops the oldest events; the gap shows in the ids and a snapshot resyncs', () => {

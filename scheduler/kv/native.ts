@@ -10,6 +10,7 @@ import type {
   AppendResult,
   BackendInfo,
   KvEvent,
+  KvEventBatch,
   KvManager,
   KvManagerConfig,
   KvSnapshot,
@@ -26,14 +27,19 @@ interface NativeHandle {
   info(): { numGpus: number; numTrays: number; tokensPerBlock: number; bytesPerToken: number; blockBytes: number };
   topology(): TopologySpec;
   backendInfo(): BackendInfo;
-  allocate(gpu: number, numTokens: number, hashes: BigUint64Array | undefined, reserveTokens: number | undefined): AllocateResult;
-  append(seqId: number, numTokens: number, hashes: BigUint64Array | undefined): AppendResult;
+  /** Returns the seqId; numBlocks, cachedBlocks, newBlocks go to the result buffer. */
+  allocate(gpu: number, numTokens: number, hashes: BigUint64Array | undefined, reserveTokens: number | undefined): number;
+  /** Returns numTokens; numBlocks, newBlocks go to the result buffer. */
+  append(seqId: number, numTokens: number, hashes: BigUint64Array | undefined): number;
+  setResultBuffer(buffer: Uint32Array): void;
+  drainEventsPacked(maxEvents?: number): KvEventBatch;
   free(seqId: number): void;
   sequenceInfo(seqId: number): SequenceInfo;
   blockTable(seqId: number): Int32Array;
   matchPrefix(hashes: BigUint64Array): PrefixMatch[];
   matchPrefixPacked(hashes: BigUint64Array): Uint32Array;
-  matchPrefixOnGpu(gpu: number, hashes: BigUint64Array): PrefixMatch;
+  /** deviceBlocks, hostBlocks, diskBlocks go to the result buffer. */
+  matchPrefixOnGpu(gpu: number, hashes: BigUint64Array): void;
   pin(gpu: number, hashes: BigUint64Array): number;
   unpin(gpu: number, hashes: BigUint64Array): number;
   transfer(seqId: number, destination: Location, mode: 'move' | 'copy'): Promise<TransferPlan>;
@@ -125,10 +131,12 @@ export class NativeKvManager implements KvManager {
   readonly bytesPerToken: number;
   readonly blockBytes: number;
   private readonly handle: NativeHandle;
+  private readonly result = new Uint32Array(4);
 
   constructor(config: KvManagerConfig) {
     const Native = nativeModule().NativeKvManager;
     this.handle = new Native(config);
+    this.handle.setResultBuffer(this.result);
     const info = this.handle.info();
     this.numGpus = info.numGpus;
     this.numTrays = info.numTrays;
@@ -148,11 +156,14 @@ export class NativeKvManager implements KvManager {
 
   allocate(req: AllocateRequest): AllocateResult {
     if (typeof req !== 'object' || req === null) throw badArgument('allocate() takes an object {gpu, numTokens, blockHashes?, reserveTokens?}');
-    return this.handle.allocate(req.gpu, req.numTokens, req.blockHashes, req.reserveTokens);
+    const seqId = this.handle.allocate(req.gpu, req.numTokens, req.blockHashes, req.reserveTokens);
+    const r = this.result;
+    return { seqId, numBlocks: r[0] as number, cachedBlocks: r[1] as number, newBlocks: r[2] as number };
   }
 
   append(seqId: number, numTokens: number, blockHashes?: BigUint64Array): AppendResult {
-    return this.handle.append(seqId, numTokens, blockHashes);
+    const total = this.handle.append(seqId, numTokens, blockHashes);
+    return { numTokens: total, numBlocks: this.result[0] as number, newBlocks: this.result[1] as number };
   }
 
   free(seqId: number): void {
@@ -176,7 +187,9 @@ export class NativeKvManager implements KvManager {
   }
 
   matchPrefixOnGpu(gpu: number, blockHashes: BigUint64Array): PrefixMatch {
-    return this.handle.matchPrefixOnGpu(gpu, blockHashes);
+    this.handle.matchPrefixOnGpu(gpu, blockHashes);
+    const r = this.result;
+    return { gpu, deviceBlocks: r[0] as number, hostBlocks: r[1] as number, diskBlocks: r[2] as number };
   }
 
   pin(gpu: number, blockHashes: BigUint64Array): number {
@@ -230,6 +243,10 @@ export class NativeKvManager implements KvManager {
 
   drainEvents(maxEvents?: number): KvEvent[] {
     return this.handle.drainEvents(maxEvents);
+  }
+
+  drainEventsPacked(maxEvents?: number): KvEventBatch {
+    return this.handle.drainEventsPacked(maxEvents);
   }
 
   snapshot(): KvSnapshot {

@@ -183,6 +183,29 @@ export type KvEvent =
       bytes: number;
     };
 
+/**
+ * Events in columns, for the hot path (a worker drains every step and forwards them over gRPC): entry i of every
+ * array describes event i. kind: 0 stored, 1 removed, 2 moved. tier: 0 device, 1 host, 2 disk. For stored and
+ * removed, (tier, index) is the location; for moved it is the source and (dstTier, dstIndex) the destination.
+ * Fields that do not apply to an event's kind are 0.
+ */
+export interface KvEventBatch {
+  count: number;
+  eventIds: Float64Array;
+  kinds: Uint8Array;
+  tiers: Uint8Array;
+  indexes: Uint32Array;
+  hashes: BigUint64Array;
+  parentHashes: BigUint64Array;
+  dstTiers: Uint8Array;
+  dstIndexes: Uint32Array;
+  seqIds: Uint32Array;
+  /** 0 move, 1 copy. */
+  modes: Uint8Array;
+  blocks: Uint32Array;
+  bytes: Float64Array;
+}
+
 export interface KvSnapshot {
   /** Id of the last event emitted before the snapshot; events after it apply on top. */
   lastEventId: number;
@@ -284,6 +307,8 @@ export interface KvManager {
   read(seqId: number, tokenOffset: number, numTokens: number): Uint8Array;
 
   drainEvents(maxEvents?: number): KvEvent[];
+  /** drainEvents in columns (same events, same order). */
+  drainEventsPacked(maxEvents?: number): KvEventBatch;
   snapshot(): KvSnapshot;
   stats(): KvStats;
   close(): void;

@@ -2,6 +2,7 @@
 // the native addon and the baseline of its benchmark. This file checks arguments and dispatches; the semantics
 // live in allocation.ts, prefix.ts, transfers.ts, data.ts and report.ts. Check order: validate.ts.
 import { describeValue, invalidArgument, kvError, requireFinite, requireInteger, requireObject, requireOneOf } from '../errors.js';
+import { packEvents } from '../event_batch.js';
 import { copyTopology, MAX_BYTES, resolveKvConfig } from '../sizing.js';
 import type {
   AllocateRequest,
@@ -9,6 +10,7 @@ import type {
   AppendResult,
   BackendInfo,
   KvEvent,
+  KvEventBatch,
   KvManager,
   KvManagerConfig,
   KvSnapshot,
@@ -221,6 +223,10 @@ export class ReferenceKvManager implements KvManager {
   drainEvents(maxEvents?: number): KvEvent[] {
     const state = this.open();
     return state.events.drain(maxEvents === undefined ? Infinity : requireInteger(maxEvents, 'maxEvents', 0, MAX_DRAIN));
+  }
+
+  drainEventsPacked(maxEvents?: number): KvEventBatch {
+    return packEvents(this.drainEvents(maxEvents));
   }
 
   snapshot(): KvSnapshot {
