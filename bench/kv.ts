@@ -1,12 +1,17 @@
 // `nvlsched bench kv [--json]`: KV block-manager throughput on a GB200 NVL72 rack, the native addon and the
 // TypeScript reference side by side in one process on the same seeded workload (ratios, not absolute times, are
 // what to compare across machines). Last stdout line: one JSON object.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { flagHelp, parseFlags, type FlagSpec } from '../scheduler/cli/args.js';
 import { chainHashes, NativeKvManager } from '../scheduler/kv/native.js';
 import { ReferenceKvManager } from '../scheduler/kv/reference/manager.js';
 import type { KvManager, KvManagerConfig } from '../scheduler/kv/types.js';
+import { packageRoot } from '../scheduler/util/paths.js';
 import { makeKvWorkload, type KvBenchWorkload } from './kv_workload.js';
 
 const FLAGS: Record<string, FlagSpec> = {
@@ -108,6 +113,41 @@ function runOnce(make: () => KvManager, w: KvBenchWorkload, matches: number): Ph
   }
 }
 
+/**
+ * Where the time goes: the same block-op workload replayed by build/kv_replay on the C++ core alone (no N-API,
+ * no JS). Undefined when the helper was not built.
+ */
+function coreOnlyOpsPerS(w: KvBenchWorkload, repeat: number): number | undefined {
+  const replay = path.join(packageRoot(), 'build', 'kv_replay');
+  if (!existsSync(replay)) return undefined;
+  const dir = mkdtempSync(path.join(tmpdir(), 'nvl-kv-'));
+  try {
+    const file = path.join(dir, 'workload.bin');
+    const recordBytes = 4 + 8 * (PROMPT_BLOCKS + DECODE_BLOCKS);
+    const buffer = Buffer.alloc(20 + recordBytes * w.requests.length);
+    [w.requests.length, PROMPT_BLOCKS, DECODE_BLOCKS, w.liveSequences, w.tokensPerBlock].forEach((v, i) => buffer.writeUInt32LE(v, 4 * i));
+    let offset = 20;
+    for (const req of w.requests) {
+      buffer.writeUInt32LE(req.gpu, offset);
+      offset += 4;
+      for (const h of [...req.promptHashes, ...req.decodeHashes.map((d) => d[0] as bigint)]) {
+        buffer.writeBigUInt64LE(h, offset);
+        offset += 8;
+      }
+    }
+    writeFileSync(file, buffer);
+    const rates: number[] = [];
+    for (let r = 0; r < repeat; r++) {
+      const out = spawnSync(replay, [file], { encoding: 'utf8' });
+      if (out.status !== 0) throw new Error(`kv_replay failed: ${out.stderr}`);
+      rates.push(JSON.parse(out.stdout.trim()).core_ops_per_s as number);
+    }
+    return median(rates);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] as number;
@@ -146,6 +186,7 @@ export async function run(argv: string[]): Promise<number> {
     reference.push(runOnce(() => new ReferenceKvManager(benchConfig(topology)), workload, tsMatches));
     log(`  run ${r + 1}/${repeat} done`);
   }
+  const coreOps = coreOnlyOpsPerS(workload, repeat);
   const opsPerS = (p: PhaseResult) => p.blockOps / p.blockOpsSeconds;
   const matchPerS = (p: PhaseResult) => p.matches / p.matchSeconds;
   const nativeOps = median(native.map(opsPerS));
@@ -166,6 +207,9 @@ export async function run(argv: string[]): Promise<number> {
     native_ops_per_s: Math.round(nativeOps),
     ts_ops_per_s: Math.round(tsOps),
     ratio: Number((nativeOps / tsOps).toFixed(2)),
+    core_only_ops_per_s: coreOps === undefined ? null : Math.round(coreOps),
+    // Share of the native run's time spent outside the C++ core (N-API crossings, JS objects, event columns).
+    binding_time_share: coreOps === undefined ? null : Number((1 - nativeOps / coreOps).toFixed(2)),
     prefix_match_per_s: Math.round(nativeMatch),
     ts_prefix_match_per_s: Math.round(tsMatch),
     prefix_match_ratio: Number((nativeMatch / tsMatch).toFixed(2)),
@@ -180,6 +224,10 @@ export async function run(argv: string[]): Promise<number> {
   log(`| native (${backend}) | ${result.native_ops_per_s.toLocaleString('en-US')} | ${result.prefix_match_per_s.toLocaleString('en-US')} |`);
   log(`| TypeScript reference | ${result.ts_ops_per_s.toLocaleString('en-US')} | ${result.ts_prefix_match_per_s.toLocaleString('en-US')} |`);
   log(`| ratio | ${result.ratio}x | ${result.prefix_match_ratio}x |`);
+  if (coreOps !== undefined) {
+    log(`C++ core alone (build/kv_replay, same workload): ${Math.round(coreOps).toLocaleString('en-US')} block ops/s; ` +
+      `time outside the core in the native run: ${Math.round(100 * (result.binding_time_share ?? 0))} %`);
+  }
   log(`final pool states equal: ${sameState}; matched blocks per lookup (native): ${result.matched_blocks_per_lookup}`);
   process.stdout.write(JSON.stringify(result) + '\n');
   return sameState ? 0 : 1;

@@ -305,8 +305,10 @@ Napi::Value KvWrap::drainEvents(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// Events in columns (KvEventBatch in scheduler/kv/types.ts): a dozen typed arrays per drain instead of an object
-// per event.
+// Events in columns (KvEventBatch in scheduler/kv/types.ts) packed into ONE ArrayBuffer; the facade lays the typed
+// array views over it (creating a dozen ArrayBuffers here cost ~10 µs per drain). Layout for n events, widest
+// columns first so every view is aligned: eventIds f64, hashes u64, parentHashes u64, bytes f64, indexes u32,
+// dstIndexes u32, seqIds u32, blocks u32, kinds u8, tiers u8, dstTiers u8, modes u8 (52 bytes per event).
 Napi::Value KvWrap::drainEventsPacked(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   nvl::KvManager& kv = live(env);
@@ -314,25 +316,27 @@ Napi::Value KvWrap::drainEventsPacked(const Napi::CallbackInfo& info) {
                                            : static_cast<size_t>(intArg(env, info[0], "maxEvents", 0, 1LL << 40));
   kv.drainEvents(maxEvents, eventScratch_);
   const size_t n = eventScratch_.size();
-  auto eventIds = Napi::Float64Array::New(env, n);
-  auto kinds = Napi::Uint8Array::New(env, n);
-  auto tiers = Napi::Uint8Array::New(env, n);
-  auto indexes = Napi::Uint32Array::New(env, n);
-  auto hashes = Napi::TypedArrayOf<uint64_t>::New(env, n, napi_biguint64_array);
-  auto parents = Napi::TypedArrayOf<uint64_t>::New(env, n, napi_biguint64_array);
-  auto dstTiers = Napi::Uint8Array::New(env, n);
-  auto dstIndexes = Napi::Uint32Array::New(env, n);
-  auto seqIds = Napi::Uint32Array::New(env, n);
-  auto modes = Napi::Uint8Array::New(env, n);
-  auto blocks = Napi::Uint32Array::New(env, n);
-  auto bytes = Napi::Float64Array::New(env, n);
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, n * 52);
+  uint8_t* base = static_cast<uint8_t*>(buffer.Data());
+  std::memset(base, 0, n * 52);  // fields that do not apply to a kind read 0
+  auto* eventIds = reinterpret_cast<double*>(base);
+  auto* hashes = reinterpret_cast<uint64_t*>(base + 8 * n);
+  auto* parents = reinterpret_cast<uint64_t*>(base + 16 * n);
+  auto* bytes = reinterpret_cast<double*>(base + 24 * n);
+  auto* indexes = reinterpret_cast<uint32_t*>(base + 32 * n);
+  auto* dstIndexes = reinterpret_cast<uint32_t*>(base + 36 * n);
+  auto* seqIds = reinterpret_cast<uint32_t*>(base + 40 * n);
+  auto* blocks = reinterpret_cast<uint32_t*>(base + 44 * n);
+  uint8_t* kinds = base + 48 * n;
+  uint8_t* tiers = kinds + n;
+  uint8_t* dstTiers = tiers + n;
+  uint8_t* modes = dstTiers + n;
   for (size_t i = 0; i < n; i++) {
     const nvl::KvEvent& e = eventScratch_[i];
     eventIds[i] = static_cast<double>(e.eventId);
     kinds[i] = static_cast<uint8_t>(e.kind);
     tiers[i] = static_cast<uint8_t>(e.location.tier);
     indexes[i] = e.location.index;
-    // Fields that do not apply to a kind stay 0 (the arrays start zeroed).
     if (e.kind == nvl::EventKind::Moved) {
       dstTiers[i] = static_cast<uint8_t>(e.destination.tier);
       dstIndexes[i] = e.destination.index;
@@ -341,25 +345,11 @@ Napi::Value KvWrap::drainEventsPacked(const Napi::CallbackInfo& info) {
       blocks[i] = e.blocks;
       bytes[i] = e.bytes;
     } else {
-      hashes.Data()[i] = e.hash;
-      if (e.kind == nvl::EventKind::Stored) parents.Data()[i] = e.parentHash;
+      hashes[i] = e.hash;
+      if (e.kind == nvl::EventKind::Stored) parents[i] = e.parentHash;
     }
   }
-  Napi::Object batch = Napi::Object::New(env);
-  batch.Set("count", static_cast<double>(n));
-  batch.Set("eventIds", eventIds);
-  batch.Set("kinds", kinds);
-  batch.Set("tiers", tiers);
-  batch.Set("indexes", indexes);
-  batch.Set("hashes", hashes);
-  batch.Set("parentHashes", parents);
-  batch.Set("dstTiers", dstTiers);
-  batch.Set("dstIndexes", dstIndexes);
-  batch.Set("seqIds", seqIds);
-  batch.Set("modes", modes);
-  batch.Set("blocks", blocks);
-  batch.Set("bytes", bytes);
-  return batch;
+  return buffer;
 }
 
 Napi::Value KvWrap::setResultBuffer(const Napi::CallbackInfo& info) {

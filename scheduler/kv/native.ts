@@ -32,7 +32,8 @@ interface NativeHandle {
   /** Returns numTokens; numBlocks, newBlocks go to the result buffer. */
   append(seqId: number, numTokens: number, hashes: BigUint64Array | undefined): number;
   setResultBuffer(buffer: Uint32Array): void;
-  drainEventsPacked(maxEvents?: number): KvEventBatch;
+  /** One ArrayBuffer of 52 bytes per event, columns in the order viewsOverEvents() reads them. */
+  drainEventsPacked(maxEvents?: number): ArrayBuffer;
   free(seqId: number): void;
   sequenceInfo(seqId: number): SequenceInfo;
   blockTable(seqId: number): Int32Array;
@@ -246,7 +247,7 @@ export class NativeKvManager implements KvManager {
   }
 
   drainEventsPacked(maxEvents?: number): KvEventBatch {
-    return this.handle.drainEventsPacked(maxEvents);
+    return viewsOverEvents(this.handle.drainEventsPacked(maxEvents));
   }
 
   snapshot(): KvSnapshot {
@@ -266,6 +267,26 @@ export class NativeKvManager implements KvManager {
     if (this.gpusPerTrayCache === 0) this.gpusPerTrayCache = this.handle.topology().gpusPerTray;
     return this.gpusPerTrayCache;
   }
+}
+
+/** Typed-array views over the addon's packed event buffer (layout: native/binding/kv_wrap.cc drainEventsPacked). */
+function viewsOverEvents(buffer: ArrayBuffer): KvEventBatch {
+  const n = buffer.byteLength / 52;
+  return {
+    count: n,
+    eventIds: new Float64Array(buffer, 0, n),
+    hashes: new BigUint64Array(buffer, 8 * n, n),
+    parentHashes: new BigUint64Array(buffer, 16 * n, n),
+    bytes: new Float64Array(buffer, 24 * n, n),
+    indexes: new Uint32Array(buffer, 32 * n, n),
+    dstIndexes: new Uint32Array(buffer, 36 * n, n),
+    seqIds: new Uint32Array(buffer, 40 * n, n),
+    blocks: new Uint32Array(buffer, 44 * n, n),
+    kinds: new Uint8Array(buffer, 48 * n, n),
+    tiers: new Uint8Array(buffer, 49 * n, n),
+    dstTiers: new Uint8Array(buffer, 50 * n, n),
+    modes: new Uint8Array(buffer, 51 * n, n),
+  };
 }
 
 function badArgument(message: string): Error {
