@@ -17,6 +17,8 @@ export interface KvBenchWorkload {
   requests: KvBenchRequest[];
   /** Chains to look up in the prefix-match phase (mostly resident, some cold). */
   matchChains: BigUint64Array[];
+  /** Whole-prompt-private chains (no shared system prompt), each allocated on one GPU before the lookups. */
+  privateChains: Array<{ gpu: number; hashes: BigUint64Array }>;
 }
 
 export interface KvWorkloadOptions {
@@ -62,5 +64,9 @@ export function makeKvWorkload(o: KvWorkloadOptions): KvBenchWorkload {
       matchChains.push(o.chain(BigUint64Array.from({ length: o.promptBlocks }, () => rng.u64()), 0n));
     }
   }
-  return { tokensPerBlock: o.tokensPerBlock, liveSequences: o.liveSequences, requests, matchChains };
+  const privateChains = Array.from({ length: 256 }, () => ({
+    gpu: rng.int(o.numGpus),
+    hashes: o.chain(BigUint64Array.from({ length: o.promptBlocks }, () => rng.u64()), 0n),
+  }));
+  return { tokensPerBlock: o.tokensPerBlock, liveSequences: o.liveSequences, requests, matchChains, privateChains };
 }

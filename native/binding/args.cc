@@ -82,9 +82,14 @@ std::string stringArg(Napi::Env env, const Napi::Value& value, const char* field
 
 HashSpan hashesArg(Napi::Env env, const Napi::Value& value, const char* field) {
   if (value.IsUndefined() || value.IsNull()) return {};
-  if (value.IsTypedArray() && value.As<Napi::TypedArray>().TypedArrayType() == napi_biguint64_array) {
-    auto array = value.As<Napi::TypedArrayOf<uint64_t>>();
-    return {array.Data(), array.ElementLength()};
+  // One napi_get_typedarray_info call (it fails cleanly on anything that is not a typed array): this runs on
+  // every allocate/append/match, so the two lookups node-addon-api's wrappers would make are worth saving.
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, value, &type, &length, &data, nullptr, nullptr) == napi_ok &&
+      type == napi_biguint64_array) {
+    return {static_cast<const uint64_t*>(data), length};
   }
   throwCode(env, nvl::Code::InvalidArgument,
             std::string(field) + " must be a BigUint64Array of chained block hashes, got " + describe(value));

@@ -175,22 +175,26 @@ Napi::Value KvWrap::matchPrefix(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// The router's fast path: one Uint32Array [gpu, deviceBlocks, hostBlocks, diskBlocks] x matches instead of an
-// object per GPU (a shared system prompt can be resident on most of a rack's 72 GPUs).
+// The router's fast path: [gpu, deviceBlocks, hostBlocks, diskBlocks] x matches written into the caller's
+// Uint32Array (at least 4 x numGpus long, so any answer fits); returns the number of matches. No object per GPU
+// and no ArrayBuffer per call (a shared system prompt can be resident on most of a rack's 72 GPUs).
 Napi::Value KvWrap::matchPrefixPacked(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   nvl::KvManager& kv = live(env);
   HashSpan hashes = hashesArg(env, info[0], "blockHashes");
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array ||
+      info[1].As<Napi::Uint32Array>().ElementLength() < size_t(kv.numGpus()) * 4) {
+    throwCode(env, nvl::Code::InvalidArgument, "out must be a Uint32Array of at least 4 x numGpus elements");
+  }
+  uint32_t* data = info[1].As<Napi::Uint32Array>().Data();
   kv.matchPrefix(hashes.data, hashes.size, matchScratch_);
-  auto out = Napi::Uint32Array::New(env, matchScratch_.size() * 4);
-  uint32_t* data = out.Data();
   for (const nvl::PrefixMatch& m : matchScratch_) {
     *data++ = m.gpu;
     *data++ = m.deviceBlocks;
     *data++ = m.hostBlocks;
     *data++ = m.diskBlocks;
   }
-  return out;
+  return Napi::Number::New(env, static_cast<double>(matchScratch_.size()));
 }
 
 Napi::Value KvWrap::matchPrefixOnGpu(const Napi::CallbackInfo& info) {

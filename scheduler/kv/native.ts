@@ -38,7 +38,8 @@ interface NativeHandle {
   sequenceInfo(seqId: number): SequenceInfo;
   blockTable(seqId: number): Int32Array;
   matchPrefix(hashes: BigUint64Array): PrefixMatch[];
-  matchPrefixPacked(hashes: BigUint64Array): Uint32Array;
+  /** Fills `out` (≥ 4 x numGpus) and returns the number of matches. */
+  matchPrefixPacked(hashes: BigUint64Array, out: Uint32Array): number;
   /** deviceBlocks, hostBlocks, diskBlocks go to the result buffer. */
   matchPrefixOnGpu(gpu: number, hashes: BigUint64Array): void;
   pin(gpu: number, hashes: BigUint64Array): number;
@@ -133,6 +134,7 @@ export class NativeKvManager implements KvManager {
   readonly blockBytes: number;
   private readonly handle: NativeHandle;
   private readonly result = new Uint32Array(4);
+  private readonly matchScratch: Uint32Array;
 
   constructor(config: KvManagerConfig) {
     const Native = nativeModule().NativeKvManager;
@@ -144,6 +146,7 @@ export class NativeKvManager implements KvManager {
     this.tokensPerBlock = info.tokensPerBlock;
     this.bytesPerToken = info.bytesPerToken;
     this.blockBytes = info.blockBytes;
+    this.matchScratch = new Uint32Array(4 * info.numGpus);
     announceBackend(this.handle.backendInfo(), config?.backend ?? 'auto');
   }
 
@@ -184,7 +187,8 @@ export class NativeKvManager implements KvManager {
   }
 
   matchPrefixPacked(blockHashes: BigUint64Array): Uint32Array {
-    return this.handle.matchPrefixPacked(blockHashes);
+    const count = this.handle.matchPrefixPacked(blockHashes, this.matchScratch);
+    return this.matchScratch.slice(0, 4 * count);
   }
 
   matchPrefixOnGpu(gpu: number, blockHashes: BigUint64Array): PrefixMatch {
