@@ -175,6 +175,17 @@ describe('bytes mode', () => {
     kv.close();
   });
 
+  test('close() while a transfer is in flight: the transfer settles, later calls are E_CLOSED', async () => {
+    const kv = new NativeKvManager(tiny({ dataMode: 'bytes' }));
+    const { seqId } = kv.allocate({ gpu: 0, numTokens: 16 });
+    kv.write(seqId, 0, new Uint8Array(16 * kv.bytesPerToken).fill(3));
+    const pending = kv.demote(seqId);
+    kv.close();
+    const plan = await pending;
+    assert.equal(plan.blocksCopied, 4);
+    assert.equal(codeOf(() => kv.stats()), 'E_CLOSED');
+  });
+
   test('pools larger than maxRealBytes are refused', () => {
     assert.equal(codeOf(() => new NativeKvManager(tiny({ dataMode: 'bytes', deviceBlocksPerGpu: 1e6, maxRealBytes: 1e6 }))), 'E_TOO_LARGE');
   });
