@@ -121,6 +121,7 @@ function announceBackend(info: BackendInfo, requested: string): void {
   backendAnnounced = true;
   const why = info.backend === 'cuda'
     ? `${info.cudaDeviceCount} CUDA device(s)`
+    : info.dataMode === 'metadata' ? 'metadata mode keeps no block memory'
     : info.cudaCompiled ? `no usable CUDA device: ${info.cudaError}` : 'built without CUDA';
   const nccl = info.ncclLoaded ? `NCCL ${info.ncclVersion}` : 'NCCL not loaded';
   process.stderr.write(`nvlsched: KV backend ${info.backend} (${why}; ${nccl})\n`);
