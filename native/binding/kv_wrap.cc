@@ -321,6 +321,7 @@ Napi::Value KvWrap::drainEventsPacked(const Napi::CallbackInfo& info) {
   kv.drainEvents(maxEvents, eventScratch_);
   const size_t n = eventScratch_.size();
   Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, n * 52);
+  if (n == 0) return buffer;  // Data() is null for an empty buffer
   uint8_t* base = static_cast<uint8_t*>(buffer.Data());
   std::memset(base, 0, n * 52);  // fields that do not apply to a kind read 0
   auto* eventIds = reinterpret_cast<double*>(base);
