@@ -13,8 +13,6 @@ nvl::Location locationFromJs(Napi::Env env, const Napi::Value& value, const char
 Napi::Object toJs(Napi::Env env, const nvl::TopologySpec& spec);
 Napi::Object toJs(Napi::Env env, const nvl::Location& loc);
 Napi::Object toJs(Napi::Env env, const nvl::TransferPlan& plan);
-Napi::Object toJs(Napi::Env env, const nvl::KvEvent& event);
-Napi::Object toJs(Napi::Env env, const nvl::PrefixMatch& match);
 Napi::Object toJs(Napi::Env env, const nvl::KvStats& stats);
 Napi::Object toJs(Napi::Env env, const nvl::Snapshot& snapshot);
 Napi::Object toJs(Napi::Env env, const nvl::BackendInfo& info);

@@ -63,43 +63,6 @@ Napi::Object toJs(Napi::Env env, const nvl::TransferPlan& plan) {
   return obj;
 }
 
-Napi::Object toJs(Napi::Env env, const nvl::KvEvent& event) {
-  Napi::Object obj = Napi::Object::New(env);
-  obj.Set("eventId", static_cast<double>(event.eventId));
-  switch (event.kind) {
-    case nvl::EventKind::Stored:
-      obj.Set("kind", "stored");
-      obj.Set("location", toJs(env, event.location));
-      obj.Set("hash", Napi::BigInt::New(env, event.hash));
-      obj.Set("parentHash", Napi::BigInt::New(env, event.parentHash));
-      break;
-    case nvl::EventKind::Removed:
-      obj.Set("kind", "removed");
-      obj.Set("location", toJs(env, event.location));
-      obj.Set("hash", Napi::BigInt::New(env, event.hash));
-      break;
-    case nvl::EventKind::Moved:
-      obj.Set("kind", "moved");
-      obj.Set("seqId", event.seqId);
-      obj.Set("source", toJs(env, event.location));
-      obj.Set("destination", toJs(env, event.destination));
-      obj.Set("mode", modeName(event.mode));
-      obj.Set("blocks", event.blocks);
-      obj.Set("bytes", event.bytes);
-      break;
-  }
-  return obj;
-}
-
-Napi::Object toJs(Napi::Env env, const nvl::PrefixMatch& match) {
-  Napi::Object obj = Napi::Object::New(env);
-  obj.Set("gpu", match.gpu);
-  obj.Set("deviceBlocks", match.deviceBlocks);
-  obj.Set("hostBlocks", match.hostBlocks);
-  obj.Set("diskBlocks", match.diskBlocks);
-  return obj;
-}
-
 Napi::Object toJs(Napi::Env env, const nvl::KvStats& stats) {
   Napi::Object obj = Napi::Object::New(env);
   obj.Set("blockBytes", static_cast<double>(stats.blockBytes));

@@ -57,7 +57,6 @@ Napi::Function KvWrap::define(Napi::Env env) {
                          InstanceMethod<&KvWrap::free>("free"),
                          InstanceMethod<&KvWrap::sequenceInfo>("sequenceInfo"),
                          InstanceMethod<&KvWrap::blockTable>("blockTable"),
-                         InstanceMethod<&KvWrap::matchPrefix>("matchPrefix"),
                          InstanceMethod<&KvWrap::matchPrefixPacked>("matchPrefixPacked"),
                          InstanceMethod<&KvWrap::matchPrefixOnGpu>("matchPrefixOnGpu"),
                          InstanceMethod<&KvWrap::pin>("pin"),
@@ -66,7 +65,6 @@ Napi::Function KvWrap::define(Napi::Env env) {
                          InstanceMethod<&KvWrap::estimateTransfer>("estimateTransfer"),
                          InstanceMethod<&KvWrap::write>("write"),
                          InstanceMethod<&KvWrap::read>("read"),
-                         InstanceMethod<&KvWrap::drainEvents>("drainEvents"),
                          InstanceMethod<&KvWrap::drainEventsPacked>("drainEventsPacked"),
                          InstanceMethod<&KvWrap::setResultBuffer>("setResultBuffer"),
                          InstanceMethod<&KvWrap::snapshot>("snapshot"),
@@ -163,16 +161,6 @@ Napi::Value KvWrap::blockTable(const Napi::CallbackInfo& info) {
   auto array = Napi::Int32Array::New(env, table.size());
   if (!table.empty()) std::memcpy(array.Data(), table.data(), table.size() * sizeof(int32_t));
   return array;
-}
-
-Napi::Value KvWrap::matchPrefix(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  nvl::KvManager& kv = live(env);
-  HashSpan hashes = hashesArg(env, info[0], "blockHashes");
-  kv.matchPrefix(hashes.data, hashes.size, matchScratch_);
-  Napi::Array out = Napi::Array::New(env, matchScratch_.size());
-  for (size_t i = 0; i < matchScratch_.size(); i++) out.Set(static_cast<uint32_t>(i), toJs(env, matchScratch_[i]));
-  return out;
 }
 
 // The router's fast path: [gpu, deviceBlocks, hostBlocks, diskBlocks] x matches written into the caller's
@@ -295,17 +283,6 @@ Napi::Value KvWrap::read(const Napi::CallbackInfo& info) {
   check(env, kv.read(seqId, tokenOffset, numTokens, bytes));
   auto out = Napi::Uint8Array::New(env, bytes.size());
   if (!bytes.empty()) std::memcpy(out.Data(), bytes.data(), bytes.size());
-  return out;
-}
-
-Napi::Value KvWrap::drainEvents(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  nvl::KvManager& kv = live(env);
-  size_t maxEvents = info[0].IsUndefined() ? SIZE_MAX
-                                           : static_cast<size_t>(intArg(env, info[0], "maxEvents", 0, 1LL << 40));
-  kv.drainEvents(maxEvents, eventScratch_);
-  Napi::Array out = Napi::Array::New(env, eventScratch_.size());
-  for (size_t i = 0; i < eventScratch_.size(); i++) out.Set(static_cast<uint32_t>(i), toJs(env, eventScratch_[i]));
   return out;
 }
 

@@ -29,7 +29,6 @@ class KvWrap : public Napi::ObjectWrap<KvWrap> {
   Napi::Value free(const Napi::CallbackInfo& info);
   Napi::Value sequenceInfo(const Napi::CallbackInfo& info);
   Napi::Value blockTable(const Napi::CallbackInfo& info);
-  Napi::Value matchPrefix(const Napi::CallbackInfo& info);
   Napi::Value matchPrefixPacked(const Napi::CallbackInfo& info);
   Napi::Value matchPrefixOnGpu(const Napi::CallbackInfo& info);
   Napi::Value pin(const Napi::CallbackInfo& info);
@@ -38,7 +37,6 @@ class KvWrap : public Napi::ObjectWrap<KvWrap> {
   Napi::Value estimateTransfer(const Napi::CallbackInfo& info);
   Napi::Value write(const Napi::CallbackInfo& info);
   Napi::Value read(const Napi::CallbackInfo& info);
-  Napi::Value drainEvents(const Napi::CallbackInfo& info);
   Napi::Value drainEventsPacked(const Napi::CallbackInfo& info);
   Napi::Value setResultBuffer(const Napi::CallbackInfo& info);
   uint32_t* resultSlots(Napi::Env env);
