@@ -3,6 +3,7 @@ import { usageError } from '../scheduler/cli/args.js';
 
 const BENCHES: Record<string, () => Promise<{ run: (argv: string[]) => Promise<number> }>> = {
   kv: () => import('./kv.js'),
+  perf: () => import('./perf.js'),
 };
 
 export async function run(argv: string[]): Promise<number> {

@@ -10,6 +10,10 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   start: { summary: 'the main job on an embedded default (see README)', load: () => import('./start.js') },
   info: { summary: 'native addon, backend (CPU/CUDA), NCCL and topology presets', load: () => import('./info.js') },
+  perf: {
+    summary: 'performance model: `perf predict --gpu <h100|h200|b200|gb200|gb300>` (JSON lines), `perf calibrate`',
+    load: () => import('./perf.js'),
+  },
   bench: { summary: 'micro-benchmarks: `bench kv [--json]`', load: () => import('../../bench/cli.js') },
 };
 
