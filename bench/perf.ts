@@ -1,6 +1,5 @@
 // `nvlsched bench perf [--json]`: speed of the performance model in process — fitted op predictions and step
 // predictions per second on one core (the simulator calls the step predictor at every step). Figures, not tests.
-// The step predictor runs here on the roofline op times until the fitted predictors are wired into OpTimes.
 import { performance } from 'node:perf_hooks';
 
 import { parseFlags } from '../scheduler/cli/args.js';
@@ -9,7 +8,7 @@ import { getModel } from '../scheduler/perf/models.js';
 import { predictPrepared, prepareOp } from '../scheduler/perf/ops/index.js';
 import { gemmInBytes, gemmMs, gemmPeak } from '../scheduler/perf/ops/gemm.js';
 import { loadFitted, resolveParams } from '../scheduler/perf/ops/params.js';
-import { makeRooflineOpTimes } from '../scheduler/perf/roofline_optimes.js';
+import { makeFittedOpTimes } from '../scheduler/perf/fitted_optimes.js';
 import { makeStepPredictor } from '../scheduler/perf/step.js';
 import type { StepSequence } from '../scheduler/perf/step_types.js';
 
@@ -33,7 +32,7 @@ export async function run(argv: string[]): Promise<number> {
   const pa = resolveParams(params, gpu, op.family, op.variant);
   const attention = rate(2_000_000, () => predictPrepared(gpu, op.family, pa, op.args));
 
-  const opTimes = makeRooflineOpTimes({ gb200: { bf16Tflops: 2500, fp8Tflops: 5000, fp4Tflops: 10000, hbmTBps: 8, linkGBps: 900, linkLatencyUs: 2, kernelLatencyUs: 3 } });
+  const opTimes = makeFittedOpTimes(params);
   const step = makeStepPredictor(getModel('llama-3.1-70b'), { gpu: 'gb200', tensorParallel: 4, expertParallel: 1 }, opTimes);
   const batch: StepSequence[] = Array.from({ length: 64 }, (_, i) => ({ phase: 'decode', numNewTokens: 1, numCachedTokens: 500 + 97 * i }));
   batch.push({ phase: 'prefill', numNewTokens: 512, numCachedTokens: 0 });
@@ -46,7 +45,7 @@ export async function run(argv: string[]): Promise<number> {
     gemm_predictions_per_s: Math.round(gemm.perS),
     generation_attention_predictions_per_s: Math.round(attention.perS),
     step_predictions_per_s: Math.round(steps.perS),
-    step_batch: '64 decodes + 1 prefill chunk, llama-3.1-70b TP4 on gb200 (roofline op times)',
+    step_batch: '64 decodes + 1 prefill chunk, llama-3.1-70b TP4 on gb200 (fitted op times)',
   };
   if (!flags.json) {
     process.stdout.write(`| what | per second |\n| --- | ---: |\n| fitted GEMM predictions | ${result.gemm_predictions_per_s.toLocaleString('en-US')} |\n` +
