@@ -3,7 +3,7 @@
 // calls sharing a system+tools prefix, long reasoning decodes with reserved room, multi-turn terminal sessions
 // whose KV is demoted to Grace between turns and promoted back — and prints what the KV layer did per shape.
 import { parseFlags } from './args.js';
-import { NativeKvManager } from '../kv/native.js';
+import { chainHashes, NativeKvManager } from '../kv/native.js';
 import type { KvManager, KvManagerConfig } from '../kv/types.js';
 import { Rng } from '../util/random.js';
 
@@ -33,17 +33,13 @@ function randomIds(rng: Rng, count: number): BigUint64Array {
   return BigUint64Array.from({ length: count }, () => rng.u64());
 }
 
-/** Chained hashes: the manager hashes nothing itself; we fold ids the same way traces do. */
-function extend(kv: KvChain, parent: BigUint64Array, ids: BigUint64Array): BigUint64Array {
-  const tail = kv.chain(ids, parent[parent.length - 1] ?? 0n);
+/** The chain `parent` extended by `ids` (chained like trace hash ids: the manager hashes nothing itself). */
+function extend(parent: BigUint64Array, ids: BigUint64Array): BigUint64Array {
+  const tail = chainHashes(ids, parent[parent.length - 1] ?? 0n);
   const out = new BigUint64Array(parent.length + tail.length);
   out.set(parent, 0);
   out.set(tail, parent.length);
   return out;
-}
-
-interface KvChain {
-  chain: (ids: BigUint64Array, parent: bigint) => BigUint64Array;
 }
 
 /** The GPU holding the longest device prefix, else the least used one. */
@@ -62,12 +58,12 @@ function place(kv: KvManager, hashes: BigUint64Array, usedBlocks: Int32Array): n
   return least;
 }
 
-export async function runStartWorkload(kv: KvManager, chain: KvChain, seed: number): Promise<Record<ShapeName, ShapeTally>> {
+export async function runStartWorkload(kv: KvManager, seed: number): Promise<Record<ShapeName, ShapeTally>> {
   const rng = new Rng(seed);
   const tally = (): ShapeTally => ({ requests: 0, promptTokens: 0, cachedTokens: 0, outputTokens: 0, transferBytes: 0, transferSeconds: 0 });
   const out: Record<ShapeName, ShapeTally> = { tool_call: tally(), reasoning: tally(), terminal: tally() };
   const used = new Int32Array(kv.numGpus);
-  const systemPrefix = chain.chain(randomIds(rng, 512), 0n); // 8K tokens of system prompt + tool schemas
+  const systemPrefix = chainHashes(randomIds(rng, 512)); // 8K tokens of system prompt + tool schemas
 
   const run = (shape: ShapeName, hashes: BigUint64Array, extraTokens: number, outputTokens: number): number => {
     const gpu = place(kv, hashes, used);
@@ -93,7 +89,7 @@ export async function runStartWorkload(kv: KvManager, chain: KvChain, seed: numb
         out.terminal.transferSeconds += plan.estimatedSeconds;
         kv.free(session.seqId);
       }
-      session.hashes = extend(chain, session.hashes, randomIds(rng, 64 + rng.int(256)));
+      session.hashes = extend(session.hashes, randomIds(rng, 64 + rng.int(256)));
       session.seqId = run('terminal', session.hashes, rng.int(TOKENS_PER_BLOCK), 200 + rng.int(600));
       const plan = await kv.demote(session.seqId);
       out.terminal.transferBytes += plan.bytes;
@@ -101,11 +97,11 @@ export async function runStartWorkload(kv: KvManager, chain: KvChain, seed: numb
     }
     // Tool calls between turns: the shared prefix plus a short request, short outputs.
     for (let i = 0; i < 300; i++) {
-      const seqId = run('tool_call', extend(chain, systemPrefix, randomIds(rng, 1 + rng.int(8))), rng.int(TOKENS_PER_BLOCK), 20 + rng.int(200));
+      const seqId = run('tool_call', extend(systemPrefix, randomIds(rng, 1 + rng.int(8))), rng.int(TOKENS_PER_BLOCK), 20 + rng.int(200));
       kv.free(seqId);
     }
     for (let i = 0; i < 20; i++) {
-      const seqId = run('reasoning', chain.chain(randomIds(rng, 32 + rng.int(128)), 0n), 0, 800 + rng.int(8000));
+      const seqId = run('reasoning', chainHashes(randomIds(rng, 32 + rng.int(128))), 0, 800 + rng.int(8000));
       kv.free(seqId);
     }
   }
@@ -118,10 +114,9 @@ export async function run(argv: string[]): Promise<number> {
     json: { type: 'boolean', help: 'print only JSON' },
     seed: { type: 'number', help: 'workload seed (default 7)' },
   });
-  const { chainHashes } = await import('../kv/native.js');
   const kv = new NativeKvManager(START_CONFIG);
   const startedMs = Date.now();
-  const report = await runStartWorkload(kv, { chain: chainHashes }, Number(flags.seed ?? 7));
+  const report = await runStartWorkload(kv, Number(flags.seed ?? 7));
   const stats = kv.stats();
   const evictions = stats.pools.reduce((sum, p) => sum + p.evictions, 0);
   kv.close();

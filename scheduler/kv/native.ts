@@ -133,6 +133,7 @@ export class NativeKvManager implements KvManager {
   readonly bytesPerToken: number;
   readonly blockBytes: number;
   private readonly handle: NativeHandle;
+  private readonly gpusPerTray: number;
   private readonly result = new Uint32Array(4);
   private readonly matchScratch: Uint32Array;
 
@@ -147,6 +148,7 @@ export class NativeKvManager implements KvManager {
     this.bytesPerToken = info.bytesPerToken;
     this.blockBytes = info.blockBytes;
     this.matchScratch = new Uint32Array(4 * info.numGpus);
+    this.gpusPerTray = this.handle.topology().gpusPerTray;
     announceBackend(this.handle.backendInfo(), config?.backend ?? 'auto');
   }
 
@@ -225,7 +227,7 @@ export class NativeKvManager implements KvManager {
     try {
       if (tier !== 'host' && tier !== 'disk') throw badArgument(`tier must be 'host' or 'disk', got ${String(tier)}`);
       const info = this.handle.sequenceInfo(seqId);
-      const tray = Math.floor(info.homeGpu / this.topologyGpusPerTray());
+      const tray = Math.floor(info.homeGpu / this.gpusPerTray);
       return this.handle.transfer(seqId, { tier, index: tray }, 'move');
     } catch (error) {
       return Promise.reject(error);
@@ -271,12 +273,6 @@ export class NativeKvManager implements KvManager {
 
   close(): void {
     this.handle.close();
-  }
-
-  private gpusPerTrayCache = 0;
-  private topologyGpusPerTray(): number {
-    if (this.gpusPerTrayCache === 0) this.gpusPerTrayCache = this.handle.topology().gpusPerTray;
-    return this.gpusPerTrayCache;
   }
 }
 
