@@ -24,7 +24,16 @@ function near(actual: number, expected: number, relTol: number, what: string): v
 
 describe('model catalog vs published values', () => {
   it('lists the CLI names of architecture.md §5', () => {
-    assert.deepEqual([...MODEL_NAMES], ['llama-3.1-70b', 'llama-3.1-405b', 'deepseek-r1', 'gpt-oss-120b', 'qwen3-coder-480b']);
+    assert.deepEqual([...MODEL_NAMES], ['llama-3.1-70b', 'llama-3.1-405b', 'deepseek-r1', 'gpt-oss-120b', 'qwen3-coder-480b',
+      'llama-2-70b']);
+  });
+
+  it('Llama 2 70B: ≈68.98e9 params, Llama 3.1 70B shape with a 32,000 vocabulary and a 4,096 context', () => {
+    const m = getModel('llama-2-70b');
+    near(paramCount(m), 68.98e9, 0.005, 'params'); // safetensors total of meta-llama/Llama-2-70b-hf
+    assert.equal(kvBytesPerToken(m, 'fp8'), 163_840);
+    assert.equal(m.vocabSize, 32_000);
+    assert.equal(m.maxContextTokens, 4096);
   });
 
   it('Llama 3.1 70B: ≈70.6e9 params, 327,680 B/token KV in bf16 (LLAMA-CFG)', () => {
@@ -125,7 +134,7 @@ describe('custom models', () => {
 
   it('resolveModel takes a name or a config; unknown names list the allowed ones', () => {
     assert.equal(resolveModel('deepseek-r1').name, 'deepseek-r1');
-    assert.throws(() => resolveModel('llama-4'), /model must be one of llama-3.1-70b, .*qwen3-coder-480b, got "llama-4"/);
+    assert.throws(() => resolveModel('llama-4'), /model must be one of llama-3.1-70b, .*qwen3-coder-480b, llama-2-70b, got "llama-4"/);
     const custom = resolveModel({ ...getModel('llama-3.1-70b'), name: 'my-70b', numLayers: 40 });
     assert.equal(kvBytesPerToken(custom, 'bf16'), 327_680 / 2);
   });

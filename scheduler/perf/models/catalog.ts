@@ -133,4 +133,29 @@ const QWEN3_CODER_480B: ModelConfig = {
   extraParams: 0,
 };
 
-export const CATALOG: readonly ModelConfig[] = [LLAMA_31_70B, LLAMA_31_405B, DEEPSEEK_R1, GPT_OSS_120B, QWEN3_CODER_480B];
+/**
+ * Llama 2 70B (the MLPerf Inference llama2-70b model, Llama-2-70b-chat-hf): HF meta-llama/Llama-2-70b-hf config.json
+ * as mirrored in public repos (e.g. TheBloke/Llama-2-70B-fp16, "_name_or_path": "meta-llama/Llama-2-70b-hf"): 80 L,
+ * d 8192, 64 Q / 8 KV heads (head_dim 128), FFN 28,672, vocab 32,000, max_position_embeddings 4,096, untied. The
+ * Llama 3.1 70B shape except the vocabulary (32,000 vs 128,256) and the context; ≈ 68.98e9 params.
+ */
+const LLAMA_2_70B: ModelConfig = {
+  name: 'llama-2-70b',
+  source: 'HF meta-llama/Llama-2-70b-hf config.json (mirrored by TheBloke/Llama-2-70B-fp16); MLPerf llama2-70b',
+  numLayers: 80,
+  hiddenSize: 8192,
+  numHeads: 64,
+  numKvHeads: 8,
+  headDim: 128,
+  mla: null,
+  denseFfnSize: 28672,
+  moe: null,
+  slidingWindow: null,
+  vocabSize: 32000,
+  tiedEmbeddings: false,
+  maxContextTokens: 4096,
+  extraParams: 0,
+};
+
+export const CATALOG: readonly ModelConfig[] = [LLAMA_31_70B, LLAMA_31_405B, DEEPSEEK_R1, GPT_OSS_120B, QWEN3_CODER_480B,
+  LLAMA_2_70B];
