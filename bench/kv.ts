@@ -129,9 +129,15 @@ function coreOnlyOpsPerS(w: KvBenchWorkload, repeat: number): number | undefined
   try {
     const file = path.join(dir, 'workload.bin');
     const recordBytes = 4 + 8 * (PROMPT_BLOCKS + DECODE_BLOCKS);
-    const buffer = Buffer.alloc(20 + recordBytes * w.requests.length);
-    [w.requests.length, PROMPT_BLOCKS, DECODE_BLOCKS, w.liveSequences, w.tokensPerBlock].forEach((v, i) => buffer.writeUInt32LE(v, 4 * i));
-    let offset = 20;
+    // The header carries the manager's configuration (see native/bench/kv_replay.cc) so both sides run one config.
+    const config = benchConfig('gb200-nvl72');
+    const l = config.layout;
+    const header = [w.requests.length, PROMPT_BLOCKS, DECODE_BLOCKS, w.liveSequences, config.tokensPerBlock ?? 16,
+      config.deviceBlocksPerGpu ?? 0, config.hostBlocksPerTray ?? 0,
+      l.numLayers, l.numKvHeads, l.headDim, l.mlaLatentDim ?? 0, l.bytesPerElement, l.tensorParallel ?? 1];
+    const buffer = Buffer.alloc(4 * header.length + recordBytes * w.requests.length);
+    header.forEach((v, i) => buffer.writeUInt32LE(v, 4 * i));
+    let offset = 4 * header.length;
     for (const req of w.requests) {
       buffer.writeUInt32LE(req.gpu, offset);
       offset += 4;

@@ -1,7 +1,10 @@
 // kv_replay: replays `nvlsched bench kv`'s block-operation workload directly on the C++ core (no N-API, no JS),
 // so the benchmark can say how much of the time is the core and how much is the crossing into JavaScript.
 // Input file (little-endian): u32 numRequests, u32 promptBlocks, u32 decodeBlocks, u32 liveSequences,
-// u32 tokensPerBlock, then per request: u32 gpu, u64 promptHashes[promptBlocks], u64 decodeHashes[decodeBlocks].
+// u32 tokensPerBlock, u32 deviceBlocksPerGpu, u32 hostBlocksPerTray, then the KV layout as u32 numLayers,
+// numKvHeads, headDim, mlaLatentDim, bytesPerElement, tensorParallel (so the manager is configured exactly as
+// bench/kv.ts configured its own), then per request: u32 gpu, u64 promptHashes[promptBlocks],
+// u64 decodeHashes[decodeBlocks]. The topology is the GB200 NVL72 preset, as in bench/kv.ts.
 // Prints one JSON line: {"core_ops_per_s", "core_us_per_request", "events"}.
 #include <chrono>
 #include <cstdint>
@@ -34,8 +37,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   uint32_t numRequests = 0, promptBlocks = 0, decodeBlocks = 0, liveSequences = 0, tokensPerBlock = 0;
-  if (!readU32(f, numRequests) || !readU32(f, promptBlocks) || !readU32(f, decodeBlocks) || !readU32(f, liveSequences) ||
-      !readU32(f, tokensPerBlock) || promptBlocks > 1u << 20 || decodeBlocks > 1u << 20) {
+  uint32_t deviceBlocksPerGpu = 0, hostBlocksPerTray = 0;
+  uint32_t layout[6] = {};
+  bool headerOk = readU32(f, numRequests) && readU32(f, promptBlocks) && readU32(f, decodeBlocks) &&
+                  readU32(f, liveSequences) && readU32(f, tokensPerBlock) && readU32(f, deviceBlocksPerGpu) &&
+                  readU32(f, hostBlocksPerTray);
+  for (uint32_t& v : layout) headerOk = headerOk && readU32(f, v);
+  if (!headerOk || promptBlocks > 1u << 20 || decodeBlocks > 1u << 20) {
     std::fprintf(stderr, "kv_replay: bad header\n");
     return 2;
   }
@@ -51,13 +59,12 @@ int main(int argc, char** argv) {
   }
   std::fclose(f);
 
-  // The same configuration as bench/kv.ts benchConfig().
   nvl::KvConfig config;
   nvl::topologyPreset("gb200-nvl72", config.topology);
-  config.layout = nvl::KvLayout{80, 8, 128, 0, 2, 4};
+  config.layout = nvl::KvLayout{layout[0], layout[1], layout[2], layout[3], static_cast<double>(layout[4]), layout[5]};
   config.tokensPerBlock = tokensPerBlock;
-  config.deviceBlocksPerGpu = 4096;
-  config.hostBlocksPerTray = 16384;
+  config.deviceBlocksPerGpu = deviceBlocksPerGpu;
+  config.hostBlocksPerTray = hostBlocksPerTray;
   config.diskBlocksPerTray = 0;
   config.backend = nvl::BackendChoice::Cpu;
   nvl::Status status;
