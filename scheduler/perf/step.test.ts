@@ -109,6 +109,17 @@ describe('step predictor', () => {
     assert.ok(big.gemmS > 10 * oneToken.gemmS);
   });
 
+  it('MoE experts run as one grouped GEMM per projection: kernel latency paid per layer, not per expert', () => {
+    const m = getModel('deepseek-r1');
+    const batch = mixedBatch(2048, 0); // every local expert is hit
+    const gemmS = (gpu: string) =>
+      makeStepPredictor(m, { gpu, tensorParallel: 8, expertParallel: 8, gemmDtype: 'fp8', stepOverheadMs: 0 }, ops).predict(batch).gemmS;
+    const latencyCalls = (gemmS('b200') - gemmS('ideal')) / (B200.kernelLatencyUs * 1e-6);
+    // MLA attention 5 GEMMs + router, shared expert (2) and 2 grouped expert GEMMs per MoE layer (10; dense layers
+    // 7) + LM head = 602; kernels per expert would add 2 × 32 local experts per MoE layer (> 4,000).
+    assert.ok(Math.abs(latencyCalls - (3 * 7 + 58 * 10 + 1)) < 1, `${latencyCalls.toFixed(1)} kernel latencies per step`);
+  });
+
   it('expert parallelism spreads expert GEMMs and uses all-to-all', () => {
     const m = getModel('qwen3-coder-480b');
     const batch = mixedBatch(256, 0);

@@ -5,7 +5,8 @@
 // multiplied by its layer count. Modelling choices (un-calibrated, see the report in issue 3):
 // - GEMM m is the step's token count; the LM head runs on one row per sequence;
 // - MoE: tokens × top-k routings spread uniformly over EP ranks; the weights read are those of the experts hit,
-//   expected localExperts × (1 − (1 − k/E)^tokens), each fed routings / experts-hit rows (m may be fractional);
+//   expected localExperts × (1 − (1 − k/E)^tokens), each fed routings / experts-hit rows (m may be fractional),
+//   run as one grouped GEMM per projection (n = experts hit × width);
 // - MLA: prefill attention as MHA with qk width 192, decode as MQA over the 576-wide latent (absorbed form);
 // - communication: 2 all-reduces per layer over TP; MoE layers with EP > 1 instead do 1 all-reduce after
 //   attention plus an all-to-all dispatch and combine of each rank's share of the routed tokens;
@@ -96,7 +97,9 @@ export function makeStepPredictor(model: ModelConfig, instance: InstanceSpec, op
     if (!moe) return 0;
     const hit = localExperts * (1 - Math.pow(missPerToken, m));
     const rows = (m * moe.numActiveExperts) / ep / hit;
-    return hit * (opTimes.gemmMs(gpu, gemmDtype, rows, 2 * expertFfn, d) + opTimes.gemmMs(gpu, gemmDtype, rows, d, expertFfn));
+    // One grouped GEMM per projection over the experts hit, as fused-MoE kernels run them: `rows` per expert and
+    // hit × width columns, so the kernel's fixed latency is paid once per layer, not once per expert.
+    return opTimes.gemmMs(gpu, gemmDtype, rows, hit * 2 * expertFfn, d) + opTimes.gemmMs(gpu, gemmDtype, rows, hit * d, expertFfn);
   };
   const allReduceMs = (m: number): number => (tp > 1 ? opTimes.collectiveMs(gpu, 'all_reduce', tp, m * d * ACT_BYTES) : 0);
   const commMsFor = (m: number): number => {
