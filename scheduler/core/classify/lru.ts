@@ -1,0 +1,32 @@
+// A capped map that forgets its least recently written key: bounds per-session and per-tenant state however many
+// sessions a gateway sees. A JS Map keeps insertion order, so "touch" is delete + set and the oldest key is the first.
+
+export interface LruMap<V> {
+  readonly cap: number;
+  readonly map: Map<string, V>;
+}
+
+export function makeLru<V>(cap: number): LruMap<V> {
+  return { cap, map: new Map() };
+}
+
+/** The value for key without changing its recency (predictions read; only observations count as activity). */
+export function lruPeek<V>(lru: LruMap<V>, key: string): V | undefined {
+  return lru.map.get(key);
+}
+
+/** The value for key, created by make() if absent, moved to the most recent end; evicts the oldest past the cap. */
+export function lruTouch<V>(lru: LruMap<V>, key: string, make: () => V): V {
+  let value = lru.map.get(key);
+  if (value !== undefined) {
+    lru.map.delete(key);
+  } else {
+    value = make();
+    if (lru.map.size >= lru.cap) {
+      const oldest = lru.map.keys().next();
+      if (!oldest.done) lru.map.delete(oldest.value);
+    }
+  }
+  lru.map.set(key, value);
+  return value;
+}
