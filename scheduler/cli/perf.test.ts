@@ -1,8 +1,8 @@
-// Round trip of `nvlsched perf predict` through a real child process.
+// Round trips of `nvlsched perf predict` and `perf calibrate` through a real child process.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { packageRoot } from '../util/paths.js';
+import { packageRoot, sharedDir } from '../util/paths.js';
 
 function runPerf(args: string[], input: string) {
   return spawnSync(process.execPath, ['--import', 'tsx', 'scheduler/cli/main.ts', 'perf', ...args],
@@ -56,4 +56,38 @@ test('perf predict: unknown --gpu exits 2 with a one-line reason; gb300 is accep
   const ok = runPerf(['predict', '--gpu', 'gb300'], JSON.stringify({ op_name: 'gemm', gemm_dtype: 'nvfp4', m: 1024, n: 8192, k: 8192 }) + '\n');
   assert.equal(ok.status, 0, ok.stderr);
   assert.ok((JSON.parse(ok.stdout) as { predicted_ms: number }).predicted_ms > 0);
+});
+
+test('perf calibrate --published-only: the published-throughput table with ratios and their median', () => {
+  const res = runPerf(['calibrate', '--published-only'], '');
+  assert.equal(res.status, 0, res.stderr);
+  assert.match(res.stdout, /^published throughput \(output tok\/s per GPU; ratio = predicted \/ published/m);
+  assert.match(res.stdout, /MLP51-B200 +MLPerf v5\.1 Offline +llama-2-70b +b200 .* \d+\.\d\d$/m);
+  assert.match(res.stdout, /IX-GPTOSS +InferenceMAX 1k\/1k @72 tok\/s\/user/);
+  assert.match(res.stdout, /^median ratio predicted\/published \d+\.\d\d over \d+ points/m);
+  assert.doesNotMatch(res.stdout, /held-in/, 'no op error table');
+});
+
+test('perf calibrate --published-only --json: rows with predicted, published and ratio, plus the median', () => {
+  const res = runPerf(['calibrate', '--published-only', '--json'], '');
+  assert.equal(res.status, 0, res.stderr);
+  const out = JSON.parse(res.stdout) as { published: Array<Record<string, unknown>>; publishedMedianRatio: number; rows?: unknown };
+  assert.equal(out.rows, undefined);
+  assert.ok(out.published.length >= 20);
+  assert.ok(out.publishedMedianRatio > 0);
+  const offline = out.published.find((r) => r.id === 'mlp51-gb200-l2-70b-offline');
+  assert.ok(offline && typeof offline.ratio === 'number' && typeof offline.predictedTokensPerSPerGpu === 'number');
+  assert.equal(offline.publishedTokensPerSPerGpu, 12_934);
+  assert.equal(runPerf(['calibrate', '--published-only', '--refit'], '').status, 2);
+});
+
+test('perf calibrate --no-loo: op error table first, then the published-throughput table', {
+  skip: sharedDir() ? false : 'skipped: ../shared/data/perf is absent',
+}, () => {
+  const res = runPerf(['calibrate', '--no-loo'], '');
+  assert.equal(res.status, 0, res.stderr);
+  const errors = res.stdout.indexOf('held-in');
+  const published = res.stdout.indexOf('published throughput');
+  assert.ok(errors >= 0 && published > errors, res.stdout.slice(0, 400));
+  assert.match(res.stdout, /^median ratio predicted\/published/m);
 });

@@ -1,13 +1,17 @@
 // `nvlsched perf predict --gpu <name>`: JSON lines in (perf-table column names), the same objects out with
 // `predicted_ms`, same order, one line per line. A bad line is echoed with an "error" field instead, reported on
 // stderr with its line number and field, and the command exits 1 at the end — no silent guess.
-// `nvlsched perf calibrate [--json] [--refit] [--no-loo]`: error table per GPU and op family (held-in and
-// leave-one-GPU-out); --refit re-fits and rewrites scheduler/perf/fitted.json.
+// `nvlsched perf calibrate [--json] [--refit] [--no-loo] [--published-only]`: error table per GPU and op family
+// (held-in and leave-one-GPU-out), then the published-throughput table (predicted vs MLPerf / InferenceMAX output
+// tokens/s per GPU, scheduler/perf/published.ts); --refit re-fits and rewrites scheduler/perf/fitted.json;
+// --published-only skips the op tables (and so needs no ../shared data).
 import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { flagHelp, parseFlags, usageError } from './args.js';
 import { GPUS, GPU_NAMES, isGpuName } from '../perf/gpus.js';
 import { calibrationRows, fitAll, formatRows, loadSamples } from '../perf/calibrate.js';
+import { makeFittedOpTimes } from '../perf/fitted_optimes.js';
+import { comparePublished, formatPublished, medianRatio } from '../perf/published_compare.js';
 import { OpInputError, predictPrepared, prepareOp } from '../perf/ops/index.js';
 import { type FittedFile, fittedPath, loadFitted, resolveParams } from '../perf/ops/params.js';
 
@@ -16,6 +20,7 @@ const CALIBRATE_FLAGS = {
   json: { type: 'boolean', help: 'print the error table as JSON' },
   refit: { type: 'boolean', help: 're-fit from ../shared/data/perf and rewrite scheduler/perf/fitted.json' },
   'no-loo': { type: 'boolean', help: 'skip the leave-one-GPU-out re-fits' },
+  'published-only': { type: 'boolean', help: 'only the published-throughput table (needs no ../shared data)' },
 } as const;
 
 async function predict(argv: string[]): Promise<number> {
@@ -65,19 +70,31 @@ async function predict(argv: string[]): Promise<number> {
 
 async function calibrate(argv: string[]): Promise<number> {
   const { flags } = parseFlags(argv, CALIBRATE_FLAGS);
+  if (flags['published-only'] && flags.refit) throw usageError('--refit needs the op tables; drop --published-only');
   const started = Date.now();
-  const bad: string[] = [];
-  const set = await loadSamples(1, (b) => bad.push(`${b.file}:${b.line}: ${b.reason}`));
-  for (const b of bad.slice(0, 20)) process.stderr.write(`perf calibrate: bad line ${b}\n`);
   let fitted = loadFitted();
-  if (flags.refit) {
-    fitted = { version: 1, note: 'written by `nvlsched perf calibrate --refit`; see scheduler/perf/calibrate.ts', params: fitAll(set) };
-    writeFileSync(fittedPath(), JSON.stringify(fitted, null, 1) + '\n');
-    process.stderr.write(`perf calibrate: wrote ${fittedPath()}\n`);
+  let rows: ReturnType<typeof calibrationRows> | undefined;
+  if (!flags['published-only']) {
+    const bad: string[] = [];
+    const set = await loadSamples(1, (b) => bad.push(`${b.file}:${b.line}: ${b.reason}`));
+    for (const b of bad.slice(0, 20)) process.stderr.write(`perf calibrate: bad line ${b}\n`);
+    if (flags.refit) {
+      fitted = { version: 1, note: 'written by `nvlsched perf calibrate --refit`; see scheduler/perf/calibrate.ts', params: fitAll(set) };
+      writeFileSync(fittedPath(), JSON.stringify(fitted, null, 1) + '\n');
+      process.stderr.write(`perf calibrate: wrote ${fittedPath()}\n`);
+    }
+    rows = calibrationRows(set, fitted.params, !flags['no-loo']);
   }
-  const rows = calibrationRows(set, fitted.params, !flags['no-loo']);
-  if (flags.json) process.stdout.write(JSON.stringify({ rows, seconds: (Date.now() - started) / 1000 }) + '\n');
-  else process.stdout.write(formatRows(rows) + `\n(${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+  // Published serving throughput against the step predictor on the (possibly just re-fitted) op times.
+  const published = comparePublished(makeFittedOpTimes(fitted.params));
+  const seconds = (Date.now() - started) / 1000;
+  if (flags.json) {
+    process.stdout.write(JSON.stringify({ ...(rows ? { rows } : {}), published,
+      publishedMedianRatio: medianRatio(published), seconds }) + '\n');
+  } else {
+    const parts = [...(rows ? [formatRows(rows), ''] : []), formatPublished(published)];
+    process.stdout.write(parts.join('\n') + `\n(${seconds.toFixed(1)} s)\n`);
+  }
   return 0;
 }
 
