@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { bucketOf, histAdd, histQuantiles, makeLogHistogram, makeLogScale } from './histogram.js';
 import { lognormalQuantile, normalQuantile } from './lognormal.js';
 import { exactQuantile, lognormalSample } from './testing.js';
-import { makeWindow, windowAdd, windowQuantiles } from './window.js';
+import { makeSlab, slabAdd, slabCount, slabQuantiles, slabSlot } from './window.js';
 
 const scale = makeLogScale(1, 1_048_576, 1.05, 0);
 
@@ -56,16 +56,31 @@ test('decay: after a shift the median follows the new distribution; rescaling ke
   assert.ok(Math.abs((out[0] as number) / 10 - 1) < 0.05);
 });
 
-test('window keeps the last N and interpolates order statistics', () => {
-  const w = makeWindow(4);
+test('window slab keeps the last N per slot, interpolates order statistics, reuses and grows slots', () => {
+  const slab = makeSlab(4, 3000);
+  const a = slabSlot(slab);
+  const b = slabSlot(slab);
   const out = new Float64Array(3);
   const scratch = new Float64Array(4);
-  windowQuantiles(w, [0, 0.5, 1], out, scratch);
+  slabQuantiles(slab, a, [0, 0.5, 1], out, scratch);
   assert.ok(Number.isNaN(out[0]));
-  for (const v of [1000, 1, 40, 10, 20]) windowAdd(w, v); // 1000 falls out of the ring
-  windowQuantiles(w, [0, 0.5, 1], out, scratch);
+  for (const v of [1000, 1, 40, 10, 20]) slabAdd(slab, a, v); // 1000 falls out of the ring
+  slabAdd(slab, b, 7);
+  slabQuantiles(slab, a, [0, 0.5, 1], out, scratch);
   assert.deepEqual([...out], [1, 15, 40]);
-  assert.equal(w.count, 5);
+  assert.equal(slabCount(slab, a), 5);
+  slabQuantiles(slab, b, [0, 0.5, 1], out, scratch);
+  assert.deepEqual([...out], [7, 7, 7]);
+  // A reused slot starts empty.
+  assert.equal(slabSlot(slab, a), a);
+  assert.equal(slabCount(slab, a), 0);
+  // Growth past the initial 1024 slots keeps earlier samples.
+  for (let i = 2; i < 3000; i++) slabAdd(slab, slabSlot(slab), i);
+  slabQuantiles(slab, b, [0.5], out, scratch);
+  assert.equal(out[0], 7);
+  slabQuantiles(slab, 2999, [0.5], out, scratch);
+  assert.equal(out[0], 2999);
+  assert.throws(() => slabSlot(slab), /window slab full \(3000 slots\)/);
 });
 
 test('log-normal prior quantiles pass through p50 and p90', () => {

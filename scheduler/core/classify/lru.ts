@@ -15,17 +15,24 @@ export function lruPeek<V>(lru: LruMap<V>, key: string): V | undefined {
   return lru.map.get(key);
 }
 
-/** The value for key, created by make() if absent, moved to the most recent end; evicts the oldest past the cap. */
-export function lruTouch<V>(lru: LruMap<V>, key: string, make: () => V): V {
+/**
+ * The value for key, moved to the most recent end. If absent it is made by make(evicted): at the cap the oldest
+ * entry is evicted first and its value handed to make, so storage (e.g. a slab slot) can be reused.
+ */
+export function lruTouch<V>(lru: LruMap<V>, key: string, make: (evicted: V | undefined) => V): V {
   let value = lru.map.get(key);
   if (value !== undefined) {
     lru.map.delete(key);
   } else {
-    value = make();
+    let evicted: V | undefined;
     if (lru.map.size >= lru.cap) {
-      const oldest = lru.map.keys().next();
-      if (!oldest.done) lru.map.delete(oldest.value);
+      const oldest = lru.map.entries().next();
+      if (!oldest.done) {
+        lru.map.delete(oldest.value[0]);
+        evicted = oldest.value[1];
+      }
     }
+    value = make(evicted);
   }
   lru.map.set(key, value);
   return value;

@@ -38,7 +38,7 @@ test('shape level converges to a seeded log-normal within 5%', () => {
 });
 
 test('levels answer only from their minimum sample count: shape, then tenant, then session', () => {
-  const p = makeStreamingQuantiles({ minShapeSamples: 2, minTenantSamples: 3, minSessionSamples: 2 }, PATH);
+  const p = makeStreamingQuantiles({ minShapeSamples: 2, minTenantSamples: 3, minSessionSamples: 2, sessionTailFromBroader: false }, PATH);
   const other = req({ tenant: 'other' });
   const mine = req({ sessionId: 's1' });
   p.observe(other, 'chat', 50);
@@ -58,6 +58,25 @@ test('levels answer only from their minimum sample count: shape, then tenant, th
   // The session level is per session, across shapes; another session of the tenant still gets the tenant level.
   assert.equal(p.predict(mine, 'terminal').source, 'session');
   assert.equal(p.predict(req({ sessionId: 's2' }), 'chat').source, 'tenant');
+});
+
+test('session tail: quantiles above the median are floored at the broader level, the median stays the session\'s', () => {
+  const p = makeStreamingQuantiles({ minShapeSamples: 5, minSessionSamples: 3, levels: ['session', 'shape'], halfLifeSamples: 0 }, PATH);
+  // Shape level: 100..1000 evenly plus the six session outputs below; its p90 falls in the 1000 bucket.
+  for (let i = 0; i < 100; i++) p.observe(req(), 'terminal', 100 + (i % 10) * 100);
+  const short = req({ sessionId: 'short' });
+  const long = req({ sessionId: 'long' });
+  for (const v of [10, 20, 30]) p.observe(short, 'terminal', v);
+  for (const v of [5000, 6000, 7000]) p.observe(long, 'terminal', v);
+  const a = p.predict(short, 'terminal');
+  assert.equal(a.source, 'session');
+  assert.equal(a.p50Tokens, 20);
+  assert.ok(a.p90Tokens > 900 && a.p90Tokens <= 1000, `floored p90 ${a.p90Tokens}`);
+  assert.deepEqual(p.predict(long, 'terminal'), { expectedTokens: 6000, p50Tokens: 6000, p90Tokens: 6800, samples: 3, source: 'session' });
+  const off = makeStreamingQuantiles({ minShapeSamples: 5, minSessionSamples: 3, sessionTailFromBroader: false }, PATH);
+  for (let i = 0; i < 100; i++) off.observe(req(), 'terminal', 900);
+  for (const v of [10, 20, 30]) off.observe(short, 'terminal', v);
+  assert.equal(off.predict(short, 'terminal').p90Tokens, 28);
 });
 
 test('levels: [] is the constant prior whatever is observed', () => {
@@ -100,6 +119,9 @@ test('LRU bounds sessions and tenants; the least recently observed is forgotten'
   p.observe(req({ sessionId: 's9', tenant: 't4' }), 'chat', 109);
   assert.equal(p.predict(req({ sessionId: 's2', tenant: 'x' }), 'chat').source, 'session');
   assert.equal(p.predict(req({ sessionId: 's3', tenant: 'x' }), 'chat').source, 'shape');
+  // s9 took over s3's storage and starts empty: only its own sample.
+  const s9 = p.predict(req({ sessionId: 's9', tenant: 'x' }), 'chat');
+  assert.deepEqual([s9.source, s9.samples, s9.p50Tokens], ['session', 1, 109]);
   assert.equal(p.predict(req({ tenant: 't3' }), 'chat').source, 'tenant');
   assert.equal(p.predict(req({ tenant: 't2' }), 'chat').source, 'shape');
 });
@@ -125,6 +147,7 @@ test('bad parameters are rejected naming the field', () => {
     [{ priorP50Tokens: { chatt: 5 } }, /params\.priorP50Tokens\.chatt: unknown field/],
     [{ priorP90Tokens: { reasoning: 500 } }, /params\.priorP90Tokens\.reasoning: must be ≥ priorP50Tokens\.reasoning \(800\), got 500/],
     [{ window: 3 }, /params\.window: unknown field/],
+    [{ sessionTailFromBroader: 'yes' }, /params\.sessionTailFromBroader: expected true or false, got "yes"/],
   ];
   for (const [params, pattern] of cases) assert.throws(() => makeStreamingQuantiles(params, PATH), pattern, JSON.stringify(params));
 });

@@ -1,13 +1,13 @@
 // `streaming-quantiles`: output length predicted from what finished before, at the narrowest level with enough
 // samples: hint → session → (tenant, shape) → shape → prior. Shape and tenant levels are decayed log histograms;
 // the session level is the session's last few outputs (window.ts). Both are O(1) to update and bounded in memory.
-import { ConfigError, asParams, onlyKeys, readNumber, readShapeTable } from '../config/params.js';
+import { ConfigError, asParams, onlyKeys, readBool, readNumber, readShapeTable } from '../config/params.js';
 import { SHAPES, type OutputLengthPredictor, type OutputPrediction, type ScheduleRequest, type Shape } from '../types.js';
 import { histAdd, histQuantiles, makeLogHistogram, makeLogScale, type LogHistogram, type LogScale } from './histogram.js';
 import { readNameList, quantilePlan } from './levels.js';
 import { lognormalQuantile } from './lognormal.js';
 import { lruPeek, lruTouch, makeLru, type LruMap } from './lru.js';
-import { makeWindow, windowAdd, windowQuantiles, type RecentWindow } from './window.js';
+import { makeSlab, slabAdd, slabCount, slabQuantiles, slabSlot } from './window.js';
 
 export const OUTPUT_LEVELS = ['session', 'tenant', 'shape'] as const;
 export type OutputLevel = (typeof OUTPUT_LEVELS)[number];
@@ -22,10 +22,12 @@ export interface StreamingQuantilesParams {
   minShapeSamples: number;
   /** Outputs a session remembers (its most recent ones). */
   sessionWindow: number;
+  /** Session quantiles above the median are at least the broader level's (see sessionQuantiles). */
+  sessionTailFromBroader: boolean;
   /** Shape and tenant histograms: a sample's weight halves after this many newer samples; 0 = no decay. */
   halfLifeSamples: number;
   maxSessions: number;
-  /** Tenants remembered (each holds up to one histogram per shape). */
+  /** Tenants remembered (each holds up to one 2.3 KB histogram per shape: 1,000 tenants ≤ 9.2 MB). */
   maxTenants: number;
   /** Histogram bucket width ratio (1.05 = 5% wide buckets). */
   bucketGrowth: number;
@@ -54,9 +56,10 @@ export const STREAMING_QUANTILES_DEFAULTS: Readonly<Omit<StreamingQuantilesParam
   minTenantSamples: 20,
   minShapeSamples: 10,
   sessionWindow: 16,
+  sessionTailFromBroader: true,
   halfLifeSamples: 2000,
   maxSessions: 100_000,
-  maxTenants: 10_000,
+  maxTenants: 1000,
   bucketGrowth: 1.05,
   maxTrackedTokens: 1_048_576,
 };
@@ -75,6 +78,7 @@ export function readStreamingQuantilesParams(value: unknown, path: string): Stre
     minTenantSamples: readNumber(p, 'minTenantSamples', path, d.minTenantSamples, count),
     minShapeSamples: readNumber(p, 'minShapeSamples', path, d.minShapeSamples, count),
     sessionWindow: readNumber(p, 'sessionWindow', path, d.sessionWindow, { min: 1, max: 256, integer: true }),
+    sessionTailFromBroader: readBool(p, 'sessionTailFromBroader', path, d.sessionTailFromBroader),
     halfLifeSamples: readNumber(p, 'halfLifeSamples', path, d.halfLifeSamples, { min: 0 }),
     maxSessions: readNumber(p, 'maxSessions', path, d.maxSessions, count),
     maxTenants: readNumber(p, 'maxTenants', path, d.maxTenants, count),
@@ -125,10 +129,12 @@ export function makeStreamingQuantiles(params: unknown, path: string): Streaming
   const useShape = cfg.levels.includes('shape');
   const shapes: LogHistogram[] = SHAPES.map(() => makeLogHistogram(scale));
   const tenants: LruMap<TenantEntry> = makeLru(cfg.maxTenants);
-  const sessions: LruMap<RecentWindow> = makeLru(cfg.maxSessions);
+  const sessions: LruMap<number> = makeLru(cfg.maxSessions);
+  const slab = makeSlab(cfg.sessionWindow, cfg.maxSessions);
   const plan = quantilePlan([0.5, 0.9, cfg.expectedQuantile]);
   const [at50, at90, atE] = plan.at as [number, number, number];
   const found = new Float64Array(plan.qs.length);
+  const sessionFound = new Float64Array(plan.qs.length);
   const scratch = new Float64Array(cfg.sessionWindow);
   const priors = SHAPES.map((s) => {
     const p50 = cfg.priorP50Tokens[s];
@@ -148,6 +154,41 @@ export function makeStreamingQuantiles(params: unknown, path: string): Streaming
     };
   }
 
+  /** The answer without the session level, into found. */
+  function broaderLevel(req: ScheduleRequest, s: number): { source: OutputPrediction['source']; samples: number } {
+    if (useTenant) {
+      const h = lruPeek(tenants, req.tenant)?.byShape[s];
+      if (h && h.count >= cfg.minTenantSamples) {
+        histQuantiles(scale, h, plan.qs, found);
+        return { source: 'tenant', samples: h.count };
+      }
+    }
+    const h = shapes[s] as LogHistogram;
+    if (useShape && h.count >= cfg.minShapeSamples) {
+      histQuantiles(scale, h, plan.qs, found);
+      return { source: 'shape', samples: h.count };
+    }
+    const prior = priors[s] as { p50: number; p90: number; expected: number };
+    found[at50] = prior.p50;
+    found[at90] = prior.p90;
+    found[atE] = prior.expected;
+    return { source: 'prior', samples: 0 };
+  }
+
+  /**
+   * The session's quantiles into found (which holds the broader level's). A window of a few samples puts its p90
+   * near its maximum and under-covers (0.85 of actuals ≤ p90 on the Claude Code trace); with sessionTailFromBroader
+   * each quantile above the median is at least the broader level's (0.93 there). The median stays the session's.
+   */
+  function sessionQuantiles(slot: number): void {
+    slabQuantiles(slab, slot, plan.qs, sessionFound, scratch);
+    for (let k = 0; k < plan.qs.length; k++) {
+      const own = sessionFound[k] as number;
+      const tail = cfg.sessionTailFromBroader && (plan.qs[k] as number) > 0.5;
+      found[k] = tail ? Math.max(own, found[k] as number) : own;
+    }
+  }
+
   return {
     name: 'streaming-quantiles',
     params: cfg,
@@ -158,30 +199,12 @@ export function makeStreamingQuantiles(params: unknown, path: string): Streaming
         return answer(req, 'hint', 0);
       }
       const s = SHAPE_INDEX[shape] ?? SHAPE_INDEX.chat;
-      if (useSession && req.sessionId) {
-        const w = lruPeek(sessions, req.sessionId);
-        if (w && w.count >= cfg.minSessionSamples) {
-          windowQuantiles(w, plan.qs, found, scratch);
-          return answer(req, 'session', Math.min(w.count, cfg.sessionWindow));
-        }
-      }
-      if (useTenant) {
-        const h = lruPeek(tenants, req.tenant)?.byShape[s];
-        if (h && h.count >= cfg.minTenantSamples) {
-          histQuantiles(scale, h, plan.qs, found);
-          return answer(req, 'tenant', h.count);
-        }
-      }
-      const h = shapes[s] as LogHistogram;
-      if (useShape && h.count >= cfg.minShapeSamples) {
-        histQuantiles(scale, h, plan.qs, found);
-        return answer(req, 'shape', h.count);
-      }
-      const prior = priors[s] as { p50: number; p90: number; expected: number };
-      found[at50] = prior.p50;
-      found[at90] = prior.p90;
-      found[atE] = prior.expected;
-      return answer(req, 'prior', 0);
+      const slot = useSession && req.sessionId ? lruPeek(sessions, req.sessionId) : undefined;
+      const broader = broaderLevel(req, s);
+      const count = slot === undefined ? 0 : slabCount(slab, slot);
+      if (slot === undefined || count < cfg.minSessionSamples) return answer(req, broader.source, broader.samples);
+      sessionQuantiles(slot);
+      return answer(req, 'session', Math.min(count, cfg.sessionWindow));
     },
     observe(req: ScheduleRequest, shape: Shape, outputTokens: number): void {
       // A bad count from a worker must not poison every later prediction: drop it.
@@ -194,7 +217,7 @@ export function makeStreamingQuantiles(params: unknown, path: string): Streaming
         const h = (entry.byShape[s] ??= makeLogHistogram(scale));
         histAdd(scale, h, outputTokens);
       }
-      if (useSession && req.sessionId) windowAdd(lruTouch(sessions, req.sessionId, () => makeWindow(cfg.sessionWindow)), outputTokens);
+      if (useSession && req.sessionId) slabAdd(slab, lruTouch(sessions, req.sessionId, (evicted) => slabSlot(slab, evicted)), outputTokens);
     },
     sizes: () => ({ sessions: sessions.map.size, tenants: tenants.map.size }),
   };

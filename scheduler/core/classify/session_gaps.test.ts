@@ -6,7 +6,7 @@ import { exactQuantile, lognormalSample } from './testing.js';
 const PATH = 'retention.thinkTime.params';
 
 test('no history anywhere → undefined; then global, tenant and session levels in turn', () => {
-  const p = makeSessionGaps({ minTenantSamples: 2, minSessionSamples: 2 }, PATH);
+  const p = makeSessionGaps({ minTenantSamples: 2, minSessionSamples: 2, sessionTailFromBroader: false }, PATH);
   assert.equal(p.predict('s1', 'acme'), undefined);
   p.observe('x', 'other', 100);
   const global = p.predict('s1', 'acme');
@@ -21,6 +21,15 @@ test('no history anywhere → undefined; then global, tenant and session levels 
   // An empty session id has no session level.
   p.observe('', 'acme', 1000);
   assert.equal(p.sizes().sessions, 4);
+});
+
+test('session p90 is floored at the tenant p90 unless turned off', () => {
+  const on = makeSessionGaps({ minTenantSamples: 2, minSessionSamples: 2 }, PATH);
+  for (let i = 0; i < 10; i++) on.observe(`o${i}`, 'acme', 60);
+  on.observe('s', 'acme', 2);
+  on.observe('s', 'acme', 4);
+  const got = on.predict('s', 'acme');
+  assert.ok(got && got.expectedS === 3 && Math.abs(got.p90S / 60 - 1) < 0.05, JSON.stringify(got));
 });
 
 test('tenant level converges to a seeded log-normal', () => {
