@@ -105,6 +105,8 @@ test('bad observations are dropped', () => {
   const p = makeStreamingQuantiles({ minShapeSamples: 1 }, PATH);
   for (const bad of [NaN, -1, Infinity]) p.observe(req(), 'chat', bad);
   p.observe(req(), 'nope' as 'chat', 10);
+  p.observe(req(), 'toString' as 'chat', 10);
+  assert.equal(p.predict(req(), 'toString' as 'chat').p50Tokens, 256);
   assert.equal(p.predict(req(), 'chat').source, 'prior');
 });
 

@@ -198,7 +198,8 @@ export function makeStreamingQuantiles(params: unknown, path: string): Streaming
         found.fill(hint);
         return answer(req, 'hint', 0);
       }
-      const s = SHAPE_INDEX[shape] ?? SHAPE_INDEX.chat;
+      // An unknown shape (a caller bug) predicts as chat rather than throwing on the request path.
+      const s = Object.hasOwn(SHAPE_INDEX, shape) ? SHAPE_INDEX[shape] : SHAPE_INDEX.chat;
       const slot = useSession && req.sessionId ? lruPeek(sessions, req.sessionId) : undefined;
       const broader = broaderLevel(req, s);
       const count = slot === undefined ? 0 : slabCount(slab, slot);
@@ -209,8 +210,8 @@ export function makeStreamingQuantiles(params: unknown, path: string): Streaming
     observe(req: ScheduleRequest, shape: Shape, outputTokens: number): void {
       // A bad count from a worker must not poison every later prediction: drop it.
       if (!(outputTokens >= 0) || !Number.isFinite(outputTokens)) return;
+      if (!Object.hasOwn(SHAPE_INDEX, shape)) return;
       const s = SHAPE_INDEX[shape];
-      if (s === undefined) return;
       histAdd(scale, shapes[s] as LogHistogram, outputTokens);
       if (useTenant) {
         const entry = lruTouch(tenants, req.tenant, () => ({ byShape: SHAPES.map(() => undefined) }));
