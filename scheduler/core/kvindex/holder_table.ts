@@ -9,9 +9,9 @@ const NONE = -1;
 
 export class HolderTable {
   private readonly heads = new U64Map(1024);
-  private holder = new Int32Array(1024);
+  /** Per node: [holder, next] side by side (a walk reads both); values apart (only updates read them). */
+  private links = new Int32Array(2048);
   private value = new Float64Array(1024);
-  private next = new Int32Array(1024);
   private freeHead = NONE;
   private used = 0;
 
@@ -26,12 +26,32 @@ export class HolderTable {
     return slot < 0 ? NONE : this.heads.valueAt(slot);
   }
 
+  /**
+   * firstNode() for hashes[from..to) into out[0..to-from), batched so that cold cache misses overlap (the index
+   * walk's hot path): hash slots first, then each first node's line touched before anyone walks it.
+   */
+  firstNodes(hashes: ArrayLike<bigint>, from: number, to: number, out: Int32Array): void {
+    this.heads.findMany(hashes, from, to, out);
+    const links = this.links;
+    let touched = 0;
+    for (let k = 0; k < to - from; k++) {
+      const slot = out[k] as number;
+      const node = slot < 0 ? NONE : this.heads.valueAt(slot);
+      out[k] = node;
+      if (node !== NONE) touched += links[node * 2] as number;
+    }
+    this.touched = touched;
+  }
+
+  /** Keeps the touch pass observable so it is not optimised away. */
+  touched = 0;
+
   nextNode(node: number): number {
-    return this.next[node] as number;
+    return this.links[node * 2 + 1] as number;
   }
 
   holderOf(node: number): number {
-    return this.holder[node] as number;
+    return this.links[node * 2] as number;
   }
 
   valueOf(node: number): number {
@@ -44,8 +64,8 @@ export class HolderTable {
 
   /** The node of (hash, holder), or -1. */
   findNode(hash: bigint, holder: number): number {
-    for (let node = this.firstNode(hash); node !== NONE; node = this.next[node] as number) {
-      if (this.holder[node] === holder) return node;
+    for (let node = this.firstNode(hash); node !== NONE; node = this.links[node * 2 + 1] as number) {
+      if (this.links[node * 2] === holder) return node;
     }
     return NONE;
   }
@@ -80,14 +100,14 @@ export class HolderTable {
     const slot = this.heads.find(hash);
     if (slot < 0) return false;
     let prev = NONE;
-    for (let node = this.heads.valueAt(slot); node !== NONE; prev = node, node = this.next[node] as number) {
-      if (this.holder[node] !== holder) continue;
-      const after = this.next[node] as number;
+    for (let node = this.heads.valueAt(slot); node !== NONE; prev = node, node = this.links[node * 2 + 1] as number) {
+      if (this.links[node * 2] !== holder) continue;
+      const after = this.links[node * 2 + 1] as number;
       if (prev === NONE) {
         if (after === NONE) this.heads.deleteAt(slot);
         else this.heads.setValueAt(slot, after);
       } else {
-        this.next[prev] = after;
+        this.links[prev * 2 + 1] = after;
       }
       this.release(node);
       return true;
@@ -100,8 +120,8 @@ export class HolderTable {
     const pairs: Array<[bigint, number, number]> = [];
     this.heads.forEachSlot((slot) => {
       const hash = this.heads.keyAt(slot);
-      for (let node = this.heads.valueAt(slot); node !== NONE; node = this.next[node] as number) {
-        pairs.push([hash, this.holder[node] as number, this.value[node] as number]);
+      for (let node = this.heads.valueAt(slot); node !== NONE; node = this.links[node * 2 + 1] as number) {
+        pairs.push([hash, this.links[node * 2] as number, this.value[node] as number]);
       }
     });
     for (const [hash, holder, value] of pairs) fn(hash, holder, value);
@@ -109,38 +129,34 @@ export class HolderTable {
 
   private insert(hash: bigint, holder: number, value: number): void {
     const node = this.allocate();
-    this.holder[node] = holder;
+    this.links[node * 2] = holder;
+    this.links[node * 2 + 1] = this.firstNode(hash);
     this.value[node] = value;
-    const head = this.firstNode(hash);
-    this.next[node] = head;
     this.heads.set(hash, node);
   }
 
   private allocate(): number {
     if (this.freeHead !== NONE) {
       const node = this.freeHead;
-      this.freeHead = this.next[node] as number;
+      this.freeHead = this.links[node * 2 + 1] as number;
       return node;
     }
-    if (this.used === this.holder.length) this.grow();
+    if (this.used === this.value.length) this.grow();
     return this.used++;
   }
 
   private release(node: number): void {
-    this.next[node] = this.freeHead;
+    this.links[node * 2 + 1] = this.freeHead;
     this.freeHead = node;
   }
 
   private grow(): void {
-    const capacity = this.holder.length * 2;
-    const holder = new Int32Array(capacity);
+    const capacity = this.value.length * 2;
+    const links = new Int32Array(capacity * 2);
     const value = new Float64Array(capacity);
-    const next = new Int32Array(capacity);
-    holder.set(this.holder);
+    links.set(this.links);
     value.set(this.value);
-    next.set(this.next);
-    this.holder = holder;
+    this.links = links;
     this.value = value;
-    this.next = next;
   }
 }

@@ -34,6 +34,8 @@ const NONE = -1;
 const UNSEEN = -10;
 const TICK_LIMIT = 1 << 30;
 const MEMO_SIZE = 8;
+/** Hashes looked up per batch: enough to overlap cache misses, few enough not to waste lookups past a miss. */
+const CHUNK = 32;
 
 function grown(array: Int32Array<ArrayBuffer>, capacity: number, fill: number): Int32Array<ArrayBuffer> {
   if (array.length >= capacity) return array;
@@ -66,6 +68,7 @@ export class PrefixWalker {
   private readonly memoKey = new Int32Array(MEMO_SIZE * 2);
   private readonly memoVal = new Int32Array(MEMO_SIZE * 3);
   private readonly memoSecond = new Int32Array(MEMO_SIZE);
+  private readonly firsts = new Int32Array(CHUNK);
   private memoCount = 0;
 
   constructor(private readonly table: HolderTable, private readonly topo: Topology) {}
@@ -112,15 +115,20 @@ export class PrefixWalker {
   private collectRuns(hashes: ArrayLike<bigint>): number {
     const table = this.table;
     const length = hashes.length;
+    const firsts = this.firsts;
     let i = 0;
-    for (; i < length; i++) {
-      let node = table.firstNode(hashes[i] as bigint);
-      if (node === NONE) break;
-      const t = this.base + i;
-      for (; node !== NONE; node = table.nextNode(node)) {
-        const holder = table.holderOf(node);
-        if (holder >= 0) this.touchInstance(holder, i, t);
-        else this.touchWorker(-1 - holder, i, t);
+    walk: for (let start = 0; start < length; start += CHUNK) {
+      const end = Math.min(length, start + CHUNK);
+      table.firstNodes(hashes, start, end, firsts);
+      for (i = start; i < end; i++) {
+        let node = firsts[i - start] as number;
+        if (node === NONE) break walk;
+        const t = this.base + i;
+        for (; node !== NONE; node = table.nextNode(node)) {
+          const holder = table.holderOf(node);
+          if (holder >= 0) this.touchInstance(holder, i, t);
+          else this.touchWorker(-1 - holder, i, t);
+        }
       }
     }
     // Close the runs still open at the end of the walk.
