@@ -203,6 +203,17 @@ test('recompute throws the KV away and re-prefills prompt + outputs; swap keeps 
   }
 });
 
+test('a step that preempted admits nothing, even what would fit in the blocks it freed (vLLM)', () => {
+  const e = makeEngine({ kvBlocksTotal: 5, blockTokens: 4, hostKvBlocksTotal: 10, preemptionMode: { chat: 'swap' } });
+  const [a, b, c] = [1, 2, 3].map(() => add(e, { promptTokens: 4, maxOutputTokens: 8 }));
+  step(e, 0);
+  const d = add(e, { promptTokens: 2, maxOutputTokens: 2 }, 0.5);
+  const p1 = step(e, 1).plan;
+  assert.deepEqual([p1.items.map((i) => i.seqId), p1.preempted.map((p) => p.seqId), p1.admitted], [[a, b], [c], []]);
+  assert.equal(e.view().kvBlocksUsed, 4, 'one block free, yet d waits');
+  assert.deepEqual(step(e, 2).plan.admitted, [d]);
+});
+
 test('shape-aware swaps long contexts and recomputes short ones', () => {
   const params = { reserveOutputFraction: 0, swapAboveTokens: 8 };
   for (const [prompt, mode] of [[4, 'recompute'], [8, 'swap']] as const) {
