@@ -14,7 +14,8 @@ const HOST_BLOCKS = 40;
 const BUDGET = 256;
 
 interface RunResult {
-  plans: EnginePlan[];
+  /** Each plan as JSON, taken before its completeStep (recycled plans are rewritten later). */
+  plans: string[];
   enqueued: number;
   ended: Map<string, string>;
 }
@@ -52,7 +53,7 @@ function checkCounters(e: InstanceEngine, live: Set<number>): void {
   assert.deepEqual([v.queuedRequests, v.runningRequests, v.decodingSequences, v.pendingPrefillTokens, v.kvBlocksUsed], [queued, running, decoding, pending, deviceBlocks]);
 }
 
-function run(seed: number, policy: string): RunResult {
+function run(seed: number, policy: string, recyclePlans = false): RunResult {
   const rng = new Rng(seed);
   const e = makeEngine(
     {
@@ -66,10 +67,12 @@ function run(seed: number, policy: string): RunResult {
       preemptionMode: { tool_call: 'recompute', reasoning: 'swap', terminal: 'swap', chat: 'recompute' },
     },
     policy === 'shape-aware' ? { name: policy, params: { prefillChunkTokens: 128, decodeStepPrefillTokens: 160, swapAboveTokens: 200 } } : policy,
+    undefined,
+    recyclePlans,
   );
   const live = new Set<number>();
   const ended = new Map<string, string>();
-  const plans: EnginePlan[] = [];
+  const plans: string[] = [];
   let enqueued = 0;
   const end = (requestId: string, how: string) => {
     assert.ok(!ended.has(requestId), `${requestId} ended twice (${ended.get(requestId)}, then ${how})`);
@@ -106,7 +109,7 @@ function run(seed: number, policy: string): RunResult {
     if (rng.next() < 0.03) e.releaseSession(`s${rng.int(5)}`);
     const plan = e.planStep(nowS);
     checkPlan(e, plan);
-    plans.push(plan);
+    plans.push(JSON.stringify(plan));
     const eos = plan.items.filter((i) => i.kind === 'decode' && rng.next() < 0.08).map((i) => i.seqId);
     nowS += 0.01 + plan.usedTokens * 1e-5;
     for (const f of e.completeStep(plan, { stepId: plan.stepId, durationS: 0.01, finishedSeqIds: eos }, nowS)) {
@@ -128,15 +131,16 @@ for (const policy of ['fcfs', 'priority', 'shape-aware']) {
       const r = run(seed, policy);
       assert.equal(r.ended.size, r.enqueued, `seed ${seed}: every request ends exactly once`);
       for (const how of r.ended.values()) exercised.add(how.split(' ')[0] as string);
-      for (const p of r.plans) for (const x of p.preempted) exercised.add(x.mode);
+      for (const p of r.plans) for (const x of (JSON.parse(p) as EnginePlan).preempted) exercised.add(x.mode);
     }
     // The seeds must reach every way out and both preemption modes, or the invariants above prove little.
     assert.deepEqual([...exercised].sort(), ['cancelled', 'completed', 'recompute', 'rejected', 'swap']);
   });
 
-  test(`${policy}: the same seed gives the same plans; another seed does not`, () => {
-    const a = JSON.stringify(run(7, policy).plans);
-    assert.equal(JSON.stringify(run(7, policy).plans), a);
-    assert.notEqual(JSON.stringify(run(8, policy).plans), a);
+  test(`${policy}: the same seed gives the same plans, recycled or not; another seed does not`, () => {
+    const a = run(7, policy).plans;
+    assert.deepEqual(run(7, policy).plans, a);
+    assert.deepEqual(run(7, policy, true).plans, a, 'recyclePlans changes no decision');
+    assert.notDeepEqual(run(8, policy).plans, a);
   });
 }

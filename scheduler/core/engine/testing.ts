@@ -6,12 +6,18 @@ import type { KvLedger } from './kv_ledger.js';
 import { makeBatchPolicy } from './registry.js';
 import type { EnginePlan, FinishedSeq, SeqInit } from './types.js';
 
-export function makeEngine(config: Record<string, unknown>, policy: string | { name: string; params?: unknown } = 'fcfs', ledger?: KvLedger): InstanceEngine {
+export function makeEngine(
+  config: Record<string, unknown>,
+  policy: string | { name: string; params?: unknown } = 'fcfs',
+  ledger?: KvLedger,
+  recyclePlans = false,
+): InstanceEngine {
   const spec = typeof policy === 'string' ? { name: policy } : policy;
   return new InstanceEngine({
     instanceId: 'i0',
     config: readEngineConfig({ kvBlocksTotal: 1000, ...config }, 'engine'),
     policy: makeBatchPolicy(spec, 'engine.batch'),
+    recyclePlans,
     ...(ledger ? { ledger } : {}),
   });
 }
