@@ -1,44 +1,47 @@
-// Block hash → the holders that have it, each with a number (a reference count in the KV index, a last-access
-// time in the SGLang-style routing tree). Holders are small ints chosen by the user of the table.
+// Block hash → the holders that have it, each with an int32 value (a reference count in the KV index, a last-access
+// second in the SGLang-style routing tree). Holders are small ints chosen by the user of the table.
 //
-// Layout: a U64Map from hash to the head of a singly linked list of nodes kept in typed arrays, with a free
-// list. A hash is usually held by a handful of holders, so walking its list is cheaper than any set structure.
+// Layout: a U64Map from hash to a holder list kept contiguously in one Int32Array arena:
+//   [sizeClass, count, holder0, value0, holder1, value1, ...]   capacity = 2^sizeClass pairs
+// A list outgrowing its block moves to one twice the size; freed blocks wait on a free list per size class. A walk
+// over a hash's holders is a sequential scan — a system prompt cached on all 72 GPUs of a rack is 72 adjacent
+// pairs, not 72 pointer hops.
 import { U64Map } from './u64_map.js';
 
 const NONE = -1;
+const HEADER = 2;
+const MAX_CLASSES = 31;
 
 export class HolderTable {
   private readonly heads = new U64Map(1024);
-  /** Per node: [holder, next] side by side (a walk reads both); values apart (only updates read them). */
-  private links = new Int32Array(2048);
-  private value = new Float64Array(1024);
-  private freeHead = NONE;
+  private arena = new Int32Array(4096);
   private used = 0;
+  private readonly free = new Int32Array(MAX_CLASSES).fill(NONE);
 
   /** Distinct hashes with at least one holder. */
   get size(): number {
     return this.heads.size;
   }
 
-  /** First node of `hash`'s holder list, or -1. Iterate with nextNode(); read with holderOf()/valueOf(). */
-  firstNode(hash: bigint): number {
+  /** The holder list of `hash` (read with countOf/holderAt/valueAt), or -1. Valid until the next change. */
+  list(hash: bigint): number {
     const slot = this.heads.find(hash);
     return slot < 0 ? NONE : this.heads.valueAt(slot);
   }
 
   /**
-   * firstNode() for hashes[from..to) into out[0..to-from), batched so that cold cache misses overlap (the index
-   * walk's hot path): hash slots first, then each first node's line touched before anyone walks it.
+   * list() for hashes[from..to) into out[0..to-from), batched so that cold cache misses overlap (the index walk's
+   * hot path): hash slots first, then each list's first line touched before anyone reads it.
    */
-  firstNodes(hashes: ArrayLike<bigint>, from: number, to: number, out: Int32Array): void {
+  lists(hashes: ArrayLike<bigint>, from: number, to: number, out: Int32Array): void {
     this.heads.findMany(hashes, from, to, out);
-    const links = this.links;
+    const arena = this.arena;
     let touched = 0;
     for (let k = 0; k < to - from; k++) {
       const slot = out[k] as number;
-      const node = slot < 0 ? NONE : this.heads.valueAt(slot);
-      out[k] = node;
-      if (node !== NONE) touched += links[node * 2] as number;
+      const list = slot < 0 ? NONE : this.heads.valueAt(slot);
+      out[k] = list;
+      if (list !== NONE) touched += arena[list + 1] as number;
     }
     this.touched = touched;
   }
@@ -46,52 +49,59 @@ export class HolderTable {
   /** Keeps the touch pass observable so it is not optimised away. */
   touched = 0;
 
-  nextNode(node: number): number {
-    return this.links[node * 2 + 1] as number;
+  /**
+   * The arena, for tight read loops: list L holds countOf(L) pairs at L + 2 + 2i (holder) and L + 3 + 2i (value).
+   * Valid until the next change to the table.
+   */
+  get pairs(): Int32Array {
+    return this.arena;
   }
 
-  holderOf(node: number): number {
-    return this.links[node * 2] as number;
+  countOf(list: number): number {
+    return this.arena[list + 1] as number;
   }
 
-  valueOf(node: number): number {
-    return this.value[node] as number;
+  holderAt(list: number, i: number): number {
+    return this.arena[list + HEADER + 2 * i] as number;
   }
 
-  setValueOf(node: number, value: number): void {
-    this.value[node] = value;
+  valueAt(list: number, i: number): number {
+    return this.arena[list + HEADER + 2 * i + 1] as number;
   }
 
-  /** The node of (hash, holder), or -1. */
-  findNode(hash: bigint, holder: number): number {
-    for (let node = this.firstNode(hash); node !== NONE; node = this.links[node * 2 + 1] as number) {
-      if (this.links[node * 2] === holder) return node;
-    }
-    return NONE;
+  /** Value of (hash, holder), or undefined. */
+  get(hash: bigint, holder: number): number | undefined {
+    const list = this.list(hash);
+    const i = list === NONE ? NONE : this.indexOf(list, holder);
+    return i === NONE ? undefined : this.valueAt(list, i);
   }
 
   /** Adds `delta` to (hash, holder), creating it at 0 first; removes it when the result is ≤ 0. Returns the result. */
   add(hash: bigint, holder: number, delta: number): number {
-    const node = this.findNode(hash, holder);
-    if (node === NONE) {
+    const slot = this.heads.find(hash);
+    const list = slot < 0 ? NONE : this.heads.valueAt(slot);
+    const i = list === NONE ? NONE : this.indexOf(list, holder);
+    if (i === NONE) {
       if (delta <= 0) return 0;
-      this.insert(hash, holder, delta);
+      this.append(hash, slot, list, holder, delta);
       return delta;
     }
-    const result = (this.value[node] as number) + delta;
-    if (result <= 0) this.remove(hash, holder);
-    else this.value[node] = result;
+    const result = this.valueAt(list, i) + delta;
+    if (result <= 0) this.removeAt(slot, list, i);
+    else this.arena[list + HEADER + 2 * i + 1] = result;
     return result;
   }
 
   /** Sets (hash, holder) to `value`; returns true when the pair is new. */
   set(hash: bigint, holder: number, value: number): boolean {
-    const node = this.findNode(hash, holder);
-    if (node !== NONE) {
-      this.value[node] = value;
+    const slot = this.heads.find(hash);
+    const list = slot < 0 ? NONE : this.heads.valueAt(slot);
+    const i = list === NONE ? NONE : this.indexOf(list, holder);
+    if (i !== NONE) {
+      this.arena[list + HEADER + 2 * i + 1] = value;
       return false;
     }
-    this.insert(hash, holder, value);
+    this.append(hash, slot, list, holder, value);
     return true;
   }
 
@@ -99,64 +109,88 @@ export class HolderTable {
   remove(hash: bigint, holder: number): boolean {
     const slot = this.heads.find(hash);
     if (slot < 0) return false;
-    let prev = NONE;
-    for (let node = this.heads.valueAt(slot); node !== NONE; prev = node, node = this.links[node * 2 + 1] as number) {
-      if (this.links[node * 2] !== holder) continue;
-      const after = this.links[node * 2 + 1] as number;
-      if (prev === NONE) {
-        if (after === NONE) this.heads.deleteAt(slot);
-        else this.heads.setValueAt(slot, after);
-      } else {
-        this.links[prev * 2 + 1] = after;
-      }
-      this.release(node);
-      return true;
-    }
-    return false;
+    const list = this.heads.valueAt(slot);
+    const i = this.indexOf(list, holder);
+    if (i === NONE) return false;
+    this.removeAt(slot, list, i);
+    return true;
   }
 
   /** Calls fn(hash, holder, value) for every pair (allocates bigints: for rare maintenance such as eviction). */
   forEach(fn: (hash: bigint, holder: number, value: number) => void): void {
-    const pairs: Array<[bigint, number, number]> = [];
+    const rows: Array<[bigint, number, number]> = [];
     this.heads.forEachSlot((slot) => {
       const hash = this.heads.keyAt(slot);
-      for (let node = this.heads.valueAt(slot); node !== NONE; node = this.links[node * 2 + 1] as number) {
-        pairs.push([hash, this.links[node * 2] as number, this.value[node] as number]);
-      }
+      const list = this.heads.valueAt(slot);
+      for (let i = 0; i < this.countOf(list); i++) rows.push([hash, this.holderAt(list, i), this.valueAt(list, i)]);
     });
-    for (const [hash, holder, value] of pairs) fn(hash, holder, value);
+    for (const [hash, holder, value] of rows) fn(hash, holder, value);
   }
 
-  private insert(hash: bigint, holder: number, value: number): void {
-    const node = this.allocate();
-    this.links[node * 2] = holder;
-    this.links[node * 2 + 1] = this.firstNode(hash);
-    this.value[node] = value;
-    this.heads.set(hash, node);
+  private indexOf(list: number, holder: number): number {
+    const arena = this.arena;
+    const end = list + HEADER + 2 * (arena[list + 1] as number);
+    for (let at = list + HEADER; at < end; at += 2) if (arena[at] === holder) return (at - list - HEADER) >> 1;
+    return NONE;
   }
 
-  private allocate(): number {
-    if (this.freeHead !== NONE) {
-      const node = this.freeHead;
-      this.freeHead = this.links[node * 2 + 1] as number;
-      return node;
+  private append(hash: bigint, slot: number, list: number, holder: number, value: number): void {
+    if (list === NONE) {
+      list = this.allocate(0);
+      this.heads.set(hash, list);
+    } else if ((this.arena[list + 1] as number) === 1 << (this.arena[list] as number)) {
+      const bigger = this.allocate((this.arena[list] as number) + 1);
+      const count = this.arena[list + 1] as number;
+      this.arena.copyWithin(bigger + HEADER, list + HEADER, list + HEADER + 2 * count);
+      this.arena[bigger + 1] = count;
+      this.release(list);
+      list = bigger;
+      this.heads.setValueAt(slot, list);
     }
-    if (this.used === this.value.length) this.grow();
-    return this.used++;
+    const count = this.arena[list + 1] as number;
+    this.arena[list + HEADER + 2 * count] = holder;
+    this.arena[list + HEADER + 2 * count + 1] = value;
+    this.arena[list + 1] = count + 1;
   }
 
-  private release(node: number): void {
-    this.links[node * 2 + 1] = this.freeHead;
-    this.freeHead = node;
+  /** Swap-removes pair i (order within a list carries no meaning); frees the list and the hash when empty. */
+  private removeAt(slot: number, list: number, i: number): void {
+    const arena = this.arena;
+    const last = (arena[list + 1] as number) - 1;
+    arena[list + HEADER + 2 * i] = arena[list + HEADER + 2 * last] as number;
+    arena[list + HEADER + 2 * i + 1] = arena[list + HEADER + 2 * last + 1] as number;
+    arena[list + 1] = last;
+    if (last === 0) {
+      this.release(list);
+      this.heads.deleteAt(slot);
+    }
   }
 
-  private grow(): void {
-    const capacity = this.value.length * 2;
-    const links = new Int32Array(capacity * 2);
-    const value = new Float64Array(capacity);
-    links.set(this.links);
-    value.set(this.value);
-    this.links = links;
-    this.value = value;
+  private allocate(sizeClass: number): number {
+    const head = this.free[sizeClass] as number;
+    if (head !== NONE) {
+      this.free[sizeClass] = this.arena[head + 1] as number;
+      this.arena[head] = sizeClass;
+      this.arena[head + 1] = 0;
+      return head;
+    }
+    const size = HEADER + 2 * (1 << sizeClass);
+    while (this.used + size > this.arena.length) {
+      const grown = new Int32Array(this.arena.length * 2);
+      grown.set(this.arena);
+      this.arena = grown;
+    }
+    const list = this.used;
+    this.used += size;
+    this.arena[list] = sizeClass;
+    this.arena[list + 1] = 0;
+    return list;
+  }
+
+  /** A freed block keeps its size class in word 0 and links the free list through word 1. */
+  private release(list: number): void {
+    const sizeClass = this.arena[list] as number;
+    this.arena[list + 1] = this.free[sizeClass] as number;
+    this.free[sizeClass] = list;
   }
 }

@@ -250,3 +250,17 @@ test('PrefixLookup: one walk, O(1) reads by identity (also over a filtered subse
   assert.deepEqual([cands[3], cands[1]].map((c) => pick(lookup.prefix(c as InstanceView))), [[0, 0, 0], [0, 0, 4, 'a']]);
   assert.deepEqual(pick(lookup.prefix(view('a'))), [4, 0, 0], 'a different object with a known id');
 });
+
+test('PrefixLookup: cached slots follow registration changes and growing candidate lists', () => {
+  const { index, logs } = setup();
+  index.applyEvents('w0', (logs.w0 as WorkerEventLog).stored('device', 0, H.slice(0, 4)));
+  const views = ['a', 'b'].map((instanceId) => ({ instanceId } as InstanceView));
+  const lookup = new PrefixLookup(index);
+  assert.equal(lookup.prepare(H, views).prefix(views[0] as InstanceView).deviceBlocks, 4);
+  index.unregisterInstance('a');
+  assert.equal(lookup.prepare(H, views).prefix(views[0] as InstanceView).deviceBlocks, 0, 'a is gone');
+  index.registerInstance('a', 'd0', [{ workerId: 'w0', gpus: [0] }]);
+  const many = [...views, ...Array.from({ length: 200 }, (_, i) => ({ instanceId: `n${i}` } as InstanceView))];
+  assert.equal(lookup.prepare(H, many).prefix(many[0] as InstanceView).deviceBlocks, 4, 'a is back; list grew past the buffer');
+  assert.equal(lookup.prepare(H, many).prefix(many[1] as InstanceView).neighbourBlocks, 4);
+});

@@ -75,6 +75,7 @@ export class KvIndex {
   private readonly workers = new Map<string, WorkerState>();
   private readonly maxBufferedEvents: number;
   private slotsScratch = new Int32Array(64);
+  private version = 0;
   private columns = makePrefixColumns(64);
 
   constructor(options: KvIndexOptions = {}) {
@@ -97,6 +98,7 @@ export class KvIndex {
       if (!workerSlots.includes(w.slot)) workerSlots.push(w.slot);
     }
     const slot = this.topo.addInstance(instanceId, domainId, workerSlots);
+    this.version++;
     for (const m of members) {
       const w = this.worker(m.workerId);
       for (const gpu of m.gpus) {
@@ -118,6 +120,7 @@ export class KvIndex {
       }
     }
     this.topo.removeInstance(slot);
+    this.version++;
     return true;
   }
 
@@ -249,6 +252,11 @@ export class KvIndex {
 
   instanceSlot(instanceId: string): number {
     return this.topo.instanceSlot(instanceId);
+  }
+
+  /** Changes whenever an instance is registered or unregistered: slots cached by a caller are valid while it holds. */
+  get topologyVersion(): number {
+    return this.version;
   }
 
   instanceIdAt(slot: number): string | undefined {

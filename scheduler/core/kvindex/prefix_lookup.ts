@@ -13,7 +13,10 @@ export class PrefixLookup {
   private columns: PrefixColumns = makePrefixColumns(64);
   private hits: PrefixHit[] = [];
   private candidates: readonly InstanceView[] = [];
-  private ids: string[] = [];
+  private slots = new Int32Array(64);
+  private slotViews: Array<InstanceView | undefined> = [];
+  private slotIds: Array<string | undefined> = [];
+  private slotsVersion = -1;
   private hashes: ArrayLike<bigint> = [];
   private cursor = 0;
   /** ctx.prefix, bound once (hand it to PlacementContext as is). */
@@ -29,9 +32,8 @@ export class PrefixLookup {
     const n = candidates.length;
     if (this.columns.deviceBlocks.length < n) this.columns = makePrefixColumns(n * 2);
     while (this.hits.length < n) this.hits.push({ deviceBlocks: 0, hostBlocks: 0, neighbourBlocks: 0 });
-    this.ids.length = n;
-    for (let c = 0; c < n; c++) this.ids[c] = (candidates[c] as InstanceView).instanceId;
-    this.index.prefixHits(hashes, this.ids, this.columns);
+    this.resolveSlots(candidates);
+    this.index.prefixHitsBySlot(hashes, this.slots, n, this.columns);
     for (let c = 0; c < n; c++) {
       const hit = this.hits[c] as PrefixHit;
       hit.deviceBlocks = this.columns.deviceBlocks[c] as number;
@@ -43,6 +45,26 @@ export class PrefixLookup {
     this.hashes = hashes;
     this.cursor = 0;
     return this;
+  }
+
+  /** Instance slots by candidate position, kept while the same view objects come back and the topology holds. */
+  private resolveSlots(candidates: readonly InstanceView[]): void {
+    const n = candidates.length;
+    if (this.slots.length < n) {
+      const grown = new Int32Array(n * 2);
+      grown.set(this.slots);
+      this.slots = grown;
+    }
+    const version = this.index.topologyVersion;
+    const reuse = version === this.slotsVersion;
+    for (let c = 0; c < n; c++) {
+      const inst = candidates[c] as InstanceView;
+      if (reuse && this.slotViews[c] === inst && this.slotIds[c] === inst.instanceId) continue;
+      this.slots[c] = this.index.instanceSlot(inst.instanceId);
+      this.slotViews[c] = inst;
+      this.slotIds[c] = inst.instanceId;
+    }
+    this.slotsVersion = version;
   }
 
   private lookup(instance: InstanceView): PrefixHit {

@@ -119,15 +119,26 @@ export class PrefixWalker {
     let i = 0;
     walk: for (let start = 0; start < length; start += CHUNK) {
       const end = Math.min(length, start + CHUNK);
-      table.firstNodes(hashes, start, end, firsts);
+      table.lists(hashes, start, end, firsts);
+      const pairs = table.pairs;
+      const iStamp = this.iStamp;
+      const wStamp = this.wStamp;
       for (i = start; i < end; i++) {
-        let node = firsts[i - start] as number;
-        if (node === NONE) break walk;
+        const list = firsts[i - start] as number;
+        if (list === NONE) break walk;
         const t = this.base + i;
-        for (; node !== NONE; node = table.nextNode(node)) {
-          const holder = table.holderOf(node);
-          if (holder >= 0) this.touchInstance(holder, i, t);
-          else this.touchWorker(-1 - holder, i, t);
+        const stop = list + 2 + 2 * (pairs[list + 1] as number);
+        for (let at = list + 2; at < stop; at += 2) {
+          const holder = pairs[at] as number;
+          // Fast path: the holder's run continues from the previous position (the common case in a shared prefix).
+          if (holder >= 0) {
+            if (iStamp[holder] === t - 1) iStamp[holder] = t;
+            else this.touchInstance(holder, i, t);
+          } else if (wStamp[-1 - holder] === t - 1) {
+            wStamp[-1 - holder] = t;
+          } else {
+            this.touchWorker(-1 - holder, i, t);
+          }
         }
       }
     }
