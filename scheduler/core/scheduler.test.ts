@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Rng } from '../util/random.js';
+import { ConfigError } from './config/params.js';
+import { POLICY_NAMES } from './policy.js';
+import { Scheduler } from './scheduler.js';
+import { TEST_POOL, clusterInstances, drive, makeCluster, makeWorkload, simpleCostModel } from './testing/cluster.js';
+
+const cost = simpleCostModel();
+
+for (const policy of POLICY_NAMES) {
+  test(`${policy}: no request lost, KV within capacity, every request ends exactly once`, () => {
+    const s = makeCluster({ policy, seed: 7, instances: 6, kvBlocksPerInstance: 1500 });
+    const work = makeWorkload(11, 400, 40);
+    const r = drive(s, work, cost);
+    const st = s.stats();
+    assert.equal(st.submitted, 400);
+    assert.equal(st.live, 0, 'requests left running');
+    assert.equal(st.rejected + st.completed + st.cancelled, st.submitted);
+    const ends = new Map<string, number>();
+    for (const sub of r.submits) if (!sub.ok) ends.set(sub.requestId, (ends.get(sub.requestId) ?? 0) + 1);
+    for (const e of r.ended) ends.set(e.requestId, (ends.get(e.requestId) ?? 0) + 1);
+    assert.equal(ends.size, 400);
+    for (const [id, n] of ends) assert.equal(n, 1, `${id} ended ${n} times`);
+    assert.ok(r.maxKvOverCapacity <= 0, `KV over capacity by ${r.maxKvOverCapacity} blocks`);
+    assert.ok(st.completed > 300, `only ${st.completed} completed`);
+    for (const e of r.ended) if (e.end.kind === 'completed') assert.ok(e.firstTokenS !== undefined && e.firstTokenS >= e.arrivalS);
+  });
+}
+
+test('same seed → same decisions (placements and step plans)', () => {
+  const run = () => {
+    const r = drive(makeCluster({ policy: 'shape-aware', seed: 3, instances: 4, kvBlocksPerInstance: 1200 }), makeWorkload(5, 200, 30), cost);
+    return [...r.submits.map((x) => (x.ok ? `${x.requestId}>${x.instanceId}` : `${x.requestId}!${x.end.code}`)), ...r.trace].join('\n');
+  };
+  assert.equal(run(), run());
+});
+
+test('a session turn goes back to the instance holding its context and reuses it (shape-aware)', () => {
+  const s = makeCluster({ policy: 'shape-aware', seed: 1, instances: 8 });
+  const hashes = Array.from({ length: 40 }, (_, i) => BigInt(1000 + i));
+  const turn = (i: number, n: number, nowS: number) =>
+    s.submit({ requestId: `t${i}`, tenant: 't', arrivalS: nowS, promptTokens: n * 64, maxOutputTokens: 256, blockHashes: hashes.slice(0, n), hasTools: true, hasToolResults: i > 0, sessionId: 'sess', turnIndex: i }, nowS);
+  const first = turn(0, 30, 0);
+  assert.ok(first.ok);
+  // Run the queued first turn to its end (drive with no arrivals steps what is queued until nothing is live).
+  const r = drive(s, [], cost);
+  assert.equal(r.ended.length, 1);
+  const nowS = r.endS;
+  assert.equal(s.stats().completed, 1);
+  const second = turn(1, 40, nowS + 2);
+  assert.ok(second.ok);
+  assert.equal(second.instanceId, first.instanceId, 'session affinity');
+  assert.ok(second.cachedPromptTokens >= 30 * 64, `cached ${second.cachedPromptTokens}`);
+});
+
+test('admission (shape-aware) rejects early with a retry hint when the queue cannot meet the TTFT SLO; baselines queue it', () => {
+  const flood = (policy: string) => {
+    const s = makeCluster({ policy, seed: 2, instances: 1, kvBlocksPerInstance: 100_000 });
+    const out = [];
+    for (let i = 0; i < 200; i++) {
+      const hashes = Array.from({ length: 100 }, (_, k) => BigInt(i * 1000 + k + 1));
+      out.push(s.submit({ requestId: `q${i}`, tenant: 't', arrivalS: 0, promptTokens: 6400, maxOutputTokens: 64, blockHashes: hashes, hasTools: true, hasToolResults: false }, 0));
+    }
+    return out;
+  };
+  const ours = flood('shape-aware').filter((r) => !r.ok);
+  assert.ok(ours.length > 0, 'nothing rejected');
+  const first = ours[0];
+  assert.ok(first && !first.ok && first.end.code === 'E_SLO_UNREACHABLE' && (first.end.retryAfterS ?? 0) > 0);
+  assert.equal(flood('round-robin').filter((r) => !r.ok).length, 0);
+});
+
+test('cancel ends a queued request once; unknown or repeated cancels are no-ops', () => {
+  const s = makeCluster({ policy: 'dynamo-kv', seed: 1, instances: 2 });
+  const sub = s.submit({ requestId: 'c1', tenant: 't', arrivalS: 0, promptTokens: 500, maxOutputTokens: 10, blockHashes: [], hasTools: false, hasToolResults: false }, 0);
+  assert.ok(sub.ok);
+  const ended = s.cancel('c1', 'client went away', 0.1);
+  assert.equal(ended?.end.kind, 'cancelled');
+  assert.equal(s.cancel('c1', 'again', 0.2), undefined);
+  assert.equal(s.cancel('nope', 'x', 0.2), undefined);
+  assert.deepEqual(s.stats(), { submitted: 1, rejected: 0, completed: 0, cancelled: 1, live: 0 });
+  const dup = s.submit({ requestId: 'c2', tenant: 't', arrivalS: 0, promptTokens: 5, maxOutputTokens: 1, blockHashes: [], hasTools: false, hasToolResults: false }, 0);
+  const dup2 = s.submit({ requestId: 'c2', tenant: 't', arrivalS: 0, promptTokens: 5, maxOutputTokens: 1, blockHashes: [], hasTools: false, hasToolResults: false }, 0);
+  assert.ok(dup.ok && !dup2.ok && dup2.end.code === 'E_DUPLICATE_REQUEST');
+});
+
+test('a prompt beyond every pool context is rejected naming the limit', () => {
+  const s = makeCluster({ policy: 'shape-aware', seed: 1, instances: 1 });
+  const r = s.submit({ requestId: 'big', tenant: 't', arrivalS: 0, promptTokens: 200_000, maxOutputTokens: 10, blockHashes: [], hasTools: false, hasToolResults: false }, 0);
+  assert.ok(!r.ok && r.end.code === 'E_CONTEXT_TOO_LONG', JSON.stringify(r));
+  assert.match(r.ok ? '' : r.end.reason, /131072/);
+});
+
+test('bad configuration is rejected with the field named', () => {
+  const base = { pools: [TEST_POOL], instances: clusterInstances({ policy: 'x', seed: 1, instances: 2 }), cost, rng: new Rng(1) };
+  const field = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      assert.ok(e instanceof ConfigError, String(e));
+      return e.field;
+    }
+    assert.fail('no error');
+  };
+  assert.equal(field(() => new Scheduler({ ...base, policy: 'fastest' })), 'policy');
+  assert.equal(field(() => new Scheduler({ ...base, policy: { base: 'dynamo-kv', batch: { name: 'lifo' } } })), 'policy.batch.name');
+  assert.equal(field(() => new Scheduler({ ...base, policy: { wat: 1 } })), 'policy.wat');
+  assert.equal(field(() => new Scheduler({ ...base, pools: [] })), 'pools');
+  const badPool = base.instances.map((i, k) => (k === 1 ? { ...i, pool: 'gpt' } : i));
+  assert.equal(field(() => new Scheduler({ ...base, instances: badPool })), 'instances[1].pool');
+  const dupId = base.instances.map((i) => ({ ...i, instanceId: 'same' }));
+  assert.equal(field(() => new Scheduler({ ...base, instances: dupId })), 'instances[1].instanceId');
+  assert.throws(() => new Scheduler({ ...base, policy: 'shape-aware' }).planStep('i9', 0), /unknown instance "i9"/);
+});

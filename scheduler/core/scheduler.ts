@@ -1,0 +1,491 @@
+// The scheduler: one object that takes requests in and step results back, and composes the plugins —
+// classify → route to a pool → place on an instance (KV index + placement pipeline) → admit → the instance's engine
+// → at each step end: finished requests, cost, output-length learning, KV retention of the session's context.
+// No clock and no sockets: every call carries nowS, KV events arrive as data. The gateway (live) and the simulator
+// (virtual time) drive the same object.
+//
+// Invariant: every submitted request ends exactly once — rejected at submit (returned), or completed / cancelled
+// (returned by completeStep / cancel). `stats()` counts them so tests can check nothing is lost.
+import { makeAdmissionPolicy } from './admission/registry.js';
+import { makeClassification, type ClassificationStage } from './classify/classification.js';
+import { makePlugin, THINK_TIME_PREDICTORS } from './classify/registry.js';
+import { ConfigError, asParams, onlyKeys } from './config/params.js';
+import { CostLedger, type LedgerPool } from './cost/ledger.js';
+import type { EngineConfig } from './engine/config.js';
+import { InstanceEngine } from './engine/engine.js';
+import { makeBatchPolicy } from './engine/registry.js';
+import type { EnginePlan, FinishedSeq } from './engine/types.js';
+import { KvIndex, type KvIndexMember } from './kvindex/kv_index.js';
+import { makePrefixColumns, type PrefixColumns } from './kvindex/prefix_walk.js';
+import { makePlacementPolicy } from './place/profiles.js';
+import type { PlacementPolicy } from './place/pipeline.js';
+import { readPolicy } from './policy.js';
+import { makeRetentionPolicy } from './retention/registry.js';
+import { SessionRetention } from './retention/tracker.js';
+import { createPoolRouter } from './route/registry.js';
+import {
+  SHAPES,
+  type AdmissionPolicy,
+  type Classification,
+  type CostRecord,
+  type InstanceView,
+  type PlacementContext,
+  type PlacementCostModel,
+  type PoolLoad,
+  type PoolRouter,
+  type PoolSpec,
+  type PrefixHit,
+  type RandomSource,
+  type RequestEnd,
+  type ScheduleRequest,
+  type Shape,
+  type StepOutcome,
+  type ThinkTimePredictor,
+} from './types.js';
+
+/** One model instance: its pool, NVLink domain, GPUs per worker (as the workers' KV events number them). */
+export interface InstanceSetup {
+  instanceId: string;
+  pool: string;
+  domainId: string;
+  members: readonly KvIndexMember[];
+  engine: EngineConfig;
+}
+
+export interface SchedulerOptions {
+  /** A policy name (shape-aware, round-robin, ...) or a mapping (see policy.ts). */
+  policy?: unknown;
+  /** Classification section (classifier, predictor, SLO table). */
+  classification?: unknown;
+  pools: readonly (PoolSpec & { kvBytesPerBlock?: number })[];
+  instances: readonly InstanceSetup[];
+  /** Time estimates (the performance model, scheduler/perf/placement_cost.ts). */
+  cost: PlacementCostModel;
+  rng: RandomSource;
+}
+
+export type SubmitResult =
+  | { ok: true; requestId: string; pool: string; instanceId: string; cls: Classification; cachedPromptTokens: number }
+  | { ok: false; requestId: string; end: Extract<RequestEnd, { kind: 'rejected' }>; cls?: Classification };
+
+export interface EndedRequest {
+  requestId: string;
+  instanceId: string;
+  shape: Shape;
+  end: RequestEnd;
+  arrivalS: number;
+  firstTokenS?: number;
+  endS: number;
+  promptTokens: number;
+  cachedPromptTokens: number;
+  outputTokens: number;
+  preemptions: number;
+  cost: CostRecord;
+}
+
+export interface SchedulerStats {
+  submitted: number;
+  rejected: number;
+  completed: number;
+  cancelled: number;
+  live: number;
+}
+
+interface LiveRequest {
+  req: ScheduleRequest;
+  cls: Classification;
+  inst: Instance;
+  seqId: number;
+}
+
+interface Instance {
+  setup: InstanceSetup;
+  engine: InstanceEngine;
+  retention: SessionRetention;
+  view: InstanceView;
+  /** This instance's column in its pool's prefix-hit arrays. */
+  poolColumn: number;
+  /** seqId → requestId. */
+  requests: Map<number, string>;
+  numGpus: number;
+}
+
+interface Pool {
+  spec: PoolSpec;
+  instances: Instance[];
+  /** Marginal prefill seconds per uncached token, for queue-wait estimates (the cost model at 2,048 tokens). */
+  prefillSPerToken: number;
+  hits: PrefixHit[];
+  columns: PrefixColumns;
+  instanceIds: string[];
+  views: InstanceView[];
+}
+
+/** Largest number of sessions whose home instance is remembered (oldest forgotten first). */
+const MAX_SESSION_HOMES = 200_000;
+
+export class Scheduler {
+  readonly policyName: string;
+  readonly kvIndex = new KvIndex();
+  private readonly classification: ClassificationStage;
+  private readonly router: PoolRouter;
+  private readonly placement: PlacementPolicy;
+  private readonly admission: AdmissionPolicy;
+  private readonly pools = new Map<string, Pool>();
+  private readonly poolList: PoolSpec[] = [];
+  private readonly instances = new Map<string, Instance>();
+  private readonly live = new Map<string, LiveRequest>();
+  private readonly sessionHome = new Map<string, string>();
+  private readonly ledger: CostLedger;
+  private readonly counts: SchedulerStats = { submitted: 0, rejected: 0, completed: 0, cancelled: 0, live: 0 };
+  private readonly loads: PoolLoad[] = [];
+  private readonly blockTokens: number;
+
+  constructor(private readonly opts: SchedulerOptions) {
+    const policy = readPolicy(opts.policy);
+    this.policyName = policy.name;
+    this.classification = makeClassification(opts.classification, 'classification');
+    this.router = createPoolRouter(policy.config.router, 'policy.router');
+    this.placement = makePlacementPolicy(policy.config.placement, 'policy.placement');
+    this.admission = makeAdmissionPolicy(policy.config.admission, 'policy.admission', { rng: opts.rng });
+    const retentionPolicy = makeRetentionPolicy(policy.config.retention, 'policy.retention');
+    const thinkTime = makePlugin<ThinkTimePredictor>(undefined, 'classification.thinkTime', THINK_TIME_PREDICTORS, 'session-gaps');
+    if (opts.pools.length === 0) throw new ConfigError('pools', 'expected at least one pool');
+    for (const spec of opts.pools) {
+      this.pools.set(spec.name, { spec, instances: [], prefillSPerToken: 0, hits: [], columns: makePrefixColumns(8), instanceIds: [], views: [] });
+      this.poolList.push(spec);
+    }
+    const blockTokens = new Set(opts.instances.map((i) => i.engine.blockTokens));
+    if (blockTokens.size > 1) throw new ConfigError('instances', `every instance must use one KV block size, got ${[...blockTokens].join(', ')}`);
+    this.blockTokens = opts.instances[0]?.engine.blockTokens ?? 64;
+    opts.instances.forEach((setup, i) => this.addInstance(setup, i, policy.config.batch, retentionPolicy, thinkTime));
+    for (const pool of this.pools.values()) this.finishPool(pool);
+    this.ledger = new CostLedger(opts.pools.map((p): LedgerPool => ({ ...p, ...(p.kvBytesPerBlock !== undefined ? { kvBytesPerBlock: p.kvBytesPerBlock } : {}) })));
+  }
+
+  private addInstance(setup: InstanceSetup, i: number, batch: unknown, retention: ReturnType<typeof makeRetentionPolicy>, thinkTime: ThinkTimePredictor): void {
+    const path = `instances[${i}]`;
+    const pool = this.pools.get(setup.pool);
+    if (!pool) throw new ConfigError(`${path}.pool`, `unknown pool ${JSON.stringify(setup.pool)}; known: ${[...this.pools.keys()].join(', ')}`);
+    if (pool.spec.kind !== 'self_hosted') throw new ConfigError(`${path}.pool`, `pool ${setup.pool} is external: it has no instances`);
+    if (this.instances.has(setup.instanceId)) throw new ConfigError(`${path}.instanceId`, `duplicate instance ${setup.instanceId}`);
+    const engine = new InstanceEngine({ instanceId: setup.instanceId, config: setup.engine, policy: makeBatchPolicy(batch, 'policy.batch'), recyclePlans: true });
+    this.kvIndex.registerInstance(setup.instanceId, setup.domainId, setup.members);
+    const numGpus = setup.members.reduce((n, m) => n + m.gpus.length, 0);
+    const inst: Instance = {
+      setup,
+      engine,
+      retention: new SessionRetention(retention, thinkTime),
+      view: {
+        instanceId: setup.instanceId,
+        pool: setup.pool,
+        domainId: setup.domainId,
+        workerIds: [...new Set(setup.members.map((m) => m.workerId))],
+        numGpus,
+        healthy: true,
+        draining: false,
+        maxContextTokens: pool.spec.maxContextTokens,
+        queuedRequests: 0,
+        runningRequests: 0,
+        pendingPrefillTokens: 0,
+        decodingSequences: 0,
+        kvBlocksTotal: setup.engine.kvBlocksTotal,
+        kvBlocksUsed: 0,
+        kvBlocksRetained: 0,
+        stepTokenBudget: setup.engine.stepTokenBudget,
+        inFlightRequests: 0,
+      },
+      poolColumn: pool.instances.length,
+      requests: new Map(),
+      numGpus,
+    };
+    pool.instances.push(inst);
+    this.instances.set(setup.instanceId, inst);
+  }
+
+  private finishPool(pool: Pool): void {
+    pool.instanceIds = pool.instances.map((i) => i.setup.instanceId);
+    pool.views = pool.instances.map((i) => i.view);
+    pool.columns = makePrefixColumns(Math.max(1, pool.instances.length));
+    pool.hits = pool.instances.map(() => ({ deviceBlocks: 0, hostBlocks: 0, neighbourBlocks: 0 }));
+    const first = pool.instances[0];
+    pool.prefillSPerToken = first ? this.opts.cost.prefillS(first.view, 2048, 0) / 2048 : 0;
+    this.loads.push({ pool: pool.spec.name, predictedTtftS: { tool_call: 0, reasoning: 0, terminal: 0, chat: 0 }, saturation: 0, healthy: pool.spec.kind === 'external' || pool.instances.length > 0 });
+  }
+
+  // ------------------------------------------------------------------ requests in
+
+  submit(req: ScheduleRequest, nowS: number): SubmitResult {
+    this.counts.submitted++;
+    const reject = (code: string, reason: string, cls?: Classification, retryAfterS?: number): SubmitResult => {
+      this.counts.rejected++;
+      const end: Extract<RequestEnd, { kind: 'rejected' }> = { kind: 'rejected', code, reason, ...(retryAfterS !== undefined ? { retryAfterS } : {}) };
+      return { ok: false, requestId: req.requestId, end, ...(cls ? { cls } : {}) };
+    };
+    if (this.live.has(req.requestId)) return reject('E_DUPLICATE_REQUEST', `request ${req.requestId} is already running`);
+    const cls = this.classification.classify(req);
+    this.refreshLoads();
+    const route = this.router.route(req, cls, this.poolList, this.loads);
+    if (!route.ok) return reject(route.code, route.message, cls);
+    const pool = this.pools.get(route.pool);
+    if (!pool || pool.instances.length === 0) return reject('E_NO_POOL', `pool ${route.pool} has no instances here (external pools are served by the gateway's upstream client)`, cls);
+    const placed = this.place(req, cls, pool, nowS);
+    if (!placed.ok) return reject(placed.code, placed.message, cls);
+    const inst = this.instances.get(placed.instanceId) as Instance;
+    const cachedPromptTokens = this.cachedTokens(req, inst, placed.prefix);
+    const predictedTtftS = this.predictTtftS(pool, inst, req.promptTokens - cachedPromptTokens, cachedPromptTokens);
+    const admit = this.admission.decide(req, cls, inst.view, predictedTtftS);
+    if (!admit.admit) return reject(admit.code, admit.reason, cls, admit.retryAfterS);
+    const enq = inst.engine.enqueue(
+      {
+        requestId: req.requestId,
+        shape: cls.shape,
+        priority: req.priority ?? 0,
+        arrivalS: req.arrivalS,
+        promptTokens: req.promptTokens,
+        cachedPromptTokens,
+        maxOutputTokens: req.maxOutputTokens,
+        predictedOutputTokens: Math.min(req.maxOutputTokens, cls.output.expectedTokens),
+        slo: cls.slo,
+      },
+      nowS,
+    );
+    if (!enq.ok) return reject(enq.end.code, enq.end.reason, cls, enq.end.retryAfterS);
+    this.startSessionTurn(req, inst, nowS);
+    inst.requests.set(enq.seqId, req.requestId);
+    inst.view.inFlightRequests++;
+    this.live.set(req.requestId, { req, cls, inst, seqId: enq.seqId });
+    this.ledger.startRequest(req.requestId, pool.spec.name, nowS, req.sessionId);
+    this.counts.live++;
+    this.syncView(inst);
+    return { ok: true, requestId: req.requestId, pool: pool.spec.name, instanceId: inst.setup.instanceId, cls, cachedPromptTokens };
+  }
+
+  private place(req: ScheduleRequest, cls: Classification, pool: Pool, nowS: number) {
+    this.kvIndex.prefixHits(req.blockHashes, pool.instanceIds, pool.columns);
+    const c = pool.columns;
+    for (let i = 0; i < pool.hits.length; i++) {
+      const hit = pool.hits[i] as PrefixHit;
+      hit.deviceBlocks = c.deviceBlocks[i] as number;
+      hit.hostBlocks = c.hostBlocks[i] as number;
+      hit.neighbourBlocks = c.neighbourBlocks[i] as number;
+    }
+    const home = req.sessionId !== undefined ? this.sessionHome.get(req.sessionId) : undefined;
+    const instances = this.instances;
+    const ctx: PlacementContext = {
+      req,
+      cls,
+      nowS,
+      blockTokens: this.blockTokens,
+      prefix: (view) => pool.hits[(instances.get(view.instanceId) as Instance).poolColumn] as PrefixHit,
+      ...(home !== undefined ? { sessionHome: home } : {}),
+      cost: this.opts.cost,
+      rng: this.opts.rng,
+    };
+    return this.placement.place(ctx, pool.views);
+  }
+
+  /**
+   * Prompt tokens that need no prefill on this instance: its device prefix hit, or — for a session's next turn
+   * placed back home while its context is retained there — the retained context (the index may not have heard of
+   * it yet when the retention is the scheduler's own decision). Host-tier and neighbour hits are not counted: the
+   * engine prefills them (promotion and NVLink fetch are priced by placement, executed by the worker).
+   */
+  private cachedTokens(req: ScheduleRequest, inst: Instance, hit: PrefixHit): number {
+    let blocks = hit.deviceBlocks;
+    if (req.sessionId !== undefined && inst.engine.sessionTier(req.sessionId) !== undefined) {
+      blocks = Math.max(blocks, req.blockHashes.length);
+    }
+    return Math.min(req.promptTokens, blocks * this.blockTokens);
+  }
+
+  private predictTtftS(pool: Pool, inst: Instance, uncachedTokens: number, cachedTokens: number): number {
+    const waitS = inst.view.pendingPrefillTokens * pool.prefillSPerToken;
+    return waitS + this.opts.cost.prefillS(inst.view, Math.max(1, uncachedTokens), cachedTokens);
+  }
+
+  private startSessionTurn(req: ScheduleRequest, inst: Instance, nowS: number): void {
+    if (req.sessionId === undefined) return;
+    const homeId = this.sessionHome.get(req.sessionId);
+    const home = homeId !== undefined ? this.instances.get(homeId) : undefined;
+    if (home) {
+      home.retention.turnStarted(req.sessionId, req.tenant, nowS);
+      home.engine.releaseSession(req.sessionId);
+      this.ledger.setIdleKvBlocks(req.sessionId, home.setup.pool, 0, nowS);
+    }
+    this.sessionHome.delete(req.sessionId);
+    this.sessionHome.set(req.sessionId, inst.setup.instanceId);
+    if (this.sessionHome.size > MAX_SESSION_HOMES) {
+      const oldest = this.sessionHome.keys().next().value as string;
+      this.sessionHome.delete(oldest);
+    }
+  }
+
+  // ------------------------------------------------------------------ steps
+
+  /** The next step of one instance (also runs due promotions of demoted sessions). */
+  planStep(instanceId: string, nowS: number): EnginePlan {
+    const inst = this.instance(instanceId);
+    for (const sessionId of inst.retention.duePromotions(nowS)) inst.engine.promoteSession(sessionId);
+    const plan = inst.engine.planStep(nowS);
+    for (const sessionId of plan.evictedSessions) inst.retention.evicted(sessionId);
+    return plan;
+  }
+
+  /** Applies a step's outcome; returns the requests that ended in it. */
+  completeStep(instanceId: string, plan: EnginePlan, outcome: StepOutcome, nowS: number): EndedRequest[] {
+    const inst = this.instance(instanceId);
+    if (plan.items.length > 0) {
+      const shares = plan.items.map((item) => ({ requestId: inst.requests.get(item.seqId) as string, numTokens: item.numNewTokens }));
+      this.ledger.onStep({ pool: inst.setup.pool, numGpus: inst.numGpus }, outcome.durationS, shares);
+    }
+    const finished = inst.engine.completeStep(plan, outcome, nowS);
+    const ended = finished.map((f) => this.endRequest(inst, f, nowS));
+    this.syncView(inst);
+    return ended;
+  }
+
+  /** Cancels a running or queued request; undefined when it is unknown or already ended. */
+  cancel(requestId: string, reason: string, nowS: number): EndedRequest | undefined {
+    const live = this.live.get(requestId);
+    if (!live) return undefined;
+    const finished = live.inst.engine.cancel(live.seqId, reason);
+    if (!finished) return undefined;
+    const ended = this.endRequest(live.inst, finished, nowS);
+    this.syncView(live.inst);
+    return ended;
+  }
+
+  private endRequest(inst: Instance, f: FinishedSeq, nowS: number): EndedRequest {
+    const requestId = inst.requests.get(f.seq.seqId) as string;
+    const live = this.live.get(requestId) as LiveRequest;
+    inst.requests.delete(f.seq.seqId);
+    this.live.delete(requestId);
+    inst.view.inFlightRequests--;
+    this.counts.live--;
+    const seq = f.seq;
+    this.ledger.onTokens(requestId, { inputTokens: seq.promptTokens, cachedInputTokens: seq.cachedPromptTokens, outputTokens: seq.outputTokens });
+    // KV held: charged at the mean footprint (prompt + half the output) from admission to end — the engine does not
+    // report per-step block counts, and the mean is exact for linear growth.
+    const meanBlocks = Math.ceil((seq.promptTokens + seq.outputTokens / 2) / this.blockTokens);
+    this.ledger.onKvHeld(requestId, meanBlocks, seq.enqueuedS, nowS);
+    if (f.end.kind === 'completed') {
+      this.counts.completed++;
+      this.classification.observeFinished(live.req, seq.shape, seq.outputTokens);
+      this.endSessionTurn(live.req, inst, seq.promptTokens + seq.outputTokens, nowS);
+    } else {
+      this.counts.cancelled++;
+    }
+    const cost = this.ledger.finishRequest(requestId, nowS);
+    return {
+      requestId,
+      instanceId: inst.setup.instanceId,
+      shape: seq.shape,
+      end: f.end,
+      arrivalS: seq.arrivalS,
+      ...(seq.firstTokenS !== undefined ? { firstTokenS: seq.firstTokenS } : {}),
+      endS: nowS,
+      promptTokens: seq.promptTokens,
+      cachedPromptTokens: seq.cachedPromptTokens,
+      outputTokens: seq.outputTokens,
+      preemptions: seq.preemptions,
+      cost,
+    };
+  }
+
+  /** A session's turn ended: the retention policy keeps, demotes or drops its context on this instance. */
+  private endSessionTurn(req: ScheduleRequest, inst: Instance, contextTokens: number, nowS: number): void {
+    if (req.sessionId === undefined) return;
+    const kvBlocks = Math.max(1, Math.ceil(contextTokens / this.blockTokens));
+    const load = inst.engine.view();
+    const decision = inst.retention.turnEnded({
+      sessionId: req.sessionId,
+      tenant: req.tenant,
+      nowS,
+      kvBlocks,
+      contextTokens,
+      devicePressure: (load.kvBlocksUsed + load.kvBlocksRetained) / Math.max(1, load.kvBlocksTotal),
+      hostPressure: 0,
+      deviceKvBlocksTotal: load.kvBlocksTotal,
+      recomputeS: this.opts.cost.prefillS(inst.view, contextTokens, 0),
+      promoteS: this.opts.cost.fetchS(inst.view, kvBlocks, 'c2c'),
+    });
+    let heldBlocks = 0;
+    if (decision.action === 'keep' && inst.engine.retainSession(req.sessionId, kvBlocks, 'device')) heldBlocks = kvBlocks;
+    else if (decision.action === 'demote' && inst.engine.retainSession(req.sessionId, kvBlocks, 'host')) heldBlocks = kvBlocks;
+    else if (decision.action !== 'drop') inst.retention.evicted(req.sessionId);
+    if (heldBlocks > 0) this.ledger.setIdleKvBlocks(req.sessionId, inst.setup.pool, heldBlocks, nowS);
+  }
+
+  // ------------------------------------------------------------------ KV events
+
+  applyKvEvents(workerId: string, batch: Parameters<KvIndex['applyBatch']>[1]): { resyncNeeded: boolean } {
+    return { resyncNeeded: this.kvIndex.applyBatch(workerId, batch).resyncNeeded };
+  }
+
+  // ------------------------------------------------------------------ views
+
+  instanceIds(): string[] {
+    return [...this.instances.keys()];
+  }
+
+  instanceView(instanceId: string): Readonly<InstanceView> {
+    return this.instance(instanceId).view;
+  }
+
+  /** A sequence of an instance as its engine sees it, with its request id (for drivers that decide EOS). */
+  sequence(instanceId: string, seqId: number): { requestId: string; seq: Readonly<import('./types.js').EngineSequence> } | undefined {
+    const inst = this.instance(instanceId);
+    const requestId = inst.requests.get(seqId);
+    const seq = inst.engine.get(seqId);
+    return requestId !== undefined && seq ? { requestId, seq } : undefined;
+  }
+
+  stats(): SchedulerStats {
+    return { ...this.counts };
+  }
+
+  costTotals(): CostRecord {
+    return this.ledger.totals();
+  }
+
+  private instance(instanceId: string): Instance {
+    const inst = this.instances.get(instanceId);
+    if (!inst) throw new ConfigError('instanceId', `unknown instance ${JSON.stringify(instanceId)}`);
+    return inst;
+  }
+
+  private syncView(inst: Instance): void {
+    const load = inst.engine.view();
+    const v = inst.view;
+    v.queuedRequests = load.queuedRequests;
+    v.runningRequests = load.runningRequests;
+    v.pendingPrefillTokens = load.pendingPrefillTokens;
+    v.decodingSequences = load.decodingSequences;
+    v.kvBlocksUsed = load.kvBlocksUsed;
+    v.kvBlocksRetained = load.kvBlocksRetained;
+  }
+
+  /** Pool loads for the router: the best instance's predicted queue wait per shape, and mean saturation. */
+  private refreshLoads(): void {
+    let i = 0;
+    for (const pool of this.pools.values()) {
+      const load = this.loads[i++] as PoolLoad;
+      if (pool.instances.length === 0) continue;
+      let bestWaitS = Infinity;
+      let saturation = 0;
+      for (const inst of pool.instances) {
+        const v = inst.view;
+        bestWaitS = Math.min(bestWaitS, v.pendingPrefillTokens * pool.prefillSPerToken);
+        saturation += Math.min(1, (v.kvBlocksUsed + v.kvBlocksRetained) / Math.max(1, v.kvBlocksTotal));
+      }
+      for (const shape of SHAPES) load.predictedTtftS[shape] = bestWaitS;
+      load.saturation = saturation / pool.instances.length;
+    }
+  }
+}
+
+/** Validates the top-level keys of a scheduler config section (the rest is read by each plugin). */
+export function checkSchedulerKeys(value: unknown, path = 'scheduler'): void {
+  onlyKeys(asParams(value, path), path, ['policy', 'classification', 'pools', 'instances']);
+}
