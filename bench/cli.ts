@@ -5,6 +5,7 @@ const BENCHES: Record<string, () => Promise<{ run: (argv: string[]) => Promise<n
   classify: () => import('./classify.js'),
   kv: () => import('./kv.js'),
   perf: () => import('./perf.js'),
+  sched: () => import('./sched.js'),
 };
 
 export async function run(argv: string[]): Promise<number> {

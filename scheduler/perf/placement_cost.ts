@@ -139,7 +139,7 @@ function decodeAt(co: PoolCoefficients, numDecodes: number): number {
   const b = Math.max(1, numDecodes);
   const ys = co.decode;
   // Grid i holds batch 2^i; beyond the last point extend the last segment's slope.
-  const i = Math.min(Math.floor(Math.log2(b)), ys.length - 2);
+  const i = Math.min(b >= 2 ** 31 ? 31 : 31 - Math.clz32(b), ys.length - 2); // floor(log2 b) without Math.log2
   const lo = 2 ** i;
   const y0 = ys[i] as number;
   const y1 = ys[i + 1] as number;
