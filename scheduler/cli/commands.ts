@@ -14,7 +14,7 @@ const COMMANDS: Record<string, Command> = {
     summary: 'performance model: `perf predict --gpu <h100|h200|b200|gb200|gb300>` (JSON lines), `perf calibrate`',
     load: () => import('./perf.js'),
   },
-  bench: { summary: 'micro-benchmarks: `bench kv [--json]`', load: () => import('../../bench/cli.js') },
+  bench: { summary: 'micro-benchmarks: `bench kv|perf|sched|classify [--json]`', load: () => import('../../bench/cli.js') },
 };
 
 function help(): string {
