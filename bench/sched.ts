@@ -83,7 +83,7 @@ export function benchSched(o: SchedBenchOptions): SchedBenchResult {
   const fill = makeWorkload(o.seed, o.running + o.queued, 1e9);
   for (const w of fill) {
     const r = s.submit({ ...w.req, arrivalS: 0 }, 0);
-    if (r.ok) feed(r.instanceId, w.req.blockHashes);
+    if (r.ok && !r.external) feed(r.instanceId, w.req.blockHashes);
   }
   let nowS = 0;
   const ids = s.instanceIds();

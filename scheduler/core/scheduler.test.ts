@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Rng } from '../util/random.js';
 import { ConfigError } from './config/params.js';
+import { packEvents } from '../kv/event_batch.js';
 import { POLICY_NAMES } from './policy.js';
 import { Scheduler } from './scheduler.js';
 import { TEST_POOL, clusterInstances, drive, makeCluster, makeWorkload, simpleCostModel } from './testing/cluster.js';
@@ -16,7 +17,7 @@ for (const policy of POLICY_NAMES) {
     const st = s.stats();
     assert.equal(st.submitted, 400);
     assert.equal(st.live, 0, 'requests left running');
-    assert.equal(st.rejected + st.completed + st.cancelled, st.submitted);
+    assert.equal(st.rejected + st.completed + st.cancelled + st.forwarded, st.submitted);
     const ends = new Map<string, number>();
     for (const sub of r.submits) if (!sub.ok) ends.set(sub.requestId, (ends.get(sub.requestId) ?? 0) + 1);
     for (const e of r.ended) ends.set(e.requestId, (ends.get(e.requestId) ?? 0) + 1);
@@ -31,7 +32,7 @@ for (const policy of POLICY_NAMES) {
 test('same seed → same decisions (placements and step plans)', () => {
   const run = () => {
     const r = drive(makeCluster({ policy: 'shape-aware', seed: 3, instances: 4, kvBlocksPerInstance: 1200 }), makeWorkload(5, 200, 30), cost);
-    return [...r.submits.map((x) => (x.ok ? `${x.requestId}>${x.instanceId}` : `${x.requestId}!${x.end.code}`)), ...r.trace].join('\n');
+    return [...r.submits.map((x) => (x.ok ? `${x.requestId}>${x.external ? x.pool : x.instanceId}` : `${x.requestId}!${x.end.code}`)), ...r.trace].join('\n');
   };
   assert.equal(run(), run());
 });
@@ -49,7 +50,7 @@ test('a session turn goes back to the instance holding its context and reuses it
   const nowS = r.endS;
   assert.equal(s.stats().completed, 1);
   const second = turn(1, 40, nowS + 2);
-  assert.ok(second.ok);
+  assert.ok(second.ok && !second.external && first.ok && !first.external);
   assert.equal(second.instanceId, first.instanceId, 'session affinity');
   assert.ok(second.cachedPromptTokens >= 30 * 64, `cached ${second.cachedPromptTokens}`);
 });
@@ -79,7 +80,7 @@ test('cancel ends a queued request once; unknown or repeated cancels are no-ops'
   assert.equal(ended?.end.kind, 'cancelled');
   assert.equal(s.cancel('c1', 'again', 0.2), undefined);
   assert.equal(s.cancel('nope', 'x', 0.2), undefined);
-  assert.deepEqual(s.stats(), { submitted: 1, rejected: 0, completed: 0, cancelled: 1, live: 0 });
+  assert.deepEqual(s.stats(), { submitted: 1, forwarded: 0, rejected: 0, completed: 0, cancelled: 1, live: 0 });
   const dup = s.submit({ requestId: 'c2', tenant: 't', arrivalS: 0, promptTokens: 5, maxOutputTokens: 1, blockHashes: [], hasTools: false, hasToolResults: false }, 0);
   const dup2 = s.submit({ requestId: 'c2', tenant: 't', arrivalS: 0, promptTokens: 5, maxOutputTokens: 1, blockHashes: [], hasTools: false, hasToolResults: false }, 0);
   assert.ok(dup.ok && !dup2.ok && dup2.end.code === 'E_DUPLICATE_REQUEST');
@@ -112,4 +113,30 @@ test('bad configuration is rejected with the field named', () => {
   const dupId = base.instances.map((i) => ({ ...i, instanceId: 'same' }));
   assert.equal(field(() => new Scheduler({ ...base, instances: dupId })), 'instances[1].instanceId');
   assert.throws(() => new Scheduler({ ...base, policy: 'shape-aware' }).planStep('i9', 0), /unknown instance "i9"/);
+});
+
+test('a request routed to an external pool is handed back for forwarding, counted, and never queued', () => {
+  const external = { ...TEST_POOL, name: 'upstream', kind: 'external' as const, model: 'gpt-x', usdPerMInputTokens: 0.01, usdPerMCachedInputTokens: 0.01, usdPerMOutputTokens: 0.01, external: { baseUrl: 'http://127.0.0.1:9/v1', ttftS: 0.3, tpotS: 0.02 } };
+  const s = new Scheduler({ policy: 'shape-aware', pools: [TEST_POOL, external], instances: clusterInstances({ policy: 'x', seed: 1, instances: 1 }), cost, rng: new Rng(1) });
+  const r = s.submit({ requestId: 'e1', tenant: 't', arrivalS: 0, promptTokens: 100, maxOutputTokens: 10, blockHashes: [], hasTools: false, hasToolResults: false, model: 'upstream' }, 0);
+  assert.ok(r.ok && r.external === true && r.pool === 'upstream', JSON.stringify(r));
+  assert.deepEqual(s.stats(), { submitted: 1, forwarded: 1, rejected: 0, completed: 0, cancelled: 0, live: 0 });
+});
+
+test('KV events feed placement; a gap makes the worker stale until its snapshot arrives', () => {
+  const s = makeCluster({ policy: 'dynamo-kv', seed: 1, instances: 8 });
+  const hashes = Array.from({ length: 32 }, (_, i) => BigInt(77 + i));
+  // Instance i5 is GPU 1 of worker w1 (4 GPUs per tray, one GPU per instance).
+  const stored = hashes.map((hash, i) => ({ eventId: i + 1, kind: 'stored' as const, location: { tier: 'device' as const, index: 1 }, hash, parentHash: i ? (hashes[i - 1] as bigint) : 0n }));
+  assert.equal(s.applyKvEvents('w1', packEvents(stored)).resyncNeeded, false);
+  const req = (id: string) => ({ requestId: id, tenant: 't', arrivalS: 0, promptTokens: 32 * 64, maxOutputTokens: 8, blockHashes: hashes, hasTools: false, hasToolResults: false });
+  const a = s.submit(req('a'), 0);
+  assert.ok(a.ok && !a.external && a.instanceId === 'i5' && a.cachedPromptTokens === 32 * 64, JSON.stringify(a));
+  const gap = s.applyKvEvents('w1', packEvents([{ eventId: 40, kind: 'removed', location: { tier: 'device', index: 1 }, hash: hashes[31] as bigint }]));
+  assert.equal(gap.resyncNeeded, true);
+  assert.deepEqual(s.workersNeedingResync(), ['w1']);
+  s.applyKvSnapshot('w1', { lastEventId: 40, locations: [{ location: { tier: 'device', index: 1 }, hashes: new BigUint64Array(hashes.slice(0, 16)) }] });
+  assert.deepEqual(s.workersNeedingResync(), []);
+  const b = s.submit(req('b'), 0);
+  assert.ok(b.ok && !b.external && b.cachedPromptTokens === 16 * 64, JSON.stringify(b));
 });

@@ -65,7 +65,9 @@ export interface SchedulerOptions {
 }
 
 export type SubmitResult =
-  | { ok: true; requestId: string; pool: string; instanceId: string; cls: Classification; cachedPromptTokens: number }
+  | { ok: true; external?: false; requestId: string; pool: string; instanceId: string; cls: Classification; cachedPromptTokens: number }
+  /** Routed to an external (OpenAI-compatible upstream) pool: the caller forwards it; the scheduler is done with it. */
+  | { ok: true; external: true; requestId: string; pool: string; cls: Classification }
   | { ok: false; requestId: string; end: Extract<RequestEnd, { kind: 'rejected' }>; cls?: Classification };
 
 export interface EndedRequest {
@@ -85,6 +87,8 @@ export interface EndedRequest {
 
 export interface SchedulerStats {
   submitted: number;
+  /** Handed to an external pool's upstream (they end there). */
+  forwarded: number;
   rejected: number;
   completed: number;
   cancelled: number;
@@ -137,7 +141,7 @@ export class Scheduler {
   private readonly live = new Map<string, LiveRequest>();
   private readonly sessionHome = new Map<string, string>();
   private readonly ledger: CostLedger;
-  private readonly counts: SchedulerStats = { submitted: 0, rejected: 0, completed: 0, cancelled: 0, live: 0 };
+  private readonly counts: SchedulerStats = { submitted: 0, forwarded: 0, rejected: 0, completed: 0, cancelled: 0, live: 0 };
   private readonly loads: PoolLoad[] = [];
   private readonly blockTokens: number;
 
@@ -228,7 +232,11 @@ export class Scheduler {
     const route = this.router.route(req, cls, this.poolList, this.loads);
     if (!route.ok) return reject(route.code, route.message, cls);
     const pool = this.pools.get(route.pool);
-    if (!pool || pool.instances.length === 0) return reject('E_NO_POOL', `pool ${route.pool} has no instances here (external pools are served by the gateway's upstream client)`, cls);
+    if (pool?.spec.kind === 'external') {
+      this.counts.forwarded++;
+      return { ok: true, external: true, requestId: req.requestId, pool: route.pool, cls };
+    }
+    if (!pool || pool.instances.length === 0) return reject('E_NO_POOL', `pool ${route.pool} has no instances`, cls);
     const placed = this.place(req, cls, pool, nowS);
     if (!placed.ok) return reject(placed.code, placed.message, cls);
     const inst = this.instances.get(placed.instanceId) as Instance;
@@ -419,8 +427,24 @@ export class Scheduler {
 
   // ------------------------------------------------------------------ KV events
 
+  /** A worker's KV events, in order. resyncNeeded: a gap was seen — ask the worker for a snapshot. */
   applyKvEvents(workerId: string, batch: Parameters<KvIndex['applyBatch']>[1]): { resyncNeeded: boolean } {
     return { resyncNeeded: this.kvIndex.applyBatch(workerId, batch).resyncNeeded };
+  }
+
+  /** A worker's snapshot after a gap (or a reconnect); events after snapshot.lastEventId apply on top. */
+  applyKvSnapshot(workerId: string, snapshot: Parameters<KvIndex['applySnapshot']>[1]): void {
+    this.kvIndex.applySnapshot(workerId, snapshot);
+  }
+
+  /** A worker's event stream restarted (new process): forget what it held until its snapshot arrives. */
+  workerReconnected(workerId: string): void {
+    this.kvIndex.markStale(workerId);
+  }
+
+  /** Workers whose index is stale and who should be sent a snapshot request. */
+  workersNeedingResync(): string[] {
+    return this.kvIndex.needsResync();
   }
 
   // ------------------------------------------------------------------ views
