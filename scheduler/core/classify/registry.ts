@@ -1,6 +1,6 @@
 // The classification plugins by name. A config names one of each as {name, params}; unknown names are refused
 // with the list of known ones.
-import { ConfigError, asParams, onlyKeys, readString } from '../config/params.js';
+import { makeNamedPlugin } from '../config/params.js';
 import type { OutputLengthPredictor, ShapeClassifier, ThinkTimePredictor } from '../types.js';
 import { makeStreamingQuantiles } from './quantiles.js';
 import { makeShapeRules } from './rules.js';
@@ -22,10 +22,5 @@ export const THINK_TIME_PREDICTORS: Readonly<Record<string, PluginFactory<ThinkT
 
 /** Builds the plugin named at `path` ({name, params}; absent → the default name with default params). */
 export function makePlugin<T>(value: unknown, path: string, registry: Readonly<Record<string, PluginFactory<T>>>, defaultName: string): T {
-  const spec = asParams(value, path);
-  onlyKeys(spec, path, ['name', 'params']);
-  const name = readString(spec, 'name', path, defaultName);
-  const factory = Object.hasOwn(registry, name) ? registry[name] : undefined;
-  if (!factory) throw new ConfigError(`${path}.name`, `unknown plugin ${JSON.stringify(name)}; known: ${Object.keys(registry).join(', ')}`);
-  return factory(spec.params, `${path}.params`);
+  return makeNamedPlugin(value, path, registry, defaultName);
 }

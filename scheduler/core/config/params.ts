@@ -102,3 +102,22 @@ export function readShapeTable(
   for (const shape of shapes) out[shape] = readNumber(table, shape, `${path}.${key}`, fallback[shape] ?? 0, rule);
   return out;
 }
+
+/**
+ * Builds the plugin named at `path` from `{name, params}` (absent → `defaultName` with default params); an unknown
+ * name is refused with the known ones. `what` names the kind in the message ("batch policy", "plugin").
+ */
+export function makeNamedPlugin<T>(
+  value: unknown,
+  path: string,
+  registry: Readonly<Record<string, (params: unknown, path: string) => T>>,
+  defaultName: string,
+  what = 'plugin',
+): T {
+  const spec = asParams(value, path);
+  onlyKeys(spec, path, ['name', 'params']);
+  const name = readString(spec, 'name', path, defaultName);
+  const factory = Object.hasOwn(registry, name) ? registry[name] : undefined;
+  if (!factory) throw new ConfigError(`${path}.name`, `unknown ${what} ${JSON.stringify(name)}; known: ${Object.keys(registry).join(', ')}`);
+  return factory(spec.params, `${path}.params`);
+}
