@@ -72,8 +72,11 @@ export type SubmitResult =
 
 export interface EndedRequest {
   requestId: string;
+  pool: string;
   instanceId: string;
+  sessionId?: string;
   shape: Shape;
+  slo: Classification['slo'];
   end: RequestEnd;
   arrivalS: number;
   firstTokenS?: number;
@@ -387,8 +390,11 @@ export class Scheduler {
     const cost = this.ledger.finishRequest(requestId, nowS);
     return {
       requestId,
+      pool: inst.setup.pool,
       instanceId: inst.setup.instanceId,
+      ...(live.req.sessionId !== undefined ? { sessionId: live.req.sessionId } : {}),
       shape: seq.shape,
+      slo: live.cls.slo,
       end: f.end,
       arrivalS: seq.arrivalS,
       ...(seq.firstTokenS !== undefined ? { firstTokenS: seq.firstTokenS } : {}),
