@@ -78,7 +78,7 @@ const BAD_CONFIGS: Array<[string, unknown, RegExp]> = [
   ['not a mapping', [1], /^placement: expected a mapping, got \[1\]$/],
   ['misspelt key', { filter: [], picker: { name: 'max-score' } }, /^placement\.filter: unknown field; allowed: filters, scorers, picker$/],
   ['filters not a list', { filters: { name: 'healthy' }, picker: { name: 'max-score' } }, /^placement\.filters: expected a list of \{name, params\} entries$/],
-  ['unknown filter', { filters: [{ name: 'healty' }], picker: { name: 'max-score' } }, /^placement\.filters\[0\]\.name: unknown filter "healty"; known: healthy, context-fits, kv-capacity, llm-d-saturation$/],
+  ['unknown filter', { filters: [{ name: 'healty' }], picker: { name: 'max-score' } }, /^placement\.filters\[0\]\.name: unknown filter "healty"; known: healthy, context-fits, kv-capacity, llm-d-saturation, shortlist$/],
   ['scorer without name', { scorers: [{ weight: 1 }], picker: { name: 'max-score' } }, /^placement\.scorers\[0\]\.name: missing; expected one of prefix-tiered, /],
   ['negative weight', { scorers: [{ name: 'load' }, { name: 'load', weight: -1 }], picker: { name: 'max-score' } }, /^placement\.scorers\[1\]\.weight: expected a number ≥ 0, got -1$/],
   ['weight as text', { scorers: [{ name: 'load', weight: 'high' }], picker: { name: 'max-score' } }, /^placement\.scorers\[0\]\.weight: expected a number ≥ 0, got "high"$/],

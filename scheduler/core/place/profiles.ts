@@ -41,7 +41,8 @@ export const placementProfiles: Readonly<Record<string, PlacementConfig>> = {
    * instance that still holds its session.
    */
   'shape-aware': {
-    filters: [...COMMON_FILTERS, { name: 'kv-capacity' }],
+    // shortlist: score only the session home, the 8 best-cached and the 8 least-loaded (filters/shortlist.ts).
+    filters: [...COMMON_FILTERS, { name: 'kv-capacity' }, { name: 'shortlist' }],
     scorers: [
       { name: 'prefix-tiered', weight: { tool_call: 3, reasoning: 1.5, terminal: 2, chat: 2 } },
       { name: 'session-affinity', weight: { tool_call: 1, reasoning: 0.5, terminal: 3, chat: 1 } },

@@ -4,6 +4,7 @@ import { makeContextFitsFilter } from './filters/context_fits.js';
 import { makeHealthyFilter } from './filters/healthy.js';
 import { makeKvCapacityFilter } from './filters/kv_capacity.js';
 import { makeLlmdSaturationFilter } from './filters/llmd_saturation.js';
+import { makeShortlistFilter } from './filters/shortlist.js';
 import { makeDynamoSoftmaxPicker } from './pickers/dynamo_softmax.js';
 import { makeMaxScorePicker } from './pickers/max_score.js';
 import { makeRoundRobinPicker } from './pickers/round_robin.js';
@@ -25,6 +26,7 @@ export const PLACEMENT_FILTERS: Readonly<Record<string, FilterFactory>> = {
   'context-fits': makeContextFitsFilter,
   'kv-capacity': makeKvCapacityFilter,
   'llm-d-saturation': makeLlmdSaturationFilter,
+  shortlist: makeShortlistFilter,
 };
 
 export const PLACEMENT_SCORERS: Readonly<Record<string, ScorerFactory>> = {
