@@ -94,7 +94,7 @@ export interface OutputLengthPredictor {
 /** Predicts the gap (seconds) between a session's turn end and its next request, from its history. */
 export interface ThinkTimePredictor {
   readonly name: string;
-  /** Expected gap and a high quantile; undefined means no history anywhere (first session ever). */
+  /** Median gap (expectedS) and a high quantile; undefined means no history anywhere (first session ever). */
   predict(sessionId: string, tenant: string): { expectedS: number; p90S: number; samples: number } | undefined;
   observe(sessionId: string, tenant: string, gapS: number): void;
 }
@@ -237,6 +237,14 @@ export interface PlacementPicker {
   pick(ctx: PlacementContext, candidates: readonly InstanceView[], scores: ScoreTable): number;
 }
 
+/** A whole placement pipeline (filters → scorers → picker), as the scheduler uses it. */
+export interface PlacementPolicy {
+  readonly name: string;
+  place(ctx: PlacementContext, candidates: readonly InstanceView[]): PlacementDecision;
+  /** The scores behind the last decision (reused by the next call): for logs, explanations and tests. */
+  lastScores(): ScoreTable;
+}
+
 export type PlacementDecision =
   | { ok: true; instanceId: string; score: number; prefix: PrefixHit }
   | { ok: false; code: 'E_NO_CANDIDATE'; message: string };
@@ -305,6 +313,32 @@ export interface StepPlan {
   admitted: number[];
   budgetTokens: number;
   usedTokens: number;
+  /** Preempted with mode 'swap' this step: blocks copied HBM → Grace before the step. */
+  swappedOut: KvMove[];
+  /** Resumed from Grace this step: blocks copied Grace → HBM before the step. */
+  swappedIn: KvMove[];
+  /** Idle-session moves requested since the previous plan (demotions to Grace, promotions back to HBM). */
+  sessionMoves: SessionMove[];
+  /** Retained sessions whose HBM blocks were reclaimed for live work this step (their KV is gone). */
+  evictedSessions: string[];
+  /**
+   * Earliest time a waiting sequence held by its shape's wait window becomes eligible; null when none is held.
+   * A simulator with an empty plan sleeps until then (or the next arrival).
+   */
+  holdUntilS: number | null;
+}
+
+/** KV blocks of one sequence crossing NVLink-C2C between HBM and Grace because of a plan (priced by the executor). */
+export interface KvMove {
+  seqId: number;
+  kvBlocks: number;
+}
+
+/** An idle session's KV moving between tiers (demote to Grace, promote back to HBM). */
+export interface SessionMove {
+  sessionKey: string;
+  kvBlocks: number;
+  to: 'device' | 'host';
 }
 
 /** What came back from executing a step. */
@@ -315,7 +349,10 @@ export interface StepOutcome {
   finishedSeqIds: readonly number[];
 }
 
-/** Batching policy: how the engine orders queues and splits a step's token budget. A plugin. */
+/**
+ * Batching policy: how the engine orders queues and splits a step's token budget. A plugin. The engine evaluates
+ * queueKey once when a sequence (re-)enters the queue: keys must not need re-evaluation as time passes.
+ */
 export interface BatchPolicy {
   readonly name: string;
   /** Sort key for waiting sequences: lower runs first. */
@@ -326,6 +363,14 @@ export interface BatchPolicy {
   maxPrefillChunkTokens(seq: EngineSequence): number;
   /** Seconds a waiting sequence of this shape may be held to form a fuller batch (0 = admit at once). */
   waitWindowS(shape: Shape): number;
+  /** Running decodes get their token before any prefill chunk (false: running order, as vLLM). */
+  readonly decodesFirst: boolean;
+  /** KV tokens a running sequence holds at least (prompt + reserved output); 0 = only what is computed (vLLM). */
+  kvFloorTokens(seq: EngineSequence): number;
+  /** How to preempt this victim, given the engine's configured mode for its shape. */
+  preemptionMode(seq: EngineSequence, configured: 'recompute' | 'swap'): 'recompute' | 'swap';
+  /** Most prefill tokens one step may carry when it already carries numDecodes decodes (Infinity = budget only). */
+  stepPrefillCapTokens(numDecodes: number): number;
 }
 
 // ---------------------------------------------------------------- admission, retention, cost
@@ -358,6 +403,10 @@ export interface RetentionInput {
   recomputeS: number;
   /** Seconds to bring the blocks back from Grace (promote). */
   promoteS: number;
+  /** The instance's HBM KV blocks (kvBlocks is priced relative to it). */
+  deviceKvBlocksTotal?: number;
+  /** 0..1 chance the session comes back at all; absent: the policy's configured default. */
+  returnProbability?: number;
 }
 
 export interface RetentionPolicy {

@@ -4,16 +4,11 @@
 // reason, and a picker answering outside [0, n) is a bug that throws. Buffers are reused across calls: the
 // ScoreTable from lastScores() is valid until the next place().
 import { SHAPES } from '../types.js';
-import type { InstanceView, PlacementContext, PlacementDecision, PlacementPicker, PlacementScorer, PrefixHit, ScoreTable } from '../types.js';
+import type { InstanceView, PlacementContext, PlacementDecision, PlacementPicker, PlacementPolicy, PlacementScorer, PrefixHit, ScoreTable } from '../types.js';
 import { buildPlacement } from './config.js';
 import type { ExplainingFilter } from './plugin.js';
 
-export interface PlacementPolicy {
-  readonly name: string;
-  place(ctx: PlacementContext, candidates: readonly InstanceView[]): PlacementDecision;
-  /** The scores behind the last decision (reused by the next call): for logs, explanations and tests. */
-  lastScores(): ScoreTable;
-}
+export type { PlacementPolicy };
 
 class Pipeline implements PlacementPolicy {
   private capacity = 0;
