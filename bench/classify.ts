@@ -102,6 +102,8 @@ function toRequest(s: TraceSession, turn: number, arrivalS: number, maxOutputTok
     arrivalS,
     promptTokens: t.promptTokens,
     maxOutputTokens,
+    // The trace records no max_tokens: the value is ours, not the client's.
+    maxOutputTokensFromClient: false,
     blockHashes: [],
     hasTools: s.hasTools,
     hasToolResults: t.hasToolResults,

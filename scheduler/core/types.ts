@@ -35,6 +35,11 @@ export interface ScheduleRequest {
   promptTokens: number;
   /** Upper bound on output tokens (the request's max_tokens, or the pool default). */
   maxOutputTokens: number;
+  /**
+   * false when maxOutputTokens is a default filled in by ingress or a trace reader rather than the client's own
+   * max_tokens: then it says nothing about the request's shape. Absent = set by the client.
+   */
+  maxOutputTokensFromClient?: boolean;
   /** Chained block hashes of the prompt (leading full blocks only); length ≤ floor(promptTokens / blockTokens). */
   blockHashes: readonly bigint[];
   /** The request offers tools (function schemas). */

@@ -34,6 +34,8 @@ const CASES: Array<[string, Partial<ScheduleRequest>, Shape, string]> = [
   ['effort high with tools and a large max', { reasoningEffort: 'high', hasTools: true, maxOutputTokens: 20000 }, 'reasoning', 'reasoning_effort'],
   ['effort low', { reasoningEffort: 'low' }, 'chat', 'default'],
   ['large max_tokens at the threshold', { maxOutputTokens: 16384 }, 'reasoning', 'large_max_tokens'],
+  ['large max_tokens filled in for the client says nothing', { maxOutputTokens: 32000, maxOutputTokensFromClient: false }, 'chat', 'default'],
+  ['small default max_tokens with tools is not a tool-call signal', { hasTools: true, maxOutputTokens: 256, maxOutputTokensFromClient: false }, 'chat', 'default'],
   ['large max_tokens just under', { maxOutputTokens: 16383 }, 'chat', 'default'],
   ['explicit low effort vetoes large max_tokens', { reasoningEffort: 'low', maxOutputTokens: 32000 }, 'chat', 'default'],
   ['explicit none effort vetoes large max_tokens', { reasoningEffort: 'none', maxOutputTokens: 32000 }, 'chat', 'default'],

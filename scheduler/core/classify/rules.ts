@@ -8,6 +8,7 @@
 //   6 tools_small_max_tokens  tools offered and max_tokens ≤ toolCallMaxOutputTokens → tool_call
 //   7 reasoning_effort  reasoning effort ≥ reasoningMinEffort                     → reasoning
 //   8 large_max_tokens  max_tokens ≥ reasoningMinOutputTokens, unless the request set an effort below the minimum
+//                       or max_tokens was not the client's (maxOutputTokensFromClient false)
 //                                                                                 → reasoning
 //   9 default                                                                     → chat
 //
@@ -75,7 +76,8 @@ export function makeShapeRules(params: unknown, path: string): ShapeClassifier {
       }
       if (req.hasToolResults) return TOOL_RESULTS;
       // max_tokens ≤ 0 or not a number means "unknown" (ingress fills the pool default): no max_tokens rule applies.
-      const maxOut = req.maxOutputTokens > 0 ? req.maxOutputTokens : NaN;
+      // A default filled in for the client (maxOutputTokensFromClient false) says nothing either.
+      const maxOut = req.maxOutputTokens > 0 && req.maxOutputTokensFromClient !== false ? req.maxOutputTokens : NaN;
       if (req.hasTools && maxOut <= cfg.toolCallMaxOutputTokens) return TOOLS_SMALL_MAX;
       // An effort outside the enum is ignored like an absent one (ingress should have refused it).
       const e = req.reasoningEffort;
