@@ -2,15 +2,35 @@
 // second in the SGLang-style routing tree). Holders are small ints chosen by the user of the table.
 //
 // Layout: a U64Map from hash to a holder list kept contiguously in one Int32Array arena:
-//   [sizeClass, count, holder0, value0, holder1, value1, ...]   capacity = 2^sizeClass pairs
+//   [sizeClass, count, fpLo, fpHi, holder0, value0, holder1, value1, ...]   capacity = 2^sizeClass pairs
+// (fpLo, fpHi) fingerprint the holder *set* (XOR of two independent 32-bit mixes of each holder, values ignored):
+// equal sets have equal fingerprints, so the prefix walk can tell in O(1) that a block is held by exactly the
+// same holders as the one before it (a shared prefix cached on a whole rack) and skip the per-holder work.
 // A list outgrowing its block moves to one twice the size; freed blocks wait on a free list per size class. A walk
 // over a hash's holders is a sequential scan — a system prompt cached on all 72 GPUs of a rack is 72 adjacent
 // pairs, not 72 pointer hops.
 import { U64Map } from './u64_map.js';
 
 const NONE = -1;
-const HEADER = 2;
+/** Words before the pairs: sizeClass, count, fpLo, fpHi. */
+export const HOLDER_LIST_HEADER = 4;
+const HEADER = HOLDER_LIST_HEADER;
 const MAX_CLASSES = 31;
+
+/** Two independent 32-bit mixes of a holder id (murmur3's finaliser with two seeds). */
+function mixLo(holder: number): number {
+  let h = Math.imul(holder ^ 0x2545f491, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+function mixHi(holder: number): number {
+  let h = Math.imul(holder ^ 0x6c8e9cf5, 0xcc9e2d51);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x1b873593);
+  return h ^ (h >>> 13);
+}
 
 export class HolderTable {
   private readonly heads = new U64Map(1024);
@@ -50,11 +70,18 @@ export class HolderTable {
   touched = 0;
 
   /**
-   * The arena, for tight read loops: list L holds countOf(L) pairs at L + 2 + 2i (holder) and L + 3 + 2i (value).
+   * The arena, for tight read loops: list L holds countOf(L) pairs at L + HEADER + 2i (holder) and L + HEADER + 1 + 2i
+   * (value); its holder-set fingerprint is at L + 2 and L + 3 (sameHolders).
    * Valid until the next change to the table.
    */
   get pairs(): Int32Array {
     return this.arena;
+  }
+
+  /** Whether two lists hold the same holder set (fingerprint and count equal; values may differ). */
+  sameHolders(a: number, b: number): boolean {
+    const arena = this.arena;
+    return arena[a + 1] === arena[b + 1] && arena[a + 2] === arena[b + 2] && arena[a + 3] === arena[b + 3];
   }
 
   countOf(list: number): number {
@@ -143,6 +170,8 @@ export class HolderTable {
       const count = this.arena[list + 1] as number;
       this.arena.copyWithin(bigger + HEADER, list + HEADER, list + HEADER + 2 * count);
       this.arena[bigger + 1] = count;
+      this.arena[bigger + 2] = this.arena[list + 2] as number;
+      this.arena[bigger + 3] = this.arena[list + 3] as number;
       this.release(list);
       list = bigger;
       this.heads.setValueAt(slot, list);
@@ -151,12 +180,17 @@ export class HolderTable {
     this.arena[list + HEADER + 2 * count] = holder;
     this.arena[list + HEADER + 2 * count + 1] = value;
     this.arena[list + 1] = count + 1;
+    this.arena[list + 2] = (this.arena[list + 2] as number) ^ mixLo(holder);
+    this.arena[list + 3] = (this.arena[list + 3] as number) ^ mixHi(holder);
   }
 
   /** Swap-removes pair i (order within a list carries no meaning); frees the list and the hash when empty. */
   private removeAt(slot: number, list: number, i: number): void {
     const arena = this.arena;
     const last = (arena[list + 1] as number) - 1;
+    const holder = arena[list + HEADER + 2 * i] as number;
+    arena[list + 2] = (arena[list + 2] as number) ^ mixLo(holder);
+    arena[list + 3] = (arena[list + 3] as number) ^ mixHi(holder);
     arena[list + HEADER + 2 * i] = arena[list + HEADER + 2 * last] as number;
     arena[list + HEADER + 2 * i + 1] = arena[list + HEADER + 2 * last + 1] as number;
     arena[list + 1] = last;
@@ -172,6 +206,8 @@ export class HolderTable {
       this.free[sizeClass] = this.arena[head + 1] as number;
       this.arena[head] = sizeClass;
       this.arena[head + 1] = 0;
+      this.arena[head + 2] = 0;
+      this.arena[head + 3] = 0;
       return head;
     }
     const size = HEADER + 2 * (1 << sizeClass);
@@ -184,6 +220,8 @@ export class HolderTable {
     this.used += size;
     this.arena[list] = sizeClass;
     this.arena[list + 1] = 0;
+    this.arena[list + 2] = 0;
+    this.arena[list + 3] = 0;
     return list;
   }
 

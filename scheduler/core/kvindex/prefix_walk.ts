@@ -9,7 +9,7 @@
 // Contiguity is checked, never assumed: a chained hash present without its parent does not count.
 // Cost: one hash lookup per walked block + one step per (block, holder) pair + O(1) per candidate (the best
 // neighbour is computed once per distinct (domain, start) and remembered for the call).
-import type { HolderTable } from './holder_table.js';
+import { HOLDER_LIST_HEADER, type HolderTable } from './holder_table.js';
 import type { Topology } from './topology.js';
 
 /** Per-candidate answers in columns (reused by the caller; length ≥ number of candidates). */
@@ -117,6 +117,11 @@ export class PrefixWalker {
     const length = hashes.length;
     const firsts = this.firsts;
     let i = 0;
+    // A stretch of positions held by exactly the previous position's holder set (a prefix cached on a whole rack)
+    // is skipped: those holders' runs just continue. Their stamps are brought up to date (flushed) when the set
+    // changes or the walk ends, so a stretch costs O(holders) instead of O(holders × positions).
+    let prevList = NONE;
+    let stretchList = NONE;
     walk: for (let start = 0; start < length; start += CHUNK) {
       const end = Math.min(length, start + CHUNK);
       table.lists(hashes, start, end, firsts);
@@ -127,8 +132,17 @@ export class PrefixWalker {
         const list = firsts[i - start] as number;
         if (list === NONE) break walk;
         const t = this.base + i;
-        const stop = list + 2 + 2 * (pairs[list + 1] as number);
-        for (let at = list + 2; at < stop; at += 2) {
+        if (prevList !== NONE && table.sameHolders(list, prevList)) {
+          if (stretchList === NONE) stretchList = prevList;
+          continue;
+        }
+        if (stretchList !== NONE) {
+          this.flushStretch(stretchList, t - 1);
+          stretchList = NONE;
+        }
+        prevList = list;
+        const stop = list + HOLDER_LIST_HEADER + 2 * (pairs[list + 1] as number);
+        for (let at = list + HOLDER_LIST_HEADER; at < stop; at += 2) {
           const holder = pairs[at] as number;
           // Fast path: the holder's run continues from the previous position (the common case in a shared prefix).
           if (holder >= 0) {
@@ -142,6 +156,7 @@ export class PrefixWalker {
         }
       }
     }
+    if (stretchList !== NONE) this.flushStretch(stretchList, this.base + i - 1);
     // Close the runs still open at the end of the walk.
     for (let k = 0; k < this.nTouchedI; k++) {
       const h = this.touchedI[k] as number;
@@ -152,6 +167,17 @@ export class PrefixWalker {
       this.wRunHead[w] = this.pushRun(this.wRunStart[w] as number, (this.wStamp[w] as number) - this.base + 1, this.wRunHead[w] as number);
     }
     return i;
+  }
+
+  /** Every holder of `list` held each position of the skipped stretch: its run now reaches stamp `t`. */
+  private flushStretch(list: number, t: number): void {
+    const pairs = this.table.pairs;
+    const stop = list + HOLDER_LIST_HEADER + 2 * (pairs[list + 1] as number);
+    for (let at = list + HOLDER_LIST_HEADER; at < stop; at += 2) {
+      const holder = pairs[at] as number;
+      if (holder >= 0) this.iStamp[holder] = t;
+      else this.wStamp[-1 - holder] = t;
+    }
   }
 
   private touchInstance(h: number, i: number, t: number): void {
