@@ -14,6 +14,7 @@ const COMMANDS: Record<string, Command> = {
     summary: 'performance model: `perf predict --gpu <h100|h200|b200|gb200|gb300>` (JSON lines), `perf calibrate`',
     load: () => import('./perf.js'),
   },
+  config: { summary: 'scheduler configuration: `config check <file.yaml>`, `config default`', load: () => import('./config.js') },
   bench: { summary: 'micro-benchmarks: `bench kv|perf|sched|classify [--json]`', load: () => import('../../bench/cli.js') },
 };
 
