@@ -14,6 +14,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'performance model: `perf predict --gpu <h100|h200|b200|gb200|gb300>` (JSON lines), `perf calibrate`',
     load: () => import('./perf.js'),
   },
+  simulate: {
+    summary: 'run a trace or mix in virtual time: `simulate [--trace f] [--policy p | --compare a,b] --json out.json` (report per shape)',
+    load: () => import('./simulate.js'),
+  },
   config: { summary: 'scheduler configuration: `config check <file.yaml>`, `config default`', load: () => import('./config.js') },
   bench: { summary: 'micro-benchmarks: `bench kv|perf|sched|classify [--json]`', load: () => import('../../bench/cli.js') },
 };
