@@ -230,7 +230,8 @@ async function runPolicy(args: SimulateArgs, engines: Engines, workload: Workloa
     evaluate: async (load) => {
       if (load === startLoad) return report.overall; // the run above
       const at = closed ? workload : (await engines.loadWorkload(args, load)).workload;
-      return buildReport(await engines.simulate(args, at, policy, closed ? load : undefined, () => {}), args.goodput).overall;
+      const probeProgress = (line: string) => progress(`${loadName} ${short(load)}: ${line}`);
+      return buildReport(await engines.simulate(args, at, policy, closed ? load : undefined, probeProgress), args.goodput).overall;
     },
     onProbe: (p, i) => progress(`capacity probe ${i + 1}: ${loadName} ${short(p.load)} → SLO met ${percent(p.slo_attainment)}`),
   });

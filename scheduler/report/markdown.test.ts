@@ -48,6 +48,8 @@ test('compare table: a column per policy, capacity row with ratios to the first,
   assert.ok(labels.includes('requests') && labels.includes('tool_call SLO met') && labels.includes('reasoning TTFT p99 ms'));
   assert.ok(!labels.some((l) => l?.startsWith('chat ')), 'no chat requests in either run');
   assert.deepEqual(table.find((r) => r[0] === 'requests'), ['requests', '5', '2']);
+  assert.deepEqual(table.find((r) => r[0] === 'simulated s (wall s)'), ['simulated s (wall s)', '10.0 (0.5)', '10.0 (0.5)']);
+  assert.deepEqual(table.find((r) => r[0] === '$/req'), ['$/req', '0.168', '0.002']); // (0.002·2 + 0.5) / 3 completed
   const none = rows(compareTable([a, b], [{ capacity: null, unit: 'sessions' }, { capacity: 3, unit: 'sessions' }]));
   assert.deepEqual(none[2], ['goodput capacity', '–', '3.000 sessions']);
   assert.ok(!compareTable([a, b]).includes('goodput capacity'));

@@ -15,7 +15,7 @@ function pct(value: number | null): string {
   return value === null ? DASH : `${(value * 100).toFixed(1)} %`;
 }
 function usd(value: number | null): string {
-  return value === null ? DASH : value < 0.01 ? value.toExponential(2) : value.toFixed(4);
+  return value === null ? DASH : value < 1 ? String(Number(value.toPrecision(3))) : value.toFixed(2);
 }
 function rejections(m: Metrics): string {
   const codes = Object.entries(m.rejections_by_code).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -98,13 +98,14 @@ export function compareTable(reports: readonly SimulateReport[], capacities?: re
     rows.push(['goodput capacity', ...capacities.map((c) => c.capacity === null ? DASH
       : `${num(c.capacity, 3)} ${c.unit}${base ? ` (${(c.capacity / base).toFixed(2)}x)` : ''}`)]);
   }
+  // Runs end when their last request does, so simulated time differs by policy.
+  rows.push(['simulated s (wall s)', ...reports.map((r) => `${r.simulated_s.toFixed(1)} (${r.sim_wall_s.toFixed(1)})`)]);
   for (const c of COMPARE_OVERALL) rows.push([c.header, ...reports.map((r) => c.cell(r.overall))]);
   for (const shape of SHAPES) {
     if (reports.every((r) => r.by_shape[shape].requests === 0)) continue;
     for (const c of COMPARE_SHAPE) rows.push([`${shape} ${c.header}`, ...reports.map((r) => c.cell(r.by_shape[shape]))]);
   }
   const first = reports[0];
-  const heading = first ? `Policies on ${first.cluster} (${first.gpus} GPUs), ${first.model}, seed ${first.seed}, ` +
-    `${first.simulated_s.toFixed(1)} s simulated` : 'No runs';
+  const heading = first ? `Policies on ${first.cluster} (${first.gpus} GPUs), ${first.model}, seed ${first.seed}, same workload` : 'No runs';
   return `${heading}\n\n${table(['metric', ...reports.map((r) => r.policy)], rows)}\n`;
 }

@@ -1,7 +1,7 @@
 // SVG structure: a path per series with data, axis labels, ticks, markers, no NaN, same bytes for the same data.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cdfPoints, lineChartSvg, linearTicks, type ChartSpec } from './svg.js';
+import { cdfPoints, lineChartSvg, linearTicks, logBounds, logTicks, type ChartSpec } from './svg.js';
 
 function count(svg: string, pattern: RegExp): number {
   return (svg.match(pattern) ?? []).length;
@@ -47,14 +47,25 @@ test('line chart: one path per series with data, legend, escaped text, axis labe
   assert.equal(count(chat, /[ML]/g), 2);
 });
 
-test('log x axis: a tick per decade from the smallest to the largest value', () => {
-  const svg = lineChartSvg(SPEC);
-  const ticks = [...svg.matchAll(/<text class="tick" x="[^"]*" y="([^"]*)" text-anchor="middle">([^<]*)</g)].map((m) => m[2]);
-  assert.deepEqual(ticks, ['0.01', '0.1', '1', '10']);
-  // decades are evenly spaced in pixels
-  const xs = [...svg.matchAll(/<text class="tick" x="([^"]*)" y="[^"]*" text-anchor="middle">/g)].map((m) => Number(m[1]));
-  const gaps = xs.slice(1).map((x, i) => x - (xs[i] as number));
-  for (const g of gaps) assert.ok(Math.abs(g - (gaps[0] as number)) <= 0.11, `gaps ${gaps}`);
+test('log x axis: bounds at the nearest 1-1.5-2-3-5-7 values outside the data, ticks evenly spaced per decade', () => {
+  const svg = lineChartSvg(SPEC); // x from 0.01 to 2
+  const ticks = [...svg.matchAll(/<text class="tick" x="([^"]*)" y="[^"]*" text-anchor="middle">([^<]*)</g)];
+  assert.deepEqual(ticks.map((m) => m[2]), ['0.01', '0.02', '0.05', '0.1', '0.2', '0.5', '1', '2']);
+  const px = (label: string) => Number(ticks.find((m) => m[2] === label)?.[1]);
+  assert.ok(Math.abs((px('0.1') - px('0.01')) - (px('1') - px('0.1'))) <= 0.11);
+  assert.equal(px('0.01'), 70); // the left edge
+  const cases: Array<[number, number, [number, number], number[]]> = [
+    [0.0171, 0.0201, [0.015, 0.03], [0.015, 0.02, 0.03]],
+    [0.01, 2, [0.01, 2], [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2]],
+    [0.003, 450, [0.003, 500], [0.01, 0.1, 1, 10, 100]],
+    [5, 5, [5, 7], [5, 7]],
+    [1, 1, [1, 1.5], [1, 1.5]],
+    [1e-5, 1e3, [1e-5, 1e3], [1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10, 100, 1000]],
+  ];
+  for (const [min, max, bounds, expected] of cases) {
+    assert.deepEqual(logBounds(min, max), bounds, `${min}..${max}`);
+    assert.deepEqual(logTicks(...bounds), expected, `${min}..${max}`);
+  }
 });
 
 test('the same data gives the same bytes; different data gives different paths', () => {

@@ -56,6 +56,37 @@ export function linearTicks(lo: number, hi: number, count = 5): number[] {
   return ticks;
 }
 
+const clean = (value: number) => Number(value.toPrecision(12));
+
+/** Mantissas of log-axis bounds and ticks, finest first. */
+const LOG_STEPS = [[1, 1.5, 2, 3, 5, 7], [1, 2, 5], [1]] as const;
+
+/** The nearest values m × 10^k (m in 1, 1.5, 2, 3, 5, 7) at or outside [min, max] (min > 0); never zero-width. */
+export function logBounds(min: number, max: number): [number, number] {
+  const fine = LOG_STEPS[0];
+  const kLo = Math.floor(Math.log10(min));
+  const lo = clean([...fine].reverse().map((m) => m * 10 ** kLo).find((v) => v <= min * (1 + 1e-12)) ?? 10 ** kLo);
+  const kHi = Math.floor(Math.log10(max));
+  const hi = clean([...fine, 10].map((m) => m * 10 ** kHi).find((v) => v >= max * (1 - 1e-12) && v > lo) ?? 10 ** (kHi + 1));
+  return [lo, hi];
+}
+
+/** Ticks of a log axis [lo, hi]: the finest mantissa set that gives at most 10 ticks (decades at worst). */
+export function logTicks(lo: number, hi: number): number[] {
+  let ticks: number[] = [];
+  for (const steps of LOG_STEPS) {
+    ticks = [];
+    for (let k = Math.floor(Math.log10(lo)); k <= Math.ceil(Math.log10(hi)); k++) {
+      for (const m of steps) {
+        const v = clean(m * 10 ** k);
+        if (v >= lo * (1 - 1e-12) && v <= hi * (1 + 1e-12)) ticks.push(v);
+      }
+    }
+    if (ticks.length <= 10) return ticks;
+  }
+  return ticks;
+}
+
 function niceMax(value: number): number {
   if (!(value > 0)) return 1;
   const power = 10 ** Math.floor(Math.log10(value));
@@ -72,13 +103,11 @@ function xAxis(spec: ChartSpec, xs: number[]): Axis {
   const span = WIDTH - MARGIN.left - MARGIN.right;
   if (spec.xLog) {
     const positive = xs.filter((x) => x > 0);
-    const lo = positive.length ? Math.floor(Math.log10(Math.min(...positive))) : 0;
-    const hi = Math.max(lo + 1, positive.length ? Math.ceil(Math.log10(Math.max(...positive))) : 1);
+    const [lo, hi] = positive.length ? logBounds(Math.min(...positive), Math.max(...positive)) : [1, 10];
+    const [logLo, logHi] = [Math.log10(lo), Math.log10(hi)];
     // Values ≤ 0 cannot sit on a log axis: they are clamped to its left edge.
-    const toPx = (x: number) => left + ((Math.log10(Math.max(x, 10 ** lo)) - lo) / (hi - lo)) * span;
-    const ticks: number[] = [];
-    for (let k = lo; k <= hi; k++) ticks.push(Number((10 ** k).toPrecision(12)));
-    return { toPx, ticks };
+    const toPx = (x: number) => left + ((Math.log10(Math.max(x, lo)) - logLo) / (logHi - logLo)) * span;
+    return { toPx, ticks: logTicks(lo, hi) };
   }
   const lo = xs.length ? Math.min(0, ...xs) : 0;
   const hi = xs.length ? niceMax(Math.max(...xs)) : 1;
