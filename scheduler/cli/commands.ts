@@ -15,7 +15,7 @@ const COMMANDS: Record<string, Command> = {
     load: () => import('./perf.js'),
   },
   simulate: {
-    summary: 'run a trace or mix in virtual time: `simulate [--trace f] [--policy p | --compare a,b] --json out.json` (report per shape)',
+    summary: 'a trace or mix in virtual time, report per shape: `simulate [--trace f] [--compare a,b] --json out.json`',
     load: () => import('./simulate.js'),
   },
   config: { summary: 'scheduler configuration: `config check <file.yaml>`, `config default`', load: () => import('./config.js') },

@@ -335,7 +335,7 @@ export async function realEngines(): Promise<Engines> {
       try {
         blockTokens ??= resolveCluster(args.cluster, args.model).engine.blockTokens;
       } catch (err) {
-        throw usageError(`--cluster: ${(err as Error).message}`);
+        throw usageError(`--cluster: ${(err as Error).message.replace(/^cluster: /, '')}`);
       }
       const options = {
         seed: args.seed, blockTokens,
