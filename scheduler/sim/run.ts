@@ -1,0 +1,107 @@
+// runSimulation: the one entry point (CLI `simulate`, tuning, tests). Validates options field by field, builds the
+// cluster, the performance model and the Simulation, runs it and times it from outside (the only wall-clock read).
+import { ConfigError } from '../core/config/params.js';
+import { makeFittedOpTimes } from '../perf/fitted_optimes.js';
+import { makePerfCostModel } from '../perf/placement_cost.js';
+import { makeStepPredictor } from '../perf/step.js';
+import type { OpTimes } from '../perf/step_types.js';
+import type { RunResult, Workload } from '../workload/types.js';
+import { buildCluster, readClusterConfig, type Cluster, type ClusterConfig } from './cluster.js';
+import { loadClusterConfig } from './cluster_file.js';
+import { Simulation, type KvMode, type SimProgress, type SimStats } from './simulation.js';
+
+/** Simulated seconds the run may take after arrivals stop before what is left is cancelled. */
+export const DEFAULT_MAX_DRAIN_S = 600;
+
+export interface SimulationOptions {
+  workload: Workload;
+  /** A preset name, a cluster file path, a cluster mapping, or a built Cluster. Default gb200-nvl72. */
+  cluster?: string | ClusterConfig | Cluster | Record<string, unknown>;
+  /** Catalog model name; wins over the cluster file's. Default llama-3.1-70b. */
+  model?: string;
+  /** Policy name (shape-aware, round-robin, ...) or mapping (scheduler/core/policy.ts). Default shape-aware. */
+  policy?: unknown;
+  /** Classification section (classifier, predictor, SLO table). */
+  classification?: unknown;
+  seed?: number;
+  /** Stop arrivals (open) or new turns (closed) after this simulated time; then drain. */
+  durationS?: number;
+  /** Closed loop: concurrent top-level sessions (default: one per script). */
+  sessions?: number;
+  /** 'native' (default): the real native KV manager feeds the KV index; 'none': no KV events at all. */
+  kv?: KvMode;
+  maxDrainS?: number;
+  onProgress?: (p: SimProgress) => void;
+}
+
+export interface SimRunResult extends RunResult {
+  stats: SimStats;
+}
+
+let opTimes: OpTimes | undefined;
+
+function isCluster(value: unknown): value is Cluster {
+  return typeof value === 'object' && value !== null && 'instances' in value && 'trayTopology' in value;
+}
+
+/** The cluster an option names (a built Cluster passes through; its model must agree with `model`). */
+export function resolveCluster(spec: SimulationOptions['cluster'], model: string | undefined): Cluster {
+  if (isCluster(spec)) {
+    if (model !== undefined && spec.model.name !== model) throw new ConfigError('model', `the cluster was built for ${spec.model.name}, got ${model}`);
+    return spec;
+  }
+  const config = typeof spec === 'string' ? loadClusterConfig(spec) : 'topology' in (spec ?? {}) ? (spec as ClusterConfig) : readClusterConfig(spec ?? 'gb200-nvl72', 'cluster');
+  return buildCluster(config, model !== undefined ? { model } : {});
+}
+
+function checkOptions(o: SimulationOptions): void {
+  const w = o.workload as Workload | undefined;
+  if (!w || (w.kind !== 'open' && w.kind !== 'closed')) throw new ConfigError('workload', `expected an open- or closed-loop workload, got ${JSON.stringify((w as { kind?: unknown } | undefined)?.kind)}`);
+  if (o.seed !== undefined && !Number.isInteger(o.seed)) throw new ConfigError('seed', `expected an integer, got ${o.seed}`);
+  if (o.durationS !== undefined && !(o.durationS > 0 && Number.isFinite(o.durationS))) throw new ConfigError('durationS', `expected a number > 0, got ${o.durationS}`);
+  if (o.maxDrainS !== undefined && !(o.maxDrainS >= 0 && Number.isFinite(o.maxDrainS))) throw new ConfigError('maxDrainS', `expected a number ≥ 0, got ${o.maxDrainS}`);
+  if (o.kv !== undefined && o.kv !== 'native' && o.kv !== 'none') throw new ConfigError('kv', `expected native or none, got ${JSON.stringify(o.kv)}`);
+  if (o.sessions !== undefined) {
+    if (w.kind !== 'closed') throw new ConfigError('sessions', 'only for closed-loop (session) workloads; scale an open-loop trace by its rate instead');
+    if (!Number.isInteger(o.sessions) || o.sessions < 1) throw new ConfigError('sessions', `expected an integer ≥ 1, got ${o.sessions}`);
+  }
+}
+
+/** Builds everything and runs; the result's records hold one entry per submitted request. */
+export function runSimulation(options: SimulationOptions): SimRunResult {
+  const startMs = performance.now();
+  checkOptions(options);
+  const cluster = resolveCluster(options.cluster, options.model);
+  opTimes ??= makeFittedOpTimes();
+  const blockTokens = cluster.engine.blockTokens;
+  const cost = makePerfCostModel([{ pool: cluster.pool.name, model: cluster.model, instance: cluster.perf, kvDtype: cluster.kvDtype, blockTokens }], opTimes);
+  const predictor = makeStepPredictor(cluster.model, cluster.perf, opTimes);
+  const seed = options.seed ?? 1;
+  const sim = new Simulation({
+    workload: options.workload,
+    cluster,
+    policy: options.policy,
+    classification: options.classification,
+    seed,
+    ...(options.durationS !== undefined ? { durationS: options.durationS } : {}),
+    ...(options.sessions !== undefined ? { sessions: options.sessions } : {}),
+    kv: options.kv ?? 'native',
+    maxDrainS: options.maxDrainS ?? DEFAULT_MAX_DRAIN_S,
+    cost,
+    predictor,
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+  const records = sim.run();
+  return {
+    policy: sim.sched.policyName,
+    cluster: cluster.name,
+    model: cluster.model.name,
+    seed,
+    simulatedS: sim.nowS,
+    simWallS: (performance.now() - startMs) / 1000,
+    gpus: cluster.numGpus,
+    records,
+    steps: sim.stats.steps,
+    stats: sim.stats,
+  };
+}

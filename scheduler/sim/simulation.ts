@@ -1,0 +1,605 @@
+// The discrete-event simulator: the real Scheduler (scheduler/core) driven exactly as the gateway drives it —
+// submit on arrival; per instance planStep → execute → completeStep — against simulated workers in virtual time.
+// A simulated worker prices a step with the performance model's step predictor (plus C2C time for the KV the plan
+// swaps or moves), keeps the KV of its sequences in a real native KV manager (metadata mode), drains that
+// manager's events after each step into scheduler.applyKvEvents, and decides EOS from each request's true output
+// length. No wall clock here: runSimulation (run.ts) times the run from outside.
+//
+// Invariant: every submitted request gets exactly one record — completed, rejected at submit, or cancelled (at the
+// drain limit, or if the run stalls). Nothing is lost; tests count.
+import { DEFAULT_SLOS } from '../core/classify/slo.js';
+import type { EnginePlan } from '../core/engine/types.js';
+import { Scheduler, type EndedRequest, type SubmitResult } from '../core/scheduler.js';
+import type { ScheduleRequest, StepOutcome } from '../core/types.js';
+import type { PerfCostModel } from '../perf/placement_cost.js';
+import type { StepBreakdown, StepPredictor, StepSequence } from '../perf/step_types.js';
+import { Rng } from '../util/random.js';
+import type { RequestRecord, Workload, WorkloadRequest } from '../workload/types.js';
+import { ClosedLoop, extendsPrefix } from './closed_loop.js';
+import type { Cluster } from './cluster.js';
+import { EventQueue } from './event_queue.js';
+import { WorkerKv } from './worker_kv.js';
+
+export type KvMode = 'native' | 'none';
+
+export interface SimProgress {
+  simulatedS: number;
+  submitted: number;
+  ended: number;
+  live: number;
+  steps: number;
+}
+
+export interface SimulationInput {
+  workload: Workload;
+  cluster: Cluster;
+  policy?: unknown;
+  classification?: unknown;
+  seed: number;
+  durationS?: number;
+  sessions?: number;
+  kv: KvMode;
+  maxDrainS: number;
+  cost: PerfCostModel;
+  predictor: StepPredictor;
+  onProgress?: (p: SimProgress) => void;
+}
+
+export interface SimStats {
+  submitted: number;
+  completed: number;
+  rejected: number;
+  cancelled: number;
+  /** Requests cancelled because nothing could make progress (a bug if ever > 0). */
+  stalled: number;
+  /** Requests cancelled at the drain limit. */
+  drainCancelled: number;
+  /** Native KV calls that failed (a bug if ever > 0: the manager is sized not to run out first). */
+  kvFailures: number;
+  kvEventsApplied: number;
+  steps: number;
+  emptyPlans: number;
+}
+
+// Event payload = index * 4 + kind.
+const STEP_DONE = 0;
+const WAKE = 1;
+const TURN = 2;
+const NO_FINISHED: readonly number[] = Object.freeze([]);
+const PROGRESS_EVERY_STEPS = 1 << 15;
+
+/** A submitted request while it lives. */
+interface LiveReq {
+  w: WorkloadRequest;
+  req: ScheduleRequest;
+  /** Hashes for the native manager: the prompt's, extended by the next turn's where they continue it. */
+  hashes: BigUint64Array | null;
+  continuation: readonly bigint[] | undefined;
+  hostTokens: number;
+  neighbourTokens: number;
+  seq: SeqRun | null;
+  /** Closed-loop run index, -1 for open loop. */
+  run: number;
+}
+
+/** One sequence on its instance, as the simulated worker tracks it. */
+interface SeqRun {
+  live: LiveReq;
+  seqId: number;
+  promptTokens: number;
+  targetOutputTokens: number;
+  outputs: number;
+  /** This step samples a token for it. */
+  emitting: boolean;
+  /** Native sequence id; 0 = not allocated (never ran, or recomputed); -1 = untracked after a failure. */
+  native: number;
+  nativeTokens: number;
+  /** Tokens in KV once the current step is done (appended to the native manager lazily, a block at a time). */
+  tokens: number;
+  hashedBlocks: number;
+  /** Every full block so far carries a hash, so more may be appended. */
+  hashable: boolean;
+  swapped: boolean;
+}
+
+interface InstRun {
+  idx: number;
+  id: string;
+  worker: WorkerKv | null;
+  gpu: number;
+  busy: boolean;
+  dirty: boolean;
+  plan: EnginePlan | null;
+  outcome: StepOutcome;
+  /** Pending wake-up time for a wait window (Infinity: none). */
+  wakeS: number;
+  seqs: Map<number, SeqRun>;
+  /** Per plan item, its SeqRun (valid while the step runs). */
+  planSeqs: SeqRun[];
+  batch: StepSequence[];
+}
+
+export class Simulation {
+  readonly sched: Scheduler;
+  readonly records: RequestRecord[] = [];
+  readonly stats: SimStats = { submitted: 0, completed: 0, rejected: 0, cancelled: 0, stalled: 0, drainCancelled: 0, kvFailures: 0, kvEventsApplied: 0, steps: 0, emptyPlans: 0 };
+  nowS = 0;
+  private readonly queue = new EventQueue();
+  private readonly insts: InstRun[];
+  private readonly instByName = new Map<string, InstRun>();
+  private readonly workers: WorkerKv[];
+  private readonly live = new Map<string, LiveReq>();
+  private readonly dirtyList: InstRun[] = [];
+  private readonly breakdown: StepBreakdown = { stepS: 0, gemmS: 0, attentionS: 0, commS: 0, overheadS: 0 };
+  private readonly blockTokens: number;
+  private readonly maxContextTokens: number;
+  private readonly stopArrivalsS: number;
+  private drainDeadlineS = Infinity;
+  // Open loop.
+  private readonly openRequests: readonly WorkloadRequest[];
+  private nextOpen = 0;
+  private readonly openNext: Int32Array;
+  // Closed loop.
+  private readonly closed: ClosedLoop | null;
+  private readonly scheduleTurn = (timeS: number, run: number): void => this.queue.push(timeS, run * 4 + TURN);
+
+  constructor(private readonly input: SimulationInput) {
+    const { cluster, workload } = input;
+    this.sched = new Scheduler({
+      policy: input.policy,
+      classification: input.classification,
+      pools: [{ ...cluster.pool, kvBytesPerBlock: cluster.kvBytesPerBlock }],
+      instances: cluster.instances.map((i) => i.setup),
+      cost: input.cost,
+      rng: new Rng(input.seed),
+    });
+    this.blockTokens = cluster.engine.blockTokens;
+    this.maxContextTokens = cluster.model.maxContextTokens;
+    this.workers = input.kv === 'native' ? cluster.workers.map((w) => new WorkerKv(cluster, w)) : [];
+    this.insts = cluster.instances.map((spec, idx) => {
+      const inst: InstRun = {
+        idx,
+        id: spec.setup.instanceId,
+        worker: this.workers[spec.leaderWorker] ?? null,
+        gpu: spec.leaderGpu,
+        busy: false,
+        dirty: false,
+        plan: null,
+        outcome: { stepId: 0, durationS: 0, finishedSeqIds: NO_FINISHED },
+        wakeS: Infinity,
+        seqs: new Map(),
+        planSeqs: [],
+        batch: [],
+      };
+      this.instByName.set(inst.id, inst);
+      return inst;
+    });
+    this.stopArrivalsS = input.durationS ?? Infinity;
+    // The drain after the last arrival is bounded; an open loop without a duration starts it at its last arrival.
+    if (input.durationS !== undefined) this.drainDeadlineS = input.durationS + input.maxDrainS;
+    if (workload.kind === 'open') {
+      this.openRequests = workload.requests;
+      this.openNext = nextInSession(workload.requests);
+      this.closed = null;
+    } else {
+      this.openRequests = [];
+      this.openNext = new Int32Array(0);
+      const concurrency = input.sessions ?? workload.sessions.filter((s) => s.parent === undefined).length;
+      this.closed = new ClosedLoop(workload, concurrency, this.stopArrivalsS);
+    }
+  }
+
+  /** Runs to the end (everything ended, or the drain limit); returns the records in the order requests ended. */
+  run(): RequestRecord[] {
+    this.closed?.start(this.scheduleTurn);
+    let nextProgress = PROGRESS_EVERY_STEPS;
+    for (;;) {
+      const tEvent = this.queue.peekTime();
+      const tArrival = this.nextArrivalS();
+      const t = tEvent < tArrival ? tEvent : tArrival;
+      if (this.dirtyList.length > 0 && t > this.nowS) {
+        this.planDirty();
+        continue;
+      }
+      if (t === Infinity) break;
+      if (t > this.drainDeadlineS) {
+        this.nowS = this.drainDeadlineS;
+        this.cancelAll('drain limit reached', 'drain');
+        break;
+      }
+      this.nowS = t;
+      if (tArrival <= tEvent) this.submitOpen();
+      else this.handleEvent(this.queue.pop());
+      if (this.stats.steps >= nextProgress) {
+        nextProgress += PROGRESS_EVERY_STEPS;
+        this.input.onProgress?.(this.progress());
+      }
+    }
+    if (this.live.size > 0) this.cancelAll('stalled: no event could make progress', 'stall');
+    this.stats.kvFailures = this.workers.reduce((n, w) => n + w.failures, 0);
+    for (const w of this.workers) w.close();
+    this.input.onProgress?.(this.progress());
+    return this.records;
+  }
+
+  progress(): SimProgress {
+    return { simulatedS: this.nowS, submitted: this.stats.submitted, ended: this.records.length, live: this.live.size, steps: this.stats.steps };
+  }
+
+  /** The first KV failure of any worker, for error messages and tests. */
+  kvFailure() {
+    return this.workers.find((w) => w.lastFailure)?.lastFailure;
+  }
+
+  // ------------------------------------------------------------------ arrivals
+
+  private nextArrivalS(): number {
+    const r = this.openRequests[this.nextOpen];
+    if (!r || r.req.arrivalS > this.stopArrivalsS) return Infinity;
+    return Math.max(r.req.arrivalS, 0);
+  }
+
+  private submitOpen(): void {
+    const i = this.nextOpen++;
+    const w = this.openRequests[i] as WorkloadRequest;
+    const next = this.openNext[i] as number;
+    const cont = next >= 0 ? (this.openRequests[next] as WorkloadRequest).req.blockHashes : undefined;
+    const req = w.req.arrivalS >= 0 ? w.req : { ...w.req, arrivalS: 0 };
+    if (this.nextOpen === this.openRequests.length && this.drainDeadlineS === Infinity) this.drainDeadlineS = this.nowS + this.input.maxDrainS;
+    this.submit(w, req, cont !== undefined && extendsPrefix(req.blockHashes, cont) ? cont : undefined, -1);
+  }
+
+  private submitTurn(runIndex: number): void {
+    const closed = this.closed as ClosedLoop;
+    if (this.nowS > this.stopArrivalsS) return;
+    const turn = closed.turnRequest(runIndex, this.nowS);
+    this.submit(turn.w, turn.req, turn.continuation, runIndex);
+  }
+
+  private submit(w: WorkloadRequest, req: ScheduleRequest, continuation: readonly bigint[] | undefined, run: number): void {
+    this.stats.submitted++;
+    const res = this.sched.submit(req, this.nowS);
+    if (!res.ok || res.external) {
+      this.reject(w, req, res, run);
+      return;
+    }
+    const live: LiveReq = { w, req, hashes: null, continuation, hostTokens: 0, neighbourTokens: 0, seq: null, run };
+    this.tierHits(live, res.instanceId, res.cachedPromptTokens);
+    this.live.set(req.requestId, live);
+    this.markDirty(this.instByName.get(res.instanceId) as InstRun);
+  }
+
+  /** Host and neighbour prefix hits at placement, beyond what the device served (for the report's hit rates). */
+  private tierHits(live: LiveReq, instanceId: string, deviceTokens: number): void {
+    if (live.req.blockHashes.length === 0) return;
+    const hit = this.sched.kvIndex.prefixHit(live.req.blockHashes, instanceId);
+    let rest = Math.max(0, live.req.promptTokens - deviceTokens);
+    live.hostTokens = Math.min(rest, hit.hostBlocks * this.blockTokens);
+    rest -= live.hostTokens;
+    live.neighbourTokens = Math.min(rest, hit.neighbourBlocks * this.blockTokens);
+  }
+
+  private reject(w: WorkloadRequest, req: ScheduleRequest, res: SubmitResult, run: number): void {
+    this.stats.rejected++;
+    const cls = res.cls;
+    const shape = cls?.shape ?? w.traceShape ?? 'chat';
+    const end = res.ok ? { kind: 'rejected' as const, code: 'E_EXTERNAL_POOL', reason: `pool ${res.pool} is external: the simulator has no upstream` } : res.end;
+    this.records.push({
+      requestId: req.requestId,
+      shape,
+      ...(req.sessionId !== undefined ? { sessionId: req.sessionId } : {}),
+      arrivalS: req.arrivalS,
+      endS: this.nowS,
+      promptTokens: req.promptTokens,
+      cachedTokens: { device: 0, host: 0, neighbour: 0 },
+      outputTokens: 0,
+      preemptions: 0,
+      end,
+      slo: cls ? { ...cls.slo } : { ...DEFAULT_SLOS[shape] },
+      costUsd: 0,
+      pool: '',
+      instanceId: '',
+    });
+    if (run >= 0) this.closed?.turnEnded(run, this.nowS, this.scheduleTurn);
+  }
+
+  // ------------------------------------------------------------------ events
+
+  private handleEvent(payload: number): void {
+    const kind = payload & 3;
+    const index = payload >> 2;
+    if (kind === STEP_DONE) this.stepDone(this.insts[index] as InstRun);
+    else if (kind === WAKE) this.wake(this.insts[index] as InstRun);
+    else this.submitTurn(index);
+  }
+
+  private markDirty(inst: InstRun): void {
+    if (inst.busy || inst.dirty) return;
+    inst.dirty = true;
+    this.dirtyList.push(inst);
+  }
+
+  private wake(inst: InstRun): void {
+    if (inst.wakeS !== this.nowS) return; // superseded by an earlier or later wake
+    inst.wakeS = Infinity;
+    this.markDirty(inst);
+  }
+
+  /** Plans every instance that became ready at nowS (after all of nowS's arrivals, so they share a step). */
+  private planDirty(): void {
+    const list = this.dirtyList;
+    for (let i = 0; i < list.length; i++) {
+      const inst = list[i] as InstRun;
+      inst.dirty = false;
+      if (!inst.busy) this.startStep(inst);
+    }
+    list.length = 0;
+  }
+
+  // ------------------------------------------------------------------ steps
+
+  private startStep(inst: InstRun): void {
+    const now = this.nowS;
+    const plan = this.sched.planStep(inst.id, now);
+    if (plan.preempted.length > 0) this.applyPreemptions(inst, plan);
+    if (plan.swappedIn.length > 0) this.applySwapIns(inst, plan);
+    const items = plan.items;
+    const n = items.length;
+    if (n === 0) {
+      this.stats.emptyPlans++;
+      const ended = this.sched.completeStep(inst.id, plan, { stepId: plan.stepId, durationS: 0, finishedSeqIds: NO_FINISHED }, now);
+      for (const e of ended) this.ended(inst, e);
+      if (plan.holdUntilS !== null && plan.holdUntilS < inst.wakeS) {
+        inst.wakeS = Math.max(plan.holdUntilS, now);
+        this.queue.push(inst.wakeS, inst.idx * 4 + WAKE);
+      }
+      return;
+    }
+    const batch = inst.batch;
+    if (batch.length !== n) resizeBatch(batch, n);
+    const planSeqs = inst.planSeqs;
+    let finished: number[] | null = null;
+    for (let i = 0; i < n; i++) {
+      const item = items[i] as EnginePlan['items'][number];
+      const s = inst.seqs.get(item.seqId) ?? this.firstSight(inst, item.seqId);
+      planSeqs[i] = s;
+      const tokens = item.numCachedTokens + item.numNewTokens;
+      if (inst.worker !== null && s.native >= 0) this.syncKv(inst, s, tokens);
+      const emits = tokens >= s.promptTokens + s.outputs;
+      s.emitting = emits;
+      // EOS at the trace's output length, or a "length" stop once prompt + output reach the model's context (as
+      // vLLM's max_model_len): the next token would need KV beyond it.
+      if (emits && (s.outputs + 1 >= s.targetOutputTokens || tokens + 1 >= this.maxContextTokens)) (finished ??= []).push(item.seqId);
+      const b = batch[i] as StepSequence;
+      b.phase = item.kind;
+      b.numNewTokens = item.numNewTokens;
+      b.numCachedTokens = item.numCachedTokens;
+    }
+    let durationS = this.input.predictor.predict(batch, this.breakdown).stepS;
+    const movedBlocks = movedKvBlocks(plan);
+    if (movedBlocks > 0) durationS += this.input.cost.fetchS(this.sched.instanceView(inst.id), movedBlocks, 'c2c');
+    inst.plan = plan;
+    inst.busy = true;
+    const outcome = inst.outcome;
+    outcome.stepId = plan.stepId;
+    outcome.durationS = durationS;
+    outcome.finishedSeqIds = finished ?? NO_FINISHED;
+    this.stats.steps++;
+    this.queue.push(now + durationS, inst.idx * 4 + STEP_DONE);
+  }
+
+  private firstSight(inst: InstRun, seqId: number): SeqRun {
+    const found = this.sched.sequence(inst.id, seqId);
+    const live = found ? this.live.get(found.requestId) : undefined;
+    if (!found || !live) throw new Error(`simulator: instance ${inst.id} planned unknown sequence ${seqId}`);
+    const s: SeqRun = {
+      live,
+      seqId,
+      promptTokens: live.req.promptTokens,
+      targetOutputTokens: Math.max(1, live.w.outputTokens),
+      outputs: found.seq.outputTokens,
+      emitting: false,
+      native: 0,
+      nativeTokens: 0,
+      tokens: 0,
+      hashedBlocks: 0,
+      hashable: true,
+      swapped: false,
+    };
+    live.seq = s;
+    inst.seqs.set(seqId, s);
+    return s;
+  }
+
+  private stepDone(inst: InstRun): void {
+    const plan = inst.plan as EnginePlan;
+    const n = plan.items.length;
+    const planSeqs = inst.planSeqs;
+    for (let i = 0; i < n; i++) {
+      const s = planSeqs[i] as SeqRun;
+      if (s.emitting) {
+        s.outputs++;
+        s.emitting = false;
+      }
+    }
+    const ended = this.sched.completeStep(inst.id, plan, inst.outcome, this.nowS);
+    inst.plan = null;
+    inst.busy = false;
+    for (const e of ended) this.ended(inst, e);
+    if (inst.worker) this.drainKv(inst.worker);
+    this.markDirty(inst);
+  }
+
+  // ------------------------------------------------------------------ KV (native manager of the leader tray)
+
+  private hashesOf(live: LiveReq): BigUint64Array {
+    if (!live.hashes) {
+      const src = live.continuation ?? live.req.blockHashes;
+      const out = new BigUint64Array(src.length);
+      for (let i = 0; i < src.length; i++) out[i] = src[i] as bigint;
+      live.hashes = out;
+    }
+    return live.hashes;
+  }
+
+  /** Brings the native sequence to `tokens`: allocate on first run, else append once a new block is needed. */
+  private syncKv(inst: InstRun, s: SeqRun, tokens: number): void {
+    const bt = this.blockTokens;
+    s.tokens = tokens;
+    if (s.native === 0) {
+      const hashes = this.hashesOf(s.live);
+      const full = Math.floor(tokens / bt);
+      const numHashed = Math.min(hashes.length, full);
+      const id = (inst.worker as WorkerKv).allocate(inst.gpu, tokens, numHashed > 0 ? hashes.subarray(0, numHashed) : undefined);
+      s.native = id > 0 ? id : -1;
+      s.nativeTokens = tokens;
+      s.hashedBlocks = numHashed;
+      s.hashable = numHashed === full;
+      return;
+    }
+    // A block is appended when the next token needs one; the hash of a block that just filled goes with it.
+    if (Math.ceil(tokens / bt) > Math.ceil(s.nativeTokens / bt)) this.flushKv(inst.worker as WorkerKv, s);
+  }
+
+  private flushKv(worker: WorkerKv, s: SeqRun): void {
+    const add = s.tokens - s.nativeTokens;
+    if (add <= 0 || s.native <= 0) return;
+    const full = Math.floor(s.tokens / this.blockTokens);
+    let hashes: BigUint64Array | undefined;
+    if (s.hashable) {
+      const all = this.hashesOf(s.live);
+      const upTo = Math.min(full, all.length);
+      if (upTo > s.hashedBlocks) {
+        hashes = all.subarray(s.hashedBlocks, upTo);
+        s.hashedBlocks = upTo;
+      }
+      s.hashable = s.hashedBlocks === full;
+    }
+    if (!worker.append(s.native, add, hashes)) s.native = -1;
+    s.nativeTokens = s.tokens;
+  }
+
+  private releaseKv(worker: WorkerKv, s: SeqRun): void {
+    if (s.native > 0) worker.free(s.native);
+    s.native = 0;
+    s.nativeTokens = 0;
+    s.hashedBlocks = 0;
+    s.hashable = true;
+    s.swapped = false;
+  }
+
+  private applyPreemptions(inst: InstRun, plan: EnginePlan): void {
+    const worker = inst.worker;
+    for (const p of plan.preempted) {
+      const s = inst.seqs.get(p.seqId);
+      if (!s) continue;
+      s.emitting = false;
+      if (!worker) continue;
+      if (p.mode === 'swap' && s.native > 0) {
+        this.flushKv(worker, s);
+        if (s.native > 0 && worker.demote(s.native)) {
+          s.swapped = true;
+          continue;
+        }
+      }
+      this.releaseKv(worker, s);
+    }
+  }
+
+  private applySwapIns(inst: InstRun, plan: EnginePlan): void {
+    const worker = inst.worker;
+    if (!worker) return;
+    for (const m of plan.swappedIn) {
+      const s = inst.seqs.get(m.seqId);
+      if (!s || !s.swapped) continue;
+      s.swapped = false;
+      if (!worker.promote(s.native, inst.gpu)) this.releaseKv(worker, s);
+    }
+  }
+
+  private drainKv(worker: WorkerKv): void {
+    const batch = worker.drain();
+    if (!batch) return;
+    this.stats.kvEventsApplied += batch.count;
+    if (this.sched.applyKvEvents(worker.workerId, batch).resyncNeeded) this.sched.applyKvSnapshot(worker.workerId, worker.snapshot());
+  }
+
+  // ------------------------------------------------------------------ ends
+
+  private ended(inst: InstRun, e: EndedRequest): void {
+    const live = this.live.get(e.requestId);
+    if (!live) throw new Error(`simulator: request ${e.requestId} ended twice or was never submitted`);
+    this.live.delete(e.requestId);
+    const s = live.seq;
+    if (s) {
+      if (inst.worker && s.native > 0) {
+        this.flushKv(inst.worker, s);
+        this.releaseKv(inst.worker, s);
+      }
+      inst.seqs.delete(s.seqId);
+    }
+    if (e.end.kind === 'completed') this.stats.completed++;
+    else this.stats.cancelled++;
+    this.records.push(toRecord(e, live));
+    if (live.run >= 0) this.closed?.turnEnded(live.run, this.nowS, this.scheduleTurn);
+  }
+
+  /** Cancels every live request (drain limit or stall); each gets its record. */
+  private cancelAll(reason: string, why: 'drain' | 'stall'): void {
+    for (const requestId of [...this.live.keys()]) {
+      const e = this.sched.cancel(requestId, reason, this.nowS);
+      if (!e) throw new Error(`simulator: live request ${requestId} unknown to the scheduler`);
+      if (why === 'drain') this.stats.drainCancelled++;
+      else this.stats.stalled++;
+      this.ended(this.instByName.get(e.instanceId) as InstRun, e);
+    }
+  }
+}
+
+function resizeBatch(batch: StepSequence[], n: number): void {
+  while (batch.length < n) batch.push({ phase: 'decode', numNewTokens: 1, numCachedTokens: 0 });
+  if (batch.length > n) batch.length = n;
+}
+
+/** KV blocks crossing NVLink-C2C because of this plan: swaps out and in, idle-session demotions and promotions. */
+function movedKvBlocks(plan: EnginePlan): number {
+  let blocks = 0;
+  for (const m of plan.swappedOut) blocks += m.kvBlocks;
+  for (const m of plan.swappedIn) blocks += m.kvBlocks;
+  for (const m of plan.sessionMoves) blocks += m.kvBlocks;
+  return blocks;
+}
+
+/** For each open-loop request, the index of the same session's next request (-1: none). */
+function nextInSession(requests: readonly WorkloadRequest[]): Int32Array {
+  const next = new Int32Array(requests.length).fill(-1);
+  const last = new Map<string, number>();
+  requests.forEach((w, i) => {
+    const sid = w.req.sessionId;
+    if (sid === undefined) return;
+    const prev = last.get(sid);
+    if (prev !== undefined) next[prev] = i;
+    last.set(sid, i);
+  });
+  return next;
+}
+
+function toRecord(e: EndedRequest, live: LiveReq): RequestRecord {
+  return {
+    requestId: e.requestId,
+    shape: e.shape,
+    ...(e.sessionId !== undefined ? { sessionId: e.sessionId } : {}),
+    arrivalS: e.arrivalS,
+    ...(e.firstTokenS !== undefined ? { firstTokenS: e.firstTokenS } : {}),
+    endS: e.endS,
+    promptTokens: e.promptTokens,
+    cachedTokens: { device: e.cachedPromptTokens, host: live.hostTokens, neighbour: live.neighbourTokens },
+    outputTokens: e.outputTokens,
+    preemptions: e.preemptions,
+    end: e.end,
+    slo: { ttftS: e.slo.ttftS, tpotS: e.slo.tpotS },
+    costUsd: e.cost.usd,
+    pool: e.pool,
+    instanceId: e.instanceId,
+  };
+}
