@@ -1,6 +1,6 @@
 // `nvlsched simulate`: flag validation (in process, and through a real child process for the exit code and the
-// one-line reason), the command's outputs on a fake simulator (JSON report, --compare, --plots, --capacity), and an
-// end-to-end run on a real trace once the simulator and the trace readers are built.
+// one-line reason), the command's outputs on a fake simulator (JSON report, --compare, --plots, --capacity), and
+// end-to-end runs through the real readers and simulator.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,13 +8,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { cancelled, record, rejected, runResult } from '../report/testing/records.js';
-import { packageRoot, sharedDir } from '../util/paths.js';
+import { packageRoot } from '../util/paths.js';
 import type { Workload } from '../workload/types.js';
-import { parseSimulateArgs, realEngines, runSimulate, takeGoodput, type Engines, type SimulateArgs } from './simulate.js';
+import { parseSimulateArgs, runSimulate, takeGoodput, type Engines, type SimulateArgs } from './simulate.js';
 
-// Before any test is registered: tests registered after an await would run after the root's after() hook.
-const notBuilt = await realEngines().then(() => undefined, (err: Error) => err.message);
-const trace = sharedDir() ? path.join(sharedDir() as string, 'data', 'traces', 'synthetic_trace.jsonl') : undefined;
 const dir = mkdtempSync(path.join(tmpdir(), 'nvlsched-simulate-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const out = (name: string) => path.join(dir, name);
@@ -244,22 +241,55 @@ test('trace problems: reported and skipped, or fatal under --strict; the load fl
 });
 
 
-test('end to end: a real trace through the real simulator, report and plots', {
-  skip: notBuilt ? `skipped: the simulator or the trace readers are missing (${notBuilt})`
-    : !trace || !existsSync(trace) ? 'skipped: ../shared/data/traces/synthetic_trace.jsonl is absent' : false,
-}, () => {
+test('end to end: the embedded default mix, two policies, --goodput and --plots (child process)', () => {
   const plots = out('e2e-plots');
-  const res = spawnSimulate(['--trace', trace as string, '--duration', '20', '--compare', 'shape-aware,round-robin',
-    '--goodput', 'ttft:2000', '--plots', plots, '--json', out('e2e.json')]);
+  const res = spawnSimulate(['--duration', '10', '--compare', 'shape-aware,round-robin', '--goodput', 'ttft:2000',
+    '--plots', plots, '--json', out('e2e.json')]);
   assert.equal(res.status, 0, res.stderr);
   const json = JSON.parse(readFileSync(out('e2e.json'), 'utf8'));
-  assert.equal(json.runs.length, 2);
+  assert.deepEqual(json.runs.map((r: { policy: string }) => r.policy), ['shape-aware', 'round-robin']);
   for (const report of json.runs) {
-    assert.ok(report.overall.requests > 0);
-    assert.equal(report.overall.requests, json.runs[0].overall.requests, 'same workload for both policies');
-    assert.ok(report.simulated_s > 0 && report.sim_wall_s > 0);
-    assert.ok(report.overall.completed + report.overall.rejected + report.overall.cancelled === report.overall.requests);
+    const m = report.overall;
+    assert.ok(m.requests > 0);
+    assert.equal(m.requests, json.runs[0].overall.requests, 'same workload for both policies');
+    assert.equal(m.completed + m.rejected + m.cancelled, m.requests);
+    assert.ok(report.simulated_s >= 10 && report.sim_wall_s > 0);
+    assert.equal(report.cluster, 'gb200-nvl72');
+    assert.deepEqual(report.goodput_overrides_ms, { ttft: 2000 });
+    assert.deepEqual(report.workload, { name: 'default', kind: 'open', trace_problems: 0 });
+    const byShape = Object.values(report.by_shape) as Array<{ requests: number }>;
+    assert.equal(byShape.reduce((n, b) => n + b.requests, 0), m.requests);
   }
   assert.match(res.stdout, /\| metric \| shape-aware \| round-robin \|/);
-  assert.equal(readdirSync(plots).length, 4);
+  assert.deepEqual(readdirSync(plots).sort(), ['round-robin.tpot_cdf.svg', 'round-robin.ttft_cdf.svg', 'shape-aware.tpot_cdf.svg', 'shape-aware.ttft_cdf.svg']);
+  assert.match(res.stderr, /simulate: shape-aware: running/);
+});
+
+test('end to end: a Mooncake trace with --capacity re-read at each rate scale; bad --cluster and --strict (child process)', () => {
+  const trace = out('small.jsonl');
+  writeFileSync(trace, [0, 1000, 2000, 3000].map((t, i) =>
+    JSON.stringify({ timestamp: t, input_length: 2048, output_length: 16, hash_ids: [i * 10, i * 10 + 1] })).join('\n') + '\n');
+  const res = spawnSimulate(['--trace', trace, '--model', 'llama-3.1-70b', '--capacity', '--seed', '3', '--json', out('small.json')]);
+  assert.equal(res.status, 0, res.stderr);
+  const report = JSON.parse(readFileSync(out('small.json'), 'utf8'));
+  assert.equal(report.overall.requests, 4);
+  assert.equal(report.seed, 3);
+  // four short requests meet their SLOs at any rate: the search doubles the rate scale until its probe budget
+  assert.equal(report.capacity.load, 'rate_scale');
+  assert.deepEqual(report.capacity.probes.map((p: { load: number }) => p.load).slice(0, 4), [1, 2, 4, 8]);
+  assert.equal(report.capacity.stop, 'probe budget');
+  for (const p of report.capacity.probes) assert.equal(p.slo_attainment, 1);
+  // the arrivals were compressed by each scale: goodput rises with the load
+  assert.ok(report.capacity.probes[3].goodput_rps > report.capacity.probes[0].goodput_rps);
+
+  const cluster = spawnSimulate(['--trace', trace, '--cluster', 'gb900', '--json', out('x.json')]);
+  assert.equal(cluster.status, 2);
+  assert.match(cluster.stderr.trim(), /^nvlsched: E_USAGE: --cluster: "gb900" is neither a preset .* nor a file$/);
+  writeFileSync(out('bad.jsonl'), readFileSync(trace, 'utf8') + 'not json\n');
+  const strict = spawnSimulate(['--trace', out('bad.jsonl'), '--strict', '--json', out('x.json')]);
+  assert.equal(strict.status, 1);
+  assert.match(strict.stderr.trim(), /bad.jsonl:5: not JSON/);
+  const lenient = spawnSimulate(['--trace', out('bad.jsonl'), '--json', out('x.json')]);
+  assert.equal(lenient.status, 0, lenient.stderr);
+  assert.match(lenient.stderr, /simulate: skipped 1 bad trace line\(s\); first: .*bad.jsonl:5: not JSON/);
 });

@@ -303,31 +303,12 @@ function throttledProgress(progress: (line: string) => void, everyMs = 2000) {
 }
 
 /**
- * The real engines: the trace readers (scheduler/workload) and the simulator (scheduler/sim). Imported by a
- * computed specifier until both land, so that the CLI builds without them and says plainly what is missing.
+ * The real engines: the trace readers (scheduler/workload) and the simulator (scheduler/sim), imported here rather
+ * than at the top so that --help and flag errors answer without loading the simulator and the native addon.
  */
-async function importOptional(specifier: string, names: readonly string[]): Promise<Record<string, unknown>> {
-  let mod: Record<string, unknown> = {};
-  let why = '';
-  try {
-    mod = (await import(specifier)) as Record<string, unknown>;
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw err;
-    why = `: ${(err as Error).message.split('\n')[0]}`;
-  }
-  const missing = names.filter((n) => mod[n] === undefined);
-  if (missing.length) throw Object.assign(new Error(`not built yet: ${missing.join(', ')} (${specifier}${why})`), { code: 'E_NOT_BUILT' });
-  return mod;
-}
-
 export async function realEngines(): Promise<Engines> {
-  const workloadModule = await importOptional(['..', 'workload', 'index.js'].join('/'), ['readTrace', 'defaultMix']);
-  const simModule = await importOptional(['..', 'sim', 'run.js'].join('/'), ['runSimulation', 'resolveCluster']);
-  type Read = { workload: Workload; problems: TraceProblem[] };
-  const readTrace = workloadModule.readTrace as (target: string, options: object) => Read;
-  const defaultMix = workloadModule.defaultMix as (options: object) => Workload;
-  const runSimulation = simModule.runSimulation as (options: object) => RunResult | Promise<RunResult>;
-  const resolveCluster = simModule.resolveCluster as (spec: string | undefined, model: string | undefined) => { engine: { blockTokens: number } };
+  const { resolveCluster, runSimulation } = await import('../sim/run.js');
+  const { defaultMix, readTrace } = await import('../workload/index.js');
   let blockTokens: number | undefined;
   return {
     async loadWorkload(args, rateScale) {
