@@ -28,6 +28,11 @@ test('default mix: all four shapes, sorted arrivals within its duration, determi
   assert.ok(w.requests.every((r) => r.req.blockHashes.length === Math.floor(r.req.promptTokens / 64)));
   assert.deepEqual(summary(defaultMix()), summary(w));
   assert.notDeepEqual(summary(defaultMix({ seed: 2 })), summary(w));
+  // The block size changes the hashes only: arrivals and lengths are the same draws.
+  const lengths = (x: OpenLoopWorkload) => x.requests.map((r) => [r.req.arrivalS, r.req.promptTokens, r.outputTokens]);
+  const coarse = defaultMix({ blockTokens: 16 });
+  assert.deepEqual(lengths(coarse), lengths(w));
+  assert.ok(coarse.requests.every((r) => r.req.blockHashes.length === Math.floor(r.req.promptTokens / 16)));
   assert.deepEqual(summary(readMix(parse(DEFAULT_MIX_YAML) as object)), summary(w)); // YAML text or parsed object
 });
 

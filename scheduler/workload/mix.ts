@@ -200,12 +200,15 @@ function arrivals(arrival: ArrivalSpec, rng: Rng, o: Resolved): number[] {
 /** Per-shape state: its prefixes and its own random streams (one shape's settings never move another's draws). */
 class ShapeSampler {
   readonly content: Rng;
+  /** Random block hashes come from their own stream, so the block size changes no length or arrival. */
+  private readonly hashes: Rng;
   private readonly prefixes: bigint[][] = [];
   private sessions = 0;
   private requests = 0;
 
   constructor(readonly mixName: string, readonly spec: ShapeSpec, readonly o: Resolved) {
     this.content = new Rng(deriveSeed(o.seed, 'mix', mixName, spec.shape, 'content'));
+    this.hashes = new Rng(deriveSeed(o.seed, 'mix', mixName, spec.shape, 'hashes'));
     for (let v = 0; v < spec.prefix.variants; v++) {
       const blocks = Math.floor(spec.prefix.sharedTokens / o.blockTokens);
       const nodes = new SharedPrefix(`mix:${mixName}:${spec.shape}:prefix:${v}`).first(blocks);
@@ -223,7 +226,12 @@ class ShapeSampler {
   freshHashes(prefix: bigint[], promptTokens: number): bigint[] {
     const total = Math.floor(promptTokens / this.o.blockTokens);
     const shared = Math.min(prefix.length, total);
-    return prefix.slice(0, shared).concat(randomHashes(this.content, total - shared));
+    return prefix.slice(0, shared).concat(randomHashes(this.hashes, total - shared));
+  }
+
+  /** `count` more blocks no one else has (a session's context growing). */
+  moreHashes(count: number): bigint[] {
+    return randomHashes(this.hashes, count);
   }
 
   request(tenant: string, arrivalS: number, promptTokens: number, blockHashes: bigint[], hasToolResults: boolean, session?: { id: string; turn: number }): WorkloadRequest {
@@ -289,6 +297,6 @@ function sampleSession(s: ShapeSampler, session: SessionSpec, startS: number, ou
     arrivalS += request.outputTokens * session.assumedTpotS + gapS;
     promptTokens += request.outputTokens + session.turnTokens.sample(s.content);
     const blocks = Math.floor(promptTokens / s.o.blockTokens);
-    if (blocks > hashes.length) hashes = hashes.concat(randomHashes(s.content, blocks - hashes.length));
+    if (blocks > hashes.length) hashes = hashes.concat(s.moreHashes(blocks - hashes.length));
   }
 }

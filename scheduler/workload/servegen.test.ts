@@ -55,6 +55,9 @@ test('servegen: deterministic by seed; windows sample the same whatever the offs
   assert.deepEqual(summary(late), shifted);
   assert.equal(read({ durationS: 1200, rateScale: 2 }).w.requests.length, 2 * base.requests.length);
   assert.equal(read({ durationS: 1200, maxRequests: 7 }).w.requests.length, 7);
+  const fine = read({ durationS: 1200, seed: 5, blockTokens: 16 }).w; // block size moves no arrival or length
+  assert.deepEqual(summary(fine), summary(base));
+  assert.ok(fine.requests.every((r) => r.req.blockHashes.length === Math.floor(r.req.promptTokens / 16)));
   assert.equal(read({ offsetS: 5000 }).w.requests.length, 0); // past the fixture's data
   assert.throws(() => read({ strict: true }), /chunk-1-trace\.csv:3: rate: expected a number ≥ 0, got "abc"/);
 });

@@ -61,6 +61,7 @@ export function readServeGen(dir: string, opts: ReaderOptions, log: ProblemLog):
     const dataset = new Dataset(path.join(dir, `chunk-${client}-dataset.json`), log);
     for (const row of rows) {
       const rng = new Rng(deriveSeed(opts.seed, 'servegen', client, row.startS));
+      const hashRng = new Rng(deriveSeed(opts.seed, 'servegen', client, row.startS, 'hashes')); // block size moves no length
       const arrivals = windowArrivals(rng, row, opts.rateScale).filter((t) => t >= fromS && t < toS);
       if (arrivals.length === 0) continue;
       const lengths = dataset.lengthsAt(row.startS);
@@ -75,7 +76,7 @@ export function readServeGen(dir: string, opts: ReaderOptions, log: ProblemLog):
             arrivalS: t - fromS,
             promptTokens,
             maxOutputTokens,
-            blockHashes: randomHashes(rng, Math.floor(promptTokens / opts.blockTokens)),
+            blockHashes: randomHashes(hashRng, Math.floor(promptTokens / opts.blockTokens)),
             hasTools: false,
             hasToolResults: false,
           },
