@@ -87,6 +87,7 @@ export function readAzure(text: string, file: string, opts: ReaderOptions, log: 
             arrivalS,
             promptTokens: contextTokens,
             maxOutputTokens,
+            maxOutputTokensFromClient: false, // the trace records no max_tokens: ours, not the client's
             blockHashes: randomHashes(rng, Math.floor(contextTokens / opts.blockTokens)),
             hasTools: false,
             hasToolResults: false,

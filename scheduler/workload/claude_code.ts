@@ -192,6 +192,7 @@ function addTurn(rec: Rec, where: string, agent: Agent, script: SessionScript, p
       arrivalS: 0, // set by the simulator when the turn is sent
       promptTokens: inputTokens,
       maxOutputTokens,
+      maxOutputTokensFromClient: false, // the trace records no max_tokens: ours, not the client's
       blockHashes: blockHashes(agent, ids, inputTokens, ctx),
       hasTools: agent.toolTokens > 0,
       hasToolResults,

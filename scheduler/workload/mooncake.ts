@@ -97,6 +97,7 @@ function toRequest(line: Line, nodes: ChainNode[], index: number, arrivalS: numb
         arrivalS,
         promptTokens: line.inputTokens,
         maxOutputTokens,
+        maxOutputTokensFromClient: false, // the trace records no max_tokens: ours, not the client's
         blockHashes: simBlockHashes(nodes, line.inputTokens, MOONCAKE_BLOCK_TOKENS, opts.blockTokens),
         hasTools: false,
         hasToolResults: false,

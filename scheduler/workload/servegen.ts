@@ -76,6 +76,7 @@ export function readServeGen(dir: string, opts: ReaderOptions, log: ProblemLog):
             arrivalS: t - fromS,
             promptTokens,
             maxOutputTokens,
+            maxOutputTokensFromClient: false, // the trace records no max_tokens: ours, not the client's
             blockHashes: randomHashes(hashRng, Math.floor(promptTokens / opts.blockTokens)),
             hasTools: false,
             hasToolResults: false,
