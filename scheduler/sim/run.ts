@@ -67,9 +67,8 @@ function checkOptions(o: SimulationOptions): void {
   }
 }
 
-/** Builds everything and runs; the result's records hold one entry per submitted request. */
-export function runSimulation(options: SimulationOptions): SimRunResult {
-  const startMs = performance.now();
+/** Builds the cluster, the performance model and the simulation, without running it (tests inspect it after run()). */
+export function createSimulation(options: SimulationOptions): { sim: Simulation; cluster: Cluster; seed: number } {
   checkOptions(options);
   const cluster = resolveCluster(options.cluster, options.model);
   opTimes ??= makeFittedOpTimes();
@@ -91,6 +90,13 @@ export function runSimulation(options: SimulationOptions): SimRunResult {
     predictor,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
+  return { sim, cluster, seed };
+}
+
+/** Builds everything and runs; the result's records hold one entry per submitted request. */
+export function runSimulation(options: SimulationOptions): SimRunResult {
+  const startMs = performance.now();
+  const { sim, cluster, seed } = createSimulation(options);
   const records = sim.run();
   return {
     policy: sim.sched.policyName,

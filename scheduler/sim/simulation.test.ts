@@ -3,7 +3,7 @@ import { test } from 'node:test';
 
 import type { RequestRecord, Workload, WorkloadRequest } from '../workload/types.js';
 import { buildCluster, readClusterConfig, type Cluster } from './cluster.js';
-import { runSimulation, type SimRunResult } from './run.js';
+import { createSimulation, runSimulation, type SimRunResult } from './run.js';
 import { chain, openMix, sessionMix } from './testing.js';
 
 // One HGX node of 8 instances keeps each run small; the GB200 rack appears where the tray mapping matters.
@@ -216,4 +216,36 @@ test('progress is reported, ending with everything ended', () => {
   assert.equal(r.cluster, 'hgx-b200x8');
   assert.equal(r.model, 'llama-3.1-70b');
   assert.equal(r.policy, 'shape-aware');
+});
+
+test('idle session context follows the scheduler\'s retention: demoted to the Grace tier of its tray, seen there by the KV index', () => {
+  // Two TP4 instances on one HGX node (one worker). Round-robin puts a long request on each, then the session's turn
+  // next to the first: when the turn ends, that instance's HBM is over half full, so cost-aware retention demotes.
+  const cluster = buildCluster(readClusterConfig({ preset: 'hgx-b200x8', tensorParallel: 4, engine: { kvBlocksTotal: 400 } }));
+  const long = (id: string, t: number): WorkloadRequest => ({
+    req: { requestId: id, tenant: 't0', arrivalS: t, promptTokens: 200 * 64, maxOutputTokens: 4000, blockHashes: chain([BigInt(t * 1000) + 7n]), hasTools: false, hasToolResults: false },
+    outputTokens: 3000,
+  });
+  const hashes = chain(Array.from({ length: 60 }, (_, i) => 0x5e55n + BigInt(i)));
+  const turn: WorkloadRequest = {
+    req: { requestId: 'turn', tenant: 't0', arrivalS: 0.002, promptTokens: 60 * 64 + 5, maxOutputTokens: 500, blockHashes: hashes, hasTools: true, hasToolResults: false, sessionId: 'sess', turnIndex: 0 },
+    outputTokens: 20,
+  };
+  const workload: Workload = { kind: 'open', name: 'retention', durationS: 1, requests: [long('a', 0), long('b', 0.001), turn] };
+  const probe = (retention: string, kv: 'native' | 'none' = 'native') => {
+    const { sim } = createSimulation({ workload, cluster, policy: { base: 'round-robin', retention: { name: retention } }, seed: 1, kv });
+    const records = byId(sim.run());
+    const home = records.get('turn')?.instanceId as string;
+    assert.equal(records.get('a')?.instanceId, home, 'round-robin put the turn next to the first long request');
+    const other = sim.sched.instanceIds().find((id) => id !== home) as string;
+    assert.equal(sim.stats.kvFailures, 0);
+    return { other: sim.sched.kvIndex.prefixHit(hashes, other), home: sim.sched.kvIndex.prefixHit(hashes, home) };
+  };
+  const demoted = probe('cost-aware');
+  assert.equal(demoted.other.deviceBlocks, 0);
+  assert.equal(demoted.other.hostBlocks, 60, 'the other instance of the tray sees the context in its Grace tier');
+  const kept = probe('always-keep');
+  assert.equal(kept.other.hostBlocks, 0, 'kept on HBM: nothing in Grace');
+  assert.equal(kept.home.deviceBlocks, 60);
+  assert.equal(probe('cost-aware', 'none').other.hostBlocks, 0, 'no KV events, no index');
 });

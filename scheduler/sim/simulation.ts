@@ -102,6 +102,13 @@ interface SeqRun {
   swapped: boolean;
 }
 
+/** A session's context held between turns because the scheduler retained it (on HBM, or demoted to Grace). */
+interface HeldSession {
+  inst: InstRun;
+  native: number;
+  tier: 'device' | 'host';
+}
+
 interface InstRun {
   idx: number;
   id: string;
@@ -129,6 +136,7 @@ export class Simulation {
   private readonly instByName = new Map<string, InstRun>();
   private readonly workers: WorkerKv[];
   private readonly live = new Map<string, LiveReq>();
+  private readonly held = new Map<string, HeldSession>();
   private readonly dirtyList: InstRun[] = [];
   private readonly breakdown: StepBreakdown = { stepS: 0, gemmS: 0, attentionS: 0, commS: 0, overheadS: 0 };
   private readonly blockTokens: number;
@@ -263,6 +271,8 @@ export class Simulation {
       this.reject(w, req, res, run);
       return;
     }
+    // The scheduler released the session's retained context when it took the next turn: so does the worker.
+    if (req.sessionId !== undefined) this.releaseHeld(req.sessionId);
     const live: LiveReq = { w, req, hashes: null, continuation, hostTokens: 0, neighbourTokens: 0, seq: null, run };
     this.tierHits(live, res.instanceId, res.cachedPromptTokens);
     this.live.set(req.requestId, live);
@@ -343,6 +353,7 @@ export class Simulation {
     const plan = this.sched.planStep(inst.id, now);
     if (plan.preempted.length > 0) this.applyPreemptions(inst, plan);
     if (plan.swappedIn.length > 0) this.applySwapIns(inst, plan);
+    if (plan.sessionMoves.length > 0 || plan.evictedSessions.length > 0) this.applySessionMoves(inst, plan);
     const items = plan.items;
     const n = items.length;
     if (n === 0) {
@@ -517,6 +528,44 @@ export class Simulation {
     }
   }
 
+  /**
+   * A session turn completed: if the scheduler retained its context, the worker keeps the sequence's blocks (on
+   * HBM, or moved to the Grace tier for a demotion) until the next turn, an eviction or a promotion says otherwise.
+   */
+  private hold(inst: InstRun, live: LiveReq, s: SeqRun): boolean {
+    const sessionId = live.req.sessionId;
+    if (sessionId === undefined) return false;
+    const tier = sessionTierOf(this.sched, inst.id, sessionId);
+    if (tier === undefined) return false;
+    const worker = inst.worker as WorkerKv;
+    if (tier === 'host' && !worker.demote(s.native)) return false;
+    this.held.set(sessionId, { inst, native: s.native, tier });
+    s.native = 0;
+    return true;
+  }
+
+  private releaseHeld(sessionId: string): void {
+    const h = this.held.get(sessionId);
+    if (!h) return;
+    this.held.delete(sessionId);
+    h.inst.worker?.free(h.native);
+  }
+
+  /** The engine's idle-session decisions of this plan: evictions free HBM, moves demote to or promote from Grace. */
+  private applySessionMoves(inst: InstRun, plan: EnginePlan): void {
+    for (const key of plan.evictedSessions) {
+      if (this.held.get(key)?.inst === inst) this.releaseHeld(key);
+    }
+    const worker = inst.worker;
+    for (const m of plan.sessionMoves) {
+      const h = this.held.get(m.sessionKey);
+      if (!worker || !h || h.inst !== inst || h.tier === m.to) continue;
+      const moved = m.to === 'host' ? worker.demote(h.native) : worker.promote(h.native, inst.gpu);
+      if (moved) h.tier = m.to;
+      else this.releaseHeld(m.sessionKey);
+    }
+  }
+
   private drainKv(worker: WorkerKv): void {
     const batch = worker.drain();
     if (!batch) return;
@@ -534,7 +583,7 @@ export class Simulation {
     if (s) {
       if (inst.worker && s.native > 0) {
         this.flushKv(inst.worker, s);
-        this.releaseKv(inst.worker, s);
+        if (e.end.kind !== 'completed' || !this.hold(inst, live, s)) this.releaseKv(inst.worker, s);
       }
       inst.seqs.delete(s.seqId);
     }
@@ -554,6 +603,20 @@ export class Simulation {
       this.ended(this.instByName.get(e.instanceId) as InstRun, e);
     }
   }
+}
+
+type EngineWithSessions = { sessionTier(sessionKey: string): 'device' | 'host' | undefined };
+
+/**
+ * Where the scheduler keeps a session's context between turns on one instance. WORKAROUND: the Scheduler has no
+ * public accessor for it yet (asked for: `Scheduler.sessionTier(instanceId, sessionId)`); this reads the instance's
+ * engine through the scheduler's private table and answers undefined (the worker then frees, as before) if that
+ * table ever changes shape.
+ */
+function sessionTierOf(sched: Scheduler, instanceId: string, sessionId: string): 'device' | 'host' | undefined {
+  const instances = (sched as unknown as { instances?: Map<string, { engine?: EngineWithSessions }> }).instances;
+  const engine = instances instanceof Map ? instances.get(instanceId)?.engine : undefined;
+  return typeof engine?.sessionTier === 'function' ? engine.sessionTier(sessionId) : undefined;
 }
 
 function resizeBatch(batch: StepSequence[], n: number): void {
