@@ -249,3 +249,13 @@ test('idle session context follows the scheduler\'s retention: demoted to the Gr
   assert.equal(kept.home.deviceBlocks, 60);
   assert.equal(probe('cost-aware', 'none').other.hostBlocks, 0, 'no KV events, no index');
 });
+
+for (const policy of ['round-robin', 'shape-aware']) {
+  test(`preemptions under tight KV (${policy}: recompute${policy === 'shape-aware' ? ' and swap to Grace' : ''}) keep the native manager within the engine's ledger`, () => {
+    const cluster = buildCluster(readClusterConfig({ preset: 'hgx-b200x8', engine: { kvBlocksTotal: 500, hostKvBlocksTotal: 400 } }));
+    const workload = openMix({ seed: 5, count: 250, ratePerS: 60, meanOutputTokens: 600, maxOutputTokens: 2000, meanPromptTokens: 4000 });
+    const r = runSimulation({ workload, cluster, seed: 1, policy });
+    checkConservation(r, workload.requests.map((w) => w.req.requestId));
+    assert.ok(r.records.some((x) => x.preemptions > 0), 'the load preempts');
+  });
+}

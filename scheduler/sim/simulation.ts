@@ -10,7 +10,7 @@
 import { DEFAULT_SLOS } from '../core/classify/slo.js';
 import type { EnginePlan } from '../core/engine/types.js';
 import { Scheduler, type EndedRequest, type SubmitResult } from '../core/scheduler.js';
-import type { ScheduleRequest, StepOutcome } from '../core/types.js';
+import type { ScheduleRequest } from '../core/types.js';
 import type { PerfCostModel } from '../perf/placement_cost.js';
 import type { StepBreakdown, StepPredictor, StepSequence } from '../perf/step_types.js';
 import { Rng } from '../util/random.js';
@@ -18,6 +18,8 @@ import type { RequestRecord, Workload, WorkloadRequest } from '../workload/types
 import { ClosedLoop, extendsPrefix } from './closed_loop.js';
 import type { Cluster } from './cluster.js';
 import { EventQueue } from './event_queue.js';
+import { KvMirror } from './kv_mirror.js';
+import type { InstRun, LiveReq, SeqRun } from './sim_types.js';
 import { WorkerKv } from './worker_kv.js';
 
 export type KvMode = 'native' | 'none';
@@ -68,64 +70,6 @@ const TURN = 2;
 const NO_FINISHED: readonly number[] = Object.freeze([]);
 const PROGRESS_EVERY_STEPS = 1 << 15;
 
-/** A submitted request while it lives. */
-interface LiveReq {
-  w: WorkloadRequest;
-  req: ScheduleRequest;
-  /** Hashes for the native manager: the prompt's, extended by the next turn's where they continue it. */
-  hashes: BigUint64Array | null;
-  continuation: readonly bigint[] | undefined;
-  hostTokens: number;
-  neighbourTokens: number;
-  seq: SeqRun | null;
-  /** Closed-loop run index, -1 for open loop. */
-  run: number;
-}
-
-/** One sequence on its instance, as the simulated worker tracks it. */
-interface SeqRun {
-  live: LiveReq;
-  seqId: number;
-  promptTokens: number;
-  targetOutputTokens: number;
-  outputs: number;
-  /** This step samples a token for it. */
-  emitting: boolean;
-  /** Native sequence id; 0 = not allocated (never ran, or recomputed); -1 = untracked after a failure. */
-  native: number;
-  nativeTokens: number;
-  /** Tokens in KV once the current step is done (appended to the native manager lazily, a block at a time). */
-  tokens: number;
-  hashedBlocks: number;
-  /** Every full block so far carries a hash, so more may be appended. */
-  hashable: boolean;
-  swapped: boolean;
-}
-
-/** A session's context held between turns because the scheduler retained it (on HBM, or demoted to Grace). */
-interface HeldSession {
-  inst: InstRun;
-  native: number;
-  tier: 'device' | 'host';
-}
-
-interface InstRun {
-  idx: number;
-  id: string;
-  worker: WorkerKv | null;
-  gpu: number;
-  busy: boolean;
-  dirty: boolean;
-  plan: EnginePlan | null;
-  outcome: StepOutcome;
-  /** Pending wake-up time for a wait window (Infinity: none). */
-  wakeS: number;
-  seqs: Map<number, SeqRun>;
-  /** Per plan item, its SeqRun (valid while the step runs). */
-  planSeqs: SeqRun[];
-  batch: StepSequence[];
-}
-
 export class Simulation {
   readonly sched: Scheduler;
   readonly records: RequestRecord[] = [];
@@ -136,7 +80,7 @@ export class Simulation {
   private readonly instByName = new Map<string, InstRun>();
   private readonly workers: WorkerKv[];
   private readonly live = new Map<string, LiveReq>();
-  private readonly held = new Map<string, HeldSession>();
+  private readonly kv: KvMirror;
   private readonly dirtyList: InstRun[] = [];
   private readonly breakdown: StepBreakdown = { stepS: 0, gemmS: 0, attentionS: 0, commS: 0, overheadS: 0 };
   private readonly blockTokens: number;
@@ -163,6 +107,7 @@ export class Simulation {
     });
     this.blockTokens = cluster.engine.blockTokens;
     this.maxContextTokens = cluster.model.maxContextTokens;
+    this.kv = new KvMirror(this.sched, this.blockTokens);
     this.workers = input.kv === 'native' ? cluster.workers.map((w) => new WorkerKv(cluster, w)) : [];
     this.insts = cluster.instances.map((spec, idx) => {
       const inst: InstRun = {
@@ -225,6 +170,7 @@ export class Simulation {
     }
     if (this.live.size > 0) this.cancelAll('stalled: no event could make progress', 'stall');
     this.stats.kvFailures = this.workers.reduce((n, w) => n + w.failures, 0);
+    this.stats.kvEventsApplied = this.kv.eventsApplied;
     for (const w of this.workers) w.close();
     this.input.onProgress?.(this.progress());
     return this.records;
@@ -272,7 +218,7 @@ export class Simulation {
       return;
     }
     // The scheduler released the session's retained context when it took the next turn: so does the worker.
-    if (req.sessionId !== undefined) this.releaseHeld(req.sessionId);
+    if (req.sessionId !== undefined) this.kv.releaseHeld(req.sessionId);
     const live: LiveReq = { w, req, hashes: null, continuation, hostTokens: 0, neighbourTokens: 0, seq: null, run };
     this.tierHits(live, res.instanceId, res.cachedPromptTokens);
     this.live.set(req.requestId, live);
@@ -351,9 +297,8 @@ export class Simulation {
   private startStep(inst: InstRun): void {
     const now = this.nowS;
     const plan = this.sched.planStep(inst.id, now);
-    if (plan.preempted.length > 0) this.applyPreemptions(inst, plan);
-    if (plan.swappedIn.length > 0) this.applySwapIns(inst, plan);
-    if (plan.sessionMoves.length > 0 || plan.evictedSessions.length > 0) this.applySessionMoves(inst, plan);
+    const worker = inst.worker;
+    if (worker) this.kv.beforeStep(worker, inst, plan);
     const items = plan.items;
     const n = items.length;
     if (n === 0) {
@@ -375,7 +320,7 @@ export class Simulation {
       const s = inst.seqs.get(item.seqId) ?? this.firstSight(inst, item.seqId);
       planSeqs[i] = s;
       const tokens = item.numCachedTokens + item.numNewTokens;
-      if (inst.worker !== null && s.native >= 0) this.syncKv(inst, s, tokens);
+      if (worker !== null && s.native >= 0) this.kv.sync(worker, inst.gpu, s, tokens);
       const emits = tokens >= s.promptTokens + s.outputs;
       s.emitting = emits;
       // EOS at the trace's output length, or a "length" stop once prompt + output reach the model's context (as
@@ -437,140 +382,8 @@ export class Simulation {
     inst.plan = null;
     inst.busy = false;
     for (const e of ended) this.ended(inst, e);
-    if (inst.worker) this.drainKv(inst.worker);
+    if (inst.worker) this.kv.drain(inst.worker);
     this.markDirty(inst);
-  }
-
-  // ------------------------------------------------------------------ KV (native manager of the leader tray)
-
-  private hashesOf(live: LiveReq): BigUint64Array {
-    if (!live.hashes) {
-      const src = live.continuation ?? live.req.blockHashes;
-      const out = new BigUint64Array(src.length);
-      for (let i = 0; i < src.length; i++) out[i] = src[i] as bigint;
-      live.hashes = out;
-    }
-    return live.hashes;
-  }
-
-  /** Brings the native sequence to `tokens`: allocate on first run, else append once a new block is needed. */
-  private syncKv(inst: InstRun, s: SeqRun, tokens: number): void {
-    const bt = this.blockTokens;
-    s.tokens = tokens;
-    if (s.native === 0) {
-      const hashes = this.hashesOf(s.live);
-      const full = Math.floor(tokens / bt);
-      const numHashed = Math.min(hashes.length, full);
-      const id = (inst.worker as WorkerKv).allocate(inst.gpu, tokens, numHashed > 0 ? hashes.subarray(0, numHashed) : undefined);
-      s.native = id > 0 ? id : -1;
-      s.nativeTokens = tokens;
-      s.hashedBlocks = numHashed;
-      s.hashable = numHashed === full;
-      return;
-    }
-    // A block is appended when the next token needs one; the hash of a block that just filled goes with it.
-    if (Math.ceil(tokens / bt) > Math.ceil(s.nativeTokens / bt)) this.flushKv(inst.worker as WorkerKv, s);
-  }
-
-  private flushKv(worker: WorkerKv, s: SeqRun): void {
-    const add = s.tokens - s.nativeTokens;
-    if (add <= 0 || s.native <= 0) return;
-    const full = Math.floor(s.tokens / this.blockTokens);
-    let hashes: BigUint64Array | undefined;
-    if (s.hashable) {
-      const all = this.hashesOf(s.live);
-      const upTo = Math.min(full, all.length);
-      if (upTo > s.hashedBlocks) {
-        hashes = all.subarray(s.hashedBlocks, upTo);
-        s.hashedBlocks = upTo;
-      }
-      s.hashable = s.hashedBlocks === full;
-    }
-    if (!worker.append(s.native, add, hashes)) s.native = -1;
-    s.nativeTokens = s.tokens;
-  }
-
-  private releaseKv(worker: WorkerKv, s: SeqRun): void {
-    if (s.native > 0) worker.free(s.native);
-    s.native = 0;
-    s.nativeTokens = 0;
-    s.hashedBlocks = 0;
-    s.hashable = true;
-    s.swapped = false;
-  }
-
-  private applyPreemptions(inst: InstRun, plan: EnginePlan): void {
-    const worker = inst.worker;
-    for (const p of plan.preempted) {
-      const s = inst.seqs.get(p.seqId);
-      if (!s) continue;
-      s.emitting = false;
-      if (!worker) continue;
-      if (p.mode === 'swap' && s.native > 0) {
-        this.flushKv(worker, s);
-        if (s.native > 0 && worker.demote(s.native)) {
-          s.swapped = true;
-          continue;
-        }
-      }
-      this.releaseKv(worker, s);
-    }
-  }
-
-  private applySwapIns(inst: InstRun, plan: EnginePlan): void {
-    const worker = inst.worker;
-    if (!worker) return;
-    for (const m of plan.swappedIn) {
-      const s = inst.seqs.get(m.seqId);
-      if (!s || !s.swapped) continue;
-      s.swapped = false;
-      if (!worker.promote(s.native, inst.gpu)) this.releaseKv(worker, s);
-    }
-  }
-
-  /**
-   * A session turn completed: if the scheduler retained its context, the worker keeps the sequence's blocks (on
-   * HBM, or moved to the Grace tier for a demotion) until the next turn, an eviction or a promotion says otherwise.
-   */
-  private hold(inst: InstRun, live: LiveReq, s: SeqRun): boolean {
-    const sessionId = live.req.sessionId;
-    if (sessionId === undefined) return false;
-    const tier = sessionTierOf(this.sched, inst.id, sessionId);
-    if (tier === undefined) return false;
-    const worker = inst.worker as WorkerKv;
-    if (tier === 'host' && !worker.demote(s.native)) return false;
-    this.held.set(sessionId, { inst, native: s.native, tier });
-    s.native = 0;
-    return true;
-  }
-
-  private releaseHeld(sessionId: string): void {
-    const h = this.held.get(sessionId);
-    if (!h) return;
-    this.held.delete(sessionId);
-    h.inst.worker?.free(h.native);
-  }
-
-  /** The engine's idle-session decisions of this plan: evictions free HBM, moves demote to or promote from Grace. */
-  private applySessionMoves(inst: InstRun, plan: EnginePlan): void {
-    for (const key of plan.evictedSessions) {
-      if (this.held.get(key)?.inst === inst) this.releaseHeld(key);
-    }
-    const worker = inst.worker;
-    for (const m of plan.sessionMoves) {
-      const h = this.held.get(m.sessionKey);
-      if (!worker || !h || h.inst !== inst || h.tier === m.to) continue;
-      const moved = m.to === 'host' ? worker.demote(h.native) : worker.promote(h.native, inst.gpu);
-      if (moved) h.tier = m.to;
-      else this.releaseHeld(m.sessionKey);
-    }
-  }
-
-  private drainKv(worker: WorkerKv): void {
-    const batch = worker.drain();
-    if (!batch) return;
-    this.stats.kvEventsApplied += batch.count;
-    if (this.sched.applyKvEvents(worker.workerId, batch).resyncNeeded) this.sched.applyKvSnapshot(worker.workerId, worker.snapshot());
   }
 
   // ------------------------------------------------------------------ ends
@@ -581,10 +394,7 @@ export class Simulation {
     this.live.delete(e.requestId);
     const s = live.seq;
     if (s) {
-      if (inst.worker && s.native > 0) {
-        this.flushKv(inst.worker, s);
-        if (e.end.kind !== 'completed' || !this.hold(inst, live, s)) this.releaseKv(inst.worker, s);
-      }
+      if (inst.worker) this.kv.ended(inst.worker, inst, s, e.end.kind === 'completed');
       inst.seqs.delete(s.seqId);
     }
     if (e.end.kind === 'completed') this.stats.completed++;
@@ -603,20 +413,6 @@ export class Simulation {
       this.ended(this.instByName.get(e.instanceId) as InstRun, e);
     }
   }
-}
-
-type EngineWithSessions = { sessionTier(sessionKey: string): 'device' | 'host' | undefined };
-
-/**
- * Where the scheduler keeps a session's context between turns on one instance. WORKAROUND: the Scheduler has no
- * public accessor for it yet (asked for: `Scheduler.sessionTier(instanceId, sessionId)`); this reads the instance's
- * engine through the scheduler's private table and answers undefined (the worker then frees, as before) if that
- * table ever changes shape.
- */
-function sessionTierOf(sched: Scheduler, instanceId: string, sessionId: string): 'device' | 'host' | undefined {
-  const instances = (sched as unknown as { instances?: Map<string, { engine?: EngineWithSessions }> }).instances;
-  const engine = instances instanceof Map ? instances.get(instanceId)?.engine : undefined;
-  return typeof engine?.sessionTier === 'function' ? engine.sessionTier(sessionId) : undefined;
 }
 
 function resizeBatch(batch: StepSequence[], n: number): void {
