@@ -77,6 +77,7 @@ test('overrides: tensorParallel, racks, engine fields, dtypes', () => {
   assert.equal(cluster.engine.kvBlocksTotal, 1000);
   assert.equal(cluster.name, 'gb200-nvl72x2');
   assert.equal(cluster.perf.gemmDtype, 'bfloat16');
+  assert.equal(buildCluster(readClusterConfig({ racks: 3 })).name, 'gb200-nvl72x3', 'racks alone: GB200 NVL72 racks');
   const byGpu = buildCluster(readClusterConfig({ gpu: 'h200', racks: 2, model: 'llama-3.1-70b' }));
   assert.equal(byGpu.numGpus, 16);
   assert.equal(byGpu.instances[0]?.setup.domainId, 'node0');
@@ -92,7 +93,7 @@ test('preset names: bases, xN suffixes, unknowns', () => {
 
 const BAD: Array<{ name: string; value: unknown; model?: string; field: string }> = [
   { name: 'unknown preset', value: 'gb200-nvl36', field: 'cluster.preset' },
-  { name: 'neither preset nor gpu', value: { racks: 2 }, field: 'cluster.preset' },
+  { name: 'neither preset nor racks', value: { model: 'llama-3.1-70b' }, field: 'cluster.preset' },
   { name: 'unknown key', value: { preset: 'gb200-nvl72', rack: 2 }, field: 'cluster.rack' },
   { name: 'racks 0', value: { preset: 'gb200-nvl72', racks: 0 }, field: 'cluster.racks' },
   { name: 'racks not an integer', value: { preset: 'gb200-nvl72', racks: 1.5 }, field: 'cluster.racks' },

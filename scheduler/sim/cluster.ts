@@ -51,13 +51,13 @@ function presetOrThrow(name: string, field: string) {
   return preset;
 }
 
-/** A preset name, or a mapping {preset | gpu, racks, model, tensorParallel, ...}. */
+/** A preset name, or a mapping {preset | racks and gpu (default gb200), model, tensorParallel, ...}. */
 export function readClusterConfig(value: unknown, path = 'cluster'): ClusterConfig {
   if (typeof value === 'string') value = { preset: value };
   const p = asParams(value, path);
   onlyKeys(p, path, CLUSTER_KEYS);
-  if (p.preset === undefined && p.gpu === undefined) {
-    throw new ConfigError(`${path}.preset`, `required (one of ${NAMED_PRESETS.join(', ')}), or give ${path}.gpu (${GPU_NAMES.join(', ')}) and ${path}.racks`);
+  if (p.preset === undefined && p.gpu === undefined && p.racks === undefined) {
+    throw new ConfigError(`${path}.preset`, `required (one of ${NAMED_PRESETS.join(', ')}), or give ${path}.racks (and ${path}.gpu: ${GPU_NAMES.join(', ')}; default gb200)`);
   }
   const preset = p.preset !== undefined ? presetOrThrow(readString(p, 'preset', path, ''), `${path}.preset`) : undefined;
   const gpu = readEnum<GpuName>(p, 'gpu', path, GPU_NAMES, preset?.gpu ?? 'gb200');
