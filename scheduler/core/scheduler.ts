@@ -39,6 +39,7 @@ import {
   type RequestEnd,
   type ScheduleRequest,
   type Shape,
+  type StepItem,
   type StepOutcome,
   type ThinkTimePredictor,
 } from './types.js';
@@ -115,6 +116,7 @@ interface Instance {
   /** seqId → requestId. */
   requests: Map<number, string>;
   numGpus: number;
+  stepInstance: { pool: string; numGpus: number };
 }
 
 interface Pool {
@@ -147,6 +149,7 @@ export class Scheduler {
   private readonly counts: SchedulerStats = { submitted: 0, forwarded: 0, rejected: 0, completed: 0, cancelled: 0, live: 0 };
   private readonly loads: PoolLoad[] = [];
   private readonly blockTokens: number;
+  private readonly shares: { requestId: string; numTokens: number }[] = [];
 
   constructor(private readonly opts: SchedulerOptions) {
     const policy = readPolicy(opts.policy);
@@ -205,6 +208,7 @@ export class Scheduler {
       poolColumn: pool.instances.length,
       requests: new Map(),
       numGpus,
+      stepInstance: { pool: setup.pool, numGpus },
     };
     pool.instances.push(inst);
     this.instances.set(setup.instanceId, inst);
@@ -346,9 +350,19 @@ export class Scheduler {
   /** Applies a step's outcome; returns the requests that ended in it. */
   completeStep(instanceId: string, plan: EnginePlan, outcome: StepOutcome, nowS: number): EndedRequest[] {
     const inst = this.instance(instanceId);
-    if (plan.items.length > 0) {
-      const shares = plan.items.map((item) => ({ requestId: inst.requests.get(item.seqId) as string, numTokens: item.numNewTokens }));
-      this.ledger.onStep({ pool: inst.setup.pool, numGpus: inst.numGpus }, outcome.durationS, shares);
+    const n = plan.items.length;
+    if (n > 0) {
+      // Reused share objects: this runs at every step of every instance.
+      const shares = this.shares;
+      while (shares.length < n) shares.push({ requestId: '', numTokens: 0 });
+      for (let i = 0; i < n; i++) {
+        const item = plan.items[i] as StepItem;
+        const share = shares[i] as { requestId: string; numTokens: number };
+        share.requestId = inst.requests.get(item.seqId) as string;
+        share.numTokens = item.numNewTokens;
+      }
+      shares.length = n;
+      this.ledger.onStep(inst.stepInstance, outcome.durationS, shares);
     }
     const finished = inst.engine.completeStep(plan, outcome, nowS);
     const ended = finished.map((f) => this.endRequest(inst, f, nowS));
@@ -461,6 +475,16 @@ export class Scheduler {
 
   instanceView(instanceId: string): Readonly<InstanceView> {
     return this.instance(instanceId).view;
+  }
+
+  /** Where an idle session's retained KV is on this instance (undefined: not retained here). */
+  sessionTier(instanceId: string, sessionId: string): 'device' | 'host' | undefined {
+    return this.instance(instanceId).engine.sessionTier(sessionId);
+  }
+
+  /** When this instance should next plan to promote a demoted session back to HBM (null: none pending). */
+  nextPromotionS(instanceId: string): number | null {
+    return this.instance(instanceId).retention.nextPromotionS();
   }
 
   /** A sequence of an instance as its engine sees it, with its request id (for drivers that decide EOS). */

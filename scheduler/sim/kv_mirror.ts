@@ -121,7 +121,7 @@ export class KvMirror {
   private hold(worker: WorkerKv, inst: InstRun, live: LiveReq, s: SeqRun): boolean {
     const sessionId = live.req.sessionId;
     if (sessionId === undefined) return false;
-    const tier = sessionTierOf(this.sched, inst.id, sessionId);
+    const tier = this.sched.sessionTier(inst.id, sessionId);
     if (tier === undefined) return false;
     // Two turns of one session may overlap (open-loop traces): the later end replaces what the earlier one held.
     this.releaseHeld(sessionId);
@@ -162,7 +162,6 @@ export class KvMirror {
   }
 }
 
-type EngineWithSessions = { sessionTier(sessionKey: string): 'device' | 'host' | undefined };
 
 /**
  * Where the scheduler keeps a session's context between turns on one instance. WORKAROUND: the Scheduler has no
@@ -170,8 +169,3 @@ type EngineWithSessions = { sessionTier(sessionKey: string): 'device' | 'host' |
  * engine through the scheduler's private table and answers undefined (the worker then frees, as before) if that
  * table ever changes shape.
  */
-function sessionTierOf(sched: Scheduler, instanceId: string, sessionId: string): 'device' | 'host' | undefined {
-  const instances = (sched as unknown as { instances?: Map<string, { engine?: EngineWithSessions }> }).instances;
-  const engine = instances instanceof Map ? instances.get(instanceId)?.engine : undefined;
-  return typeof engine?.sessionTier === 'function' ? engine.sessionTier(sessionId) : undefined;
-}

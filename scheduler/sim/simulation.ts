@@ -305,8 +305,12 @@ export class Simulation {
       this.stats.emptyPlans++;
       const ended = this.sched.completeStep(inst.id, plan, { stepId: plan.stepId, durationS: 0, finishedSeqIds: NO_FINISHED }, now);
       for (const e of ended) this.ended(inst, e);
-      if (plan.holdUntilS !== null && plan.holdUntilS < inst.wakeS) {
-        inst.wakeS = Math.max(plan.holdUntilS, now);
+      // Wake for a wait window's end, or in time to promote a demoted session ahead of its predicted next turn
+      // (an idle instance would otherwise promote only when new work arrives).
+      const promoteS = this.sched.nextPromotionS(inst.id);
+      const wakeAt = Math.min(plan.holdUntilS ?? Infinity, promoteS ?? Infinity);
+      if (wakeAt < inst.wakeS) {
+        inst.wakeS = Math.max(wakeAt, now);
         this.queue.push(inst.wakeS, inst.idx * 4 + WAKE);
       }
       return;

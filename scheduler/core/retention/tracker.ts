@@ -87,6 +87,17 @@ export class SessionRetention {
     return { tier: session.tier, gapS };
   }
 
+  /** When the next demoted session is due to be promoted (null: none), so an idle executor can wake for it. */
+  nextPromotionS(): number | null {
+    while (this.promotions.length > 0) {
+      const p = this.promotions[0] as { atS: number; sessionId: string };
+      const session = this.idle.get(p.sessionId);
+      if (session && session.tier === 'host' && session.promoteAtS === p.atS) return p.atS;
+      this.promotions.shift(); // stale: the session moved on
+    }
+    return null;
+  }
+
   /** Demoted sessions whose promotion time has come, in time order; each is marked as on the device again. */
   duePromotions(nowS: number): string[] {
     const due: string[] = [];
