@@ -20,7 +20,8 @@ const CASES: Array<[string, Partial<ScheduleRequest>, Shape, string]> = [
   ['prototype-key hint is ignored', { hintShape: 'constructor' as Shape }, 'chat', 'default'],
   ['session turn ≥ 1', { sessionId: 's', turnIndex: 1 }, 'terminal', 'session_turn'],
   ['session turn beats tools + small max', { sessionId: 's', turnIndex: 2, hasTools: true, maxOutputTokens: 100 }, 'terminal', 'session_turn'],
-  ['tool results inside a session, turn 0', { sessionId: 's', turnIndex: 0, hasToolResults: true }, 'terminal', 'session_tool_results'],
+  ['tool results inside a session, turn 0', { sessionId: 's', turnIndex: 0, hasToolResults: true }, 'tool_call', 'session_tool_results'],
+  ['tool results inside a session, later turn: an agent step', { sessionId: 's', turnIndex: 7, hasToolResults: true }, 'tool_call', 'session_tool_results'],
   ['session first turn, long prompt', { sessionId: 's', promptTokens: 32768 }, 'terminal', 'session_long_prompt'],
   ['session first turn, prompt just short', { sessionId: 's', promptTokens: 32767 }, 'chat', 'default'],
   ['empty session id is no session', { sessionId: '', turnIndex: 5 }, 'chat', 'default'],
@@ -60,6 +61,8 @@ test('shape-rules thresholds are parameters', () => {
   assert.equal(custom.classify(req({ maxOutputTokens: 8000 })).reason, 'large_max_tokens');
   // terminalMinPromptTokens 0 turns the long-prompt rule off.
   assert.equal(custom.classify(req({ sessionId: 's', promptTokens: 1e6, maxOutputTokens: 100 })).shape, 'chat');
+  const asTurns = makeShapeRules({ sessionToolResultsShape: 'terminal' }, 'c');
+  assert.deepEqual(asTurns.classify(req({ sessionId: 's', turnIndex: 4, hasToolResults: true })), { shape: 'terminal', reason: 'session_tool_results' });
 });
 
 test('shape-rules rejects bad parameters naming the field', () => {
@@ -70,4 +73,5 @@ test('shape-rules rejects bad parameters naming the field', () => {
   assert.throws(() => makeShapeRules({ terminalMinPromptTokens: 1.5 }, path), /params\.terminalMinPromptTokens/);
   assert.throws(() => makeShapeRules({ toolCallMaxTokens: 5 }, path), /params\.toolCallMaxTokens: unknown field/);
   assert.throws(() => makeShapeRules('fast', path), /classification\.classifier\.params: expected a mapping/);
+  assert.throws(() => makeShapeRules({ sessionToolResultsShape: 'chat' }, path), /params\.sessionToolResultsShape: expected one of tool_call, terminal/);
 });

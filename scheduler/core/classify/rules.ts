@@ -1,8 +1,9 @@
 // `shape-rules`: the request's shape from its features, first matching rule wins (README "Precedence").
 //
 //   1 hint            a valid x-nvlsched-shape hint                               → the hint
-//   2 session_turn    a session id and turnIndex ≥ 1                              → terminal
-//   3 session_tool_results  a session id and tool results in the prompt          → terminal
+//   2 session_tool_results  a session id and tool results in the prompt: the agent loop's next step, whose
+//                     answer is usually the next short tool call → `sessionToolResultsShape` (tool_call)
+//   3 session_turn    a session id and turnIndex ≥ 1 (a user turn)                → terminal
 //   4 session_long_prompt   a session id and promptTokens ≥ terminalMinPromptTokens → terminal
 //   5 tool_results    tool results without a session (a stateless agent loop)     → tool_call
 //   6 tools_small_max_tokens  tools offered and max_tokens ≤ toolCallMaxOutputTokens → tool_call
@@ -25,6 +26,8 @@ export interface ShapeRulesParams {
   reasoningMinOutputTokens: number;
   /** A session's first turn with a prompt this long is terminal (a resumed or preloaded context); 0 turns it off. */
   terminalMinPromptTokens: number;
+  /** Shape of a session turn that carries tool results (an agent step); 'terminal' treats it as any other turn. */
+  sessionToolResultsShape: 'tool_call' | 'terminal';
 }
 
 export const SHAPE_RULES_DEFAULTS: Readonly<ShapeRulesParams> = {
@@ -32,6 +35,7 @@ export const SHAPE_RULES_DEFAULTS: Readonly<ShapeRulesParams> = {
   reasoningMinEffort: 'medium',
   reasoningMinOutputTokens: 16384,
   terminalMinPromptTokens: 32768,
+  sessionToolResultsShape: 'tool_call',
 };
 
 const EFFORT_RANK: Readonly<Record<ReasoningEffort, number>> = { none: 0, low: 1, medium: 2, high: 3 };
@@ -40,7 +44,10 @@ type Result = Readonly<{ shape: Shape; reason: string }>;
 const result = (shape: Shape, reason: string): Result => Object.freeze({ shape, reason });
 const HINTS = Object.fromEntries(SHAPES.map((s) => [s, result(s, 'hint')])) as Record<Shape, Result>;
 const SESSION_TURN = result('terminal', 'session_turn');
-const SESSION_TOOL_RESULTS = result('terminal', 'session_tool_results');
+const SESSION_TOOL_RESULTS = {
+  tool_call: result('tool_call', 'session_tool_results'),
+  terminal: result('terminal', 'session_tool_results'),
+} as const;
 const SESSION_LONG_PROMPT = result('terminal', 'session_long_prompt');
 const TOOL_RESULTS = result('tool_call', 'tool_results');
 const TOOLS_SMALL_MAX = result('tool_call', 'tools_small_max_tokens');
@@ -57,6 +64,7 @@ export function readShapeRulesParams(value: unknown, path: string): ShapeRulesPa
     reasoningMinEffort: readEnum(p, 'reasoningMinEffort', path, ['low', 'medium', 'high'], d.reasoningMinEffort),
     reasoningMinOutputTokens: readNumber(p, 'reasoningMinOutputTokens', path, d.reasoningMinOutputTokens, { min: 1, integer: true }),
     terminalMinPromptTokens: readNumber(p, 'terminalMinPromptTokens', path, d.terminalMinPromptTokens, { min: 0, integer: true }),
+    sessionToolResultsShape: readEnum(p, 'sessionToolResultsShape', path, ['tool_call', 'terminal'], d.sessionToolResultsShape),
   };
 }
 
@@ -70,8 +78,8 @@ export function makeShapeRules(params: unknown, path: string): ShapeClassifier {
       if (hint !== undefined && Object.hasOwn(HINTS, hint)) return HINTS[hint];
       // An empty session id is no session (ingress may pass '' for an absent header).
       if (req.sessionId) {
+        if (req.hasToolResults) return SESSION_TOOL_RESULTS[cfg.sessionToolResultsShape];
         if ((req.turnIndex ?? 0) >= 1) return SESSION_TURN;
-        if (req.hasToolResults) return SESSION_TOOL_RESULTS;
         if (cfg.terminalMinPromptTokens > 0 && req.promptTokens >= cfg.terminalMinPromptTokens) return SESSION_LONG_PROMPT;
       }
       if (req.hasToolResults) return TOOL_RESULTS;
