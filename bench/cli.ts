@@ -3,6 +3,7 @@ import { usageError } from '../scheduler/cli/args.js';
 
 const BENCHES: Record<string, () => Promise<{ run: (argv: string[]) => Promise<number> }>> = {
   classify: () => import('./classify.js'),
+  evaluate: () => import('./evaluate.js'),
   kv: () => import('./kv.js'),
   perf: () => import('./perf.js'),
   sched: () => import('./sched.js'),

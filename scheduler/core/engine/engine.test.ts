@@ -38,18 +38,21 @@ test('running sequences are scheduled before waiting ones; new prefills take wha
 });
 
 test('shape-aware lists decodes before prefills and caps the prefill of a step that carries decodes', () => {
+  // The cap is a parameter (default: the step budget, see policies/shape_aware.ts); here at 2,048.
+  const capped = { name: 'shape-aware', params: { decodeStepPrefillTokens: 2048, prefillChunkTokens: 2048 } };
   const cases = [
-    { policy: 'fcfs', prefill: 5000 },
-    { policy: 'shape-aware', prefill: 2048 },
+    { policy: 'fcfs' as unknown, prefill: 5000 },
+    { policy: capped as unknown, prefill: 2048 },
+    { policy: 'shape-aware' as unknown, prefill: 5000 },
   ];
   for (const { policy, prefill } of cases) {
-    const e = makeEngine({ kvBlocksTotal: 5000 }, policy);
+    const e = makeEngine({ kvBlocksTotal: 5000 }, policy as string);
     const decoders = [1, 2, 3].map(() => add(e, { promptTokens: 64, predictedOutputTokens: 100, maxOutputTokens: 200 }));
     step(e, 0);
     const long = add(e, { promptTokens: 5000, arrivalS: 0.5 }, 0.5);
     const { plan } = step(e, 1);
-    assert.deepEqual(plan.items.map((i) => i.seqId), [...decoders, long], policy);
-    assert.equal(tokensBySeq(plan)[long], prefill, policy);
+    assert.deepEqual(plan.items.map((i) => i.seqId), [...decoders, long], JSON.stringify(policy));
+    assert.equal(tokensBySeq(plan)[long], prefill, JSON.stringify(policy));
   }
   // A long prefill admitted earlier stays ahead of later decodes in fcfs order, behind them in shape-aware.
   for (const policy of ['fcfs', 'shape-aware']) {
@@ -82,18 +85,19 @@ test('prefix-cached prompt tokens are not recomputed; a fully cached prompt stil
   }
 });
 
-test('KV reservation: fcfs holds what is computed, shape-aware the prompt plus the predicted output', () => {
+test('KV reservation: fcfs holds what is computed, shape-aware (reserveOutputFraction 1) the prompt plus the predicted output', () => {
   const cases = [
-    { policy: 'fcfs', blocks: 2, secondAdmitted: true },
-    { policy: 'shape-aware', blocks: 8, secondAdmitted: false },
+    { policy: 'fcfs' as unknown, blocks: 2, secondAdmitted: true },
+    { policy: { name: 'shape-aware', params: { reserveOutputFraction: 1 } } as unknown, blocks: 8, secondAdmitted: false },
+    { policy: 'shape-aware' as unknown, blocks: 2, secondAdmitted: true },
   ];
   for (const c of cases) {
-    const e = makeEngine({ kvBlocksTotal: 10, blockTokens: 64 }, c.policy);
+    const e = makeEngine({ kvBlocksTotal: 10, blockTokens: 64 }, c.policy as string);
     const a = add(e, { promptTokens: 100, predictedOutputTokens: 400, maxOutputTokens: 500 });
     const b = add(e, { promptTokens: 100, predictedOutputTokens: 400, maxOutputTokens: 500 });
     const { plan } = step(e, 0);
-    assert.equal(e.get(a)?.kvBlocks, c.blocks, c.policy);
-    assert.equal(plan.admitted.includes(b), c.secondAdmitted, c.policy);
+    assert.equal(e.get(a)?.kvBlocks, c.blocks, JSON.stringify(c.policy));
+    assert.equal(plan.admitted.includes(b), c.secondAdmitted, JSON.stringify(c.policy));
     assert.ok(e.view().kvBlocksUsed <= 10);
   }
 });

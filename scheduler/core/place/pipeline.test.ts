@@ -98,7 +98,7 @@ for (const [name, config, message] of BAD_CONFIGS) {
 }
 
 test('makePlacementPolicy: an unknown name lists the known ones', () => {
-  assert.throws(() => makePlacementPolicy('fastest', 'policy'), /^ConfigError: policy: unknown placement policy "fastest"; known: round-robin, least-loaded, sglang-cache-aware, dynamo-kv, llm-d-weighted, shape-aware$/m);
+  assert.throws(() => makePlacementPolicy('fastest', 'policy'), /^ConfigError: policy: unknown placement policy "fastest"; known: round-robin, least-loaded, sglang-cache-aware, dynamo-kv, llm-d-weighted, shape-affinity, shape-aware$/m);
 });
 
 test('pipeline: a minimal config (picker only) works and scores nothing', () => {

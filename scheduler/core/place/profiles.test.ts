@@ -11,7 +11,7 @@ import { analyticCostModel, context, instance, type ContextOptions } from './tes
 const chosen = (d: PlacementDecision): string => (d.ok ? d.instanceId : `${d.code}: ${d.message}`);
 
 test('profiles: the five baselines and ours, each builds and places', () => {
-  assert.deepEqual(PLACEMENT_POLICY_NAMES, ['round-robin', 'least-loaded', 'sglang-cache-aware', 'dynamo-kv', 'llm-d-weighted', 'shape-aware']);
+  assert.deepEqual(PLACEMENT_POLICY_NAMES, ['round-robin', 'least-loaded', 'sglang-cache-aware', 'dynamo-kv', 'llm-d-weighted', 'shape-affinity', 'shape-aware']);
   for (const name of PLACEMENT_POLICY_NAMES) {
     const d = makePlacementPolicy(name).place(context(), [instance('a'), instance('b')]);
     assert.equal(d.ok, true, name);
@@ -27,14 +27,14 @@ test('dynamo-kv: the Dynamo docs worked example picks worker 2 (costs 18, 10, 11
   assert.deepEqual([...(policy.lastScores().byScorer.get('dynamo-cost') as Float64Array)], [0, 1, 0.875]);
 });
 
-test('dynamo-kv ignores KV retained for idle sessions (its documented blind spot); shape-aware does not', () => {
+test('dynamo-kv ignores KV retained for idle sessions (its documented blind spot); shape-affinity (load scorer) does not', () => {
   const pool = [instance('busy', { kvBlocksRetained: 9000 }), instance('free')];
   const ctx: ContextOptions = { shape: 'reasoning', seed: 3 };
   // Equal cost, equal used blocks: Dynamo's tie-break is a coin toss between them.
   const counts = { busy: 0, free: 0 };
   for (let seed = 1; seed <= 50; seed++) counts[chosen(makePlacementPolicy('dynamo-kv').place(context({ ...ctx, seed }), pool)) as 'busy' | 'free']++;
   assert.ok(counts.busy > 10 && counts.free > 10, `dynamo sees no difference: ${JSON.stringify(counts)}`);
-  for (let seed = 1; seed <= 20; seed++) assert.equal(chosen(makePlacementPolicy('shape-aware').place(context({ ...ctx, seed }), pool)), 'free');
+  for (let seed = 1; seed <= 20; seed++) assert.equal(chosen(makePlacementPolicy('shape-affinity').place(context({ ...ctx, seed }), pool)), 'free');
 });
 
 test('llm-d-weighted: queue 2 + kv-utilization 2 + prefix 3, max-score', () => {
@@ -50,23 +50,23 @@ test('llm-d-weighted: queue 2 + kv-utilization 2 + prefix 3, max-score', () => {
   assert.equal(chosen(makePlacementPolicy('llm-d-weighted').place(context({ hits: { b: { deviceBlocks: 80 } } }), [pool[0] as InstanceView, instance('b', { queuedRequests: 6 })])), 'a', 'saturation filter drops Q > 5');
 });
 
-test('shape-aware: a tool call goes where its long prefix is cached, even to a busier instance', () => {
+test('shape-affinity: a tool call goes where its long prefix is cached, even to a busier instance', () => {
   const pool = [instance('cold'), instance('warm', { queuedRequests: 3, kvBlocksUsed: 3000 })];
-  const d = makePlacementPolicy('shape-aware').place(context({ shape: 'tool_call', hits: { warm: { deviceBlocks: 95 } } }), pool);
+  const d = makePlacementPolicy('shape-affinity').place(context({ shape: 'tool_call', hits: { warm: { deviceBlocks: 95 } } }), pool);
   assert.equal(chosen(d), 'warm');
   assert.deepEqual(d.ok && d.prefix, { deviceBlocks: 95, hostBlocks: 0, neighbourBlocks: 0 });
 });
 
-test('shape-aware: a terminal turn goes home; the same request as a reasoning one goes where there is room', () => {
+test('shape-affinity: a terminal turn goes home; the same request as a reasoning one goes where there is room', () => {
   const pool = [instance('home', { kvBlocksUsed: 6000, queuedRequests: 2 }), instance('idle')];
-  assert.equal(chosen(makePlacementPolicy('shape-aware').place(context({ shape: 'terminal', sessionHome: 'home' }), pool)), 'home');
-  assert.equal(chosen(makePlacementPolicy('shape-aware').place(context({ shape: 'reasoning', sessionHome: 'home' }), pool)), 'idle');
+  assert.equal(chosen(makePlacementPolicy('shape-affinity').place(context({ shape: 'terminal', sessionHome: 'home' }), pool)), 'home');
+  assert.equal(chosen(makePlacementPolicy('shape-affinity').place(context({ shape: 'reasoning', sessionHome: 'home' }), pool)), 'idle');
 });
 
-test('shape-aware: a neighbour\'s prefix over NVLink counts, and pulls toward its domain', () => {
+test('shape-affinity: a neighbour\'s prefix over NVLink counts, and pulls toward its domain', () => {
   const pool = [instance('far', { domainId: 'd1' }), instance('near', { domainId: 'd0' }), instance('holder', { domainId: 'd0', queuedRequests: 8, kvBlocksUsed: 9000 })];
   const hits = { near: { neighbourBlocks: 90, neighbourInstanceId: 'holder' }, holder: { deviceBlocks: 90 } };
-  const d = makePlacementPolicy('shape-aware').place(context({ shape: 'chat', hits }), pool);
+  const d = makePlacementPolicy('shape-affinity').place(context({ shape: 'chat', hits }), pool);
   assert.equal(chosen(d), 'near');
   assert.deepEqual(d.ok && d.prefix, { deviceBlocks: 0, hostBlocks: 0, neighbourBlocks: 90, neighbourInstanceId: 'holder' });
 });
@@ -113,11 +113,27 @@ test('with the KV index: events → prefix hits per tier → decision', () => {
   // Promoting 80 blocks over C2C costs ~0.3 ms against ~60 ms of recompute: b (idle, all in its Grace tier) wins
   // over a (device hit, but a queue). With a C2C link 2,000x slower, a's device hit wins.
   const ctx = { ...context({ shape: 'tool_call', req: { blockHashes: H, promptTokens: 1600 } }), prefix: lookup.prefix };
-  const d = makePlacementPolicy('shape-aware').place(ctx, pool);
+  const d = makePlacementPolicy('shape-affinity').place(ctx, pool);
   assert.deepEqual(d.ok && [d.instanceId, d.prefix], ['b', { deviceBlocks: 0, hostBlocks: 80, neighbourBlocks: 0 }]);
   const slowC2c = { ...ctx, cost: analyticCostModel({ c2cBlockS: 8e-3 }) };
-  assert.equal(chosen(makePlacementPolicy('shape-aware').place(slowC2c, pool)), 'a');
+  assert.equal(chosen(makePlacementPolicy('shape-affinity').place(slowC2c, pool)), 'a');
   index.markStale('w0');
-  const d2 = makePlacementPolicy('shape-aware').place({ ...slowC2c, prefix: new PrefixLookup(index).prepare(H, pool).prefix }, pool);
+  const d2 = makePlacementPolicy('shape-affinity').place({ ...slowC2c, prefix: new PrefixLookup(index).prepare(H, pool).prefix }, pool);
   assert.deepEqual(d2.ok && [d2.instanceId === 'a', d2.prefix], [false, { deviceBlocks: 0, hostBlocks: 0, neighbourBlocks: 0 }], 'stale worker: no hits, so a\'s queue decides');
+});
+
+test('shape-aware: uncached prefill and decode load decide; a prefill backlog that would stall our decodes repels', () => {
+  const policy = makePlacementPolicy('shape-aware');
+  // Same load, one holds the prefix: it wins (the cost term credits cached blocks).
+  const warm = [instance('cold'), instance('warm')];
+  assert.equal(chosen(policy.place(context({ shape: 'chat', hits: { warm: { deviceBlocks: 90 } } }), warm)), 'warm');
+  // The warm one has a deep prefill backlog: our decodes would share steps with it; the idle one wins.
+  const backlog = [instance('idle'), instance('warm', { pendingPrefillTokens: 200_000, queuedRequests: 20 })];
+  assert.equal(chosen(policy.place(context({ shape: 'chat', hits: { warm: { deviceBlocks: 90 } } }), backlog)), 'idle');
+  // A terminal turn breaks a tie toward its session's home.
+  for (let seed = 1; seed <= 10; seed++) {
+    assert.equal(chosen(policy.place(context({ shape: 'terminal', sessionHome: 'b', seed }), [instance('a'), instance('b'), instance('c')])), 'b');
+  }
+  const scores = policy.lastScores();
+  assert.deepEqual([...scores.byScorer.keys()], ['dynamo-cost', 'predicted-tpot', 'session-affinity']);
 });

@@ -35,20 +35,38 @@ export const placementProfiles: Readonly<Record<string, PlacementConfig>> = {
     picker: { name: 'max-score' },
   },
   /**
-   * Ours. Tiered prefix priced by the performance model, session affinity, load that counts retained KV, NVLink
-   * domain locality and predicted TTFT, weighted per shape: a tool call wants its first token fast and its long
-   * shared prefix reused; a reasoning request decodes long, so it wants room (load); a terminal turn wants the
-   * instance that still holds its session.
+   * Ours. The uncached-prefill-plus-decode cost (the dynamo-cost term, with host-tier credit), the predicted time
+   * between output tokens (prefill chunks sharing steps with our decodes — what pure cache affinity ignores), and a
+   * small session affinity (a terminal turn's context is usually still cached at home; the cost term already
+   * credits it, so the explicit term only breaks near-ties). Chosen by ablation on the shared traces
+   * (bench/EVALUATION.md): the earlier mix of tiered prefix, load, domain locality and TTFT scorers with strong
+   * per-shape affinity piled sessions onto few instances (TPOT p99 4x Dynamo's on the Mooncake trace). Those scorers
+   * stay available for custom profiles; `shortlist` too (it costs 2–4 % goodput on Mooncake for ~30 % faster
+   * decisions, so it is not in the default).
    */
-  'shape-aware': {
-    // shortlist: score only the session home, the 8 best-cached and the 8 least-loaded (filters/shortlist.ts).
-    filters: [...COMMON_FILTERS, { name: 'kv-capacity' }, { name: 'shortlist' }],
+  /**
+   * Ours, the affinity-first variant (the first shape-aware profile): tiered prefix priced by the performance
+   * model, session affinity, load that counts retained KV, NVLink-domain locality and predicted TTFT, weighted per
+   * shape. Better on agent sessions with little load imbalance, worse where affinity piles prefill onto few
+   * instances (bench/EVALUATION.md); kept as a profile for comparison and for custom policies.
+   */
+  'shape-affinity': {
+    filters: [...COMMON_FILTERS, { name: 'kv-capacity' }],
     scorers: [
       { name: 'prefix-tiered', weight: { tool_call: 3, reasoning: 1.5, terminal: 2, chat: 2 } },
       { name: 'session-affinity', weight: { tool_call: 1, reasoning: 0.5, terminal: 3, chat: 1 } },
       { name: 'load', weight: { tool_call: 1, reasoning: 3, terminal: 1, chat: 1.5 } },
       { name: 'domain-locality', weight: { default: 0.5 } },
       { name: 'predicted-ttft', weight: { tool_call: 3, reasoning: 0.5, terminal: 1.5, chat: 1 } },
+    ],
+    picker: { name: 'max-score' },
+  },
+  'shape-aware': {
+    filters: [...COMMON_FILTERS, { name: 'kv-capacity' }],
+    scorers: [
+      { name: 'dynamo-cost', weight: 2, params: { overlapScoreCredit: 1, hostCacheHitWeight: 0.75, prefillLoadScale: 1, selectionPolicy: 'linear' } },
+      { name: 'predicted-tpot', weight: 1 },
+      { name: 'session-affinity', weight: { default: 0.25, terminal: 0.5 } },
     ],
     picker: { name: 'max-score' },
   },

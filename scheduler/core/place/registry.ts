@@ -17,6 +17,7 @@ import { makeLlmdKvUtilScorer } from './scorers/llmd_kv_util.js';
 import { makeLlmdPrefixScorer } from './scorers/llmd_prefix.js';
 import { makeLlmdQueueScorer } from './scorers/llmd_queue.js';
 import { makeLoadScorer } from './scorers/load.js';
+import { makePredictedTpotScorer } from './scorers/predicted_tpot.js';
 import { makePredictedTtftScorer } from './scorers/predicted_ttft.js';
 import { makePrefixTieredScorer } from './scorers/prefix_tiered.js';
 import { makeSessionAffinityScorer } from './scorers/session_affinity.js';
@@ -35,6 +36,7 @@ export const PLACEMENT_SCORERS: Readonly<Record<string, ScorerFactory>> = {
   load: makeLoadScorer,
   'domain-locality': makeDomainLocalityScorer,
   'predicted-ttft': makePredictedTtftScorer,
+  'predicted-tpot': makePredictedTpotScorer,
   'active-requests': makeActiveRequestsScorer,
   'queue-scorer': makeLlmdQueueScorer,
   'kv-cache-utilization-scorer': makeLlmdKvUtilScorer,

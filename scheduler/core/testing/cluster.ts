@@ -122,44 +122,47 @@ export interface DriveResult {
 
 /**
  * Runs the workload to completion in virtual time: instances step back to back (each step's duration from the cost
- * model), arrivals are submitted when their time comes. Bounded: stops after maxSteps steps in total.
+ * model) and complete at the step's end, arrivals are submitted when their time comes; every call into the
+ * scheduler happens in time order, as in the simulator. Bounded: stops after maxSteps steps in total.
  */
 export function drive(s: Scheduler, work: readonly WorkloadRequest[], cost: PlacementCostModel, maxSteps = 200_000): DriveResult {
   const truth = new Map(work.map((w) => [w.req.requestId, w.trueOutputTokens]));
   const ids = s.instanceIds();
-  const busyUntil = new Map(ids.map((id) => [id, 0]));
+  const pending = new Map<string, { plan: EnginePlan; finished: number[]; endS: number; durationS: number }>();
   const res: DriveResult = { submits: [], ended: [], trace: [], maxKvOverCapacity: 0, steps: 0, endS: 0 };
   let next = 0;
   let nowS = 0;
   while (res.steps < maxSteps) {
-    // The earliest event: an instance free to step, or the next arrival.
-    let stepped = false;
     for (const id of ids) {
-      if ((busyUntil.get(id) as number) > nowS) continue;
+      const p = pending.get(id);
+      if (!p || p.endS > nowS) continue;
+      pending.delete(id);
+      res.ended.push(...s.completeStep(id, p.plan, { stepId: p.plan.stepId, durationS: p.durationS, finishedSeqIds: p.finished }, p.endS));
+      const v = s.instanceView(id);
+      res.maxKvOverCapacity = Math.max(res.maxKvOverCapacity, v.kvBlocksUsed + v.kvBlocksRetained - v.kvBlocksTotal);
+    }
+    while (next < work.length && (work[next] as WorkloadRequest).req.arrivalS <= nowS) res.submits.push(s.submit((work[next++] as WorkloadRequest).req, nowS));
+    for (const id of ids) {
+      if (pending.has(id)) continue;
       const plan = s.planStep(id, nowS);
       if (plan.items.length === 0) {
         s.completeStep(id, plan, { stepId: plan.stepId, durationS: 0, finishedSeqIds: [] }, nowS);
         continue;
       }
-      stepped = true;
       res.steps++;
-      const finished = eosOf(s, id, plan, truth);
       const durationS = stepDurationS(cost, s.instanceView(id), plan);
       res.trace.push(`${id}#${plan.stepId}@${nowS.toFixed(6)}:${plan.items.map((it) => `${it.seqId}${it.kind[0]}${it.numNewTokens}`).join(',')}|${plan.preempted.map((p) => `${p.seqId}${p.mode[0]}`).join(',')}`);
-      res.ended.push(...s.completeStep(id, plan, { stepId: plan.stepId, durationS, finishedSeqIds: finished }, nowS + durationS));
-      busyUntil.set(id, nowS + durationS);
-      const v = s.instanceView(id);
-      res.maxKvOverCapacity = Math.max(res.maxKvOverCapacity, v.kvBlocksUsed + v.kvBlocksRetained - v.kvBlocksTotal);
+      // Plans are reused by the engine after completeStep: keep what the completion needs now.
+      pending.set(id, { plan, finished: eosOf(s, id, plan, truth), endS: nowS + durationS, durationS });
     }
-    const nextBusy = Math.min(...ids.map((id) => busyUntil.get(id) as number).filter((t) => t > nowS), Infinity);
-    const nextArrival = next < work.length ? (work[next] as WorkloadRequest).req.arrivalS : Infinity;
-    if (!stepped && nextArrival === Infinity && nextBusy === Infinity && s.stats().live === 0) break;
-    if (!stepped && nextArrival === Infinity && nextBusy === Infinity) {
+    let nextEvent = next < work.length ? (work[next] as WorkloadRequest).req.arrivalS : Infinity;
+    for (const p of pending.values()) nextEvent = Math.min(nextEvent, p.endS);
+    if (nextEvent === Infinity) {
+      if (s.stats().live === 0) break;
       nowS += 0.001; // held by a wait window: advance a little
       continue;
     }
-    nowS = Math.min(nextBusy, nextArrival);
-    while (next < work.length && (work[next] as WorkloadRequest).req.arrivalS <= nowS) res.submits.push(s.submit((work[next++] as WorkloadRequest).req, nowS));
+    nowS = Math.max(nowS, nextEvent);
   }
   res.endS = nowS;
   return res;

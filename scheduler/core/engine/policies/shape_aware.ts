@@ -37,10 +37,13 @@ export const SHAPE_AWARE_DEFAULTS: Readonly<ShapeAwareParams> = {
   deadlineWeight: 1,
   priorityStepS: 1,
   shapeOffsetS: { tool_call: 0, reasoning: 0, terminal: 0, chat: 0 },
-  waitWindowS: { tool_call: 0.002, reasoning: 0.02, terminal: 0.01, chat: 0.01 },
-  prefillChunkTokens: 2048,
-  decodeStepPrefillTokens: 2048,
-  reserveOutputFraction: 1,
+  // Defaults chosen by ablation on the shared traces (bench/EVALUATION.md): wait windows, a 2,048-token prefill cap
+  // next to decodes and full output reservation each cost goodput there (TTFT-bound workloads on TP1 instances);
+  // they remain parameters for TPOT-bound deployments.
+  waitWindowS: { tool_call: 0, reasoning: 0, terminal: 0, chat: 0 },
+  prefillChunkTokens: 8192,
+  decodeStepPrefillTokens: 8192,
+  reserveOutputFraction: 0,
   victimRank: { chat: 0, terminal: 1, tool_call: 2, reasoning: 3 },
   protectReasoningProgress: 0.8,
   swapAboveTokens: 1024,

@@ -4,7 +4,7 @@
 // instance that is neither among the best-cached nor among the least-loaded could not win on those scorers
 // anyway unless every weight were on locality. The same idea as power-of-k choices, with cache awareness.
 //   prefix rank: deviceBlocks + hostWeight·hostBlocks + neighbourWeight·neighbourBlocks (ties: lower load first)
-//   load rank:   (used + retained) / total KV  +  queued / (queued + running + 1)
+//   load rank:   pending prefill / step budget  +  (used + retained) / total KV  +  queued / (queued + running + 1)
 // Keeps candidate order. With byPrefix + byLoad + 1 ≥ candidates it removes nothing.
 import { onlyKeys, readNumber, type Params } from '../../config/params.js';
 import type { InstanceView, PlacementContext } from '../../types.js';
@@ -12,7 +12,9 @@ import type { ExplainingFilter } from '../plugin.js';
 
 function loadOf(inst: InstanceView): number {
   const kv = inst.kvBlocksTotal > 0 ? (inst.kvBlocksUsed + inst.kvBlocksRetained) / inst.kvBlocksTotal : 1;
-  return kv + inst.queuedRequests / (inst.queuedRequests + inst.runningRequests + 1);
+  // Prefill backlog in steps: what a new request waits behind and what its decodes will share steps with.
+  const backlogSteps = inst.pendingPrefillTokens / Math.max(1, inst.stepTokenBudget);
+  return backlogSteps + kv + inst.queuedRequests / (inst.queuedRequests + inst.runningRequests + 1);
 }
 
 /** Marks in `keep` the k candidates with the highest key (lowest when ascending), by partial selection. */
@@ -57,10 +59,10 @@ export function makeShortlistFilter(params: Params, path: string): ExplainingFil
         const hit = ctx.prefix(inst);
         const load = loadOf(inst);
         loads[i] = load;
-        // The load term (< 2) only breaks ties between equal hits: hits count in whole blocks.
+        // The load term only breaks ties between equal hits (scaled below one block).
         const blocks = hit.deviceBlocks + hostWeight * hit.hostBlocks + neighbourWeight * hit.neighbourBlocks;
         if (blocks > 0) anyHit = true;
-        keys[i] = blocks * 4 - load;
+        keys[i] = blocks - load / (load + 1);
         if (inst.instanceId === ctx.sessionHome) keep[i] = 1;
       }
       if (anyHit) markTopK(keys, n, byPrefix, keep, false);
