@@ -66,7 +66,7 @@ export interface SchedulerOptions {
 }
 
 export type SubmitResult =
-  | { ok: true; external?: false; requestId: string; pool: string; instanceId: string; cls: Classification; cachedPromptTokens: number }
+  | { ok: true; external?: false; requestId: string; pool: string; instanceId: string; cls: Classification; cachedPromptTokens: number; fetch: KvFetch }
   /** Routed to an external (OpenAI-compatible upstream) pool: the caller forwards it; the scheduler is done with it. */
   | { ok: true; external: true; requestId: string; pool: string; cls: Classification }
   | { ok: false; requestId: string; end: Extract<RequestEnd, { kind: 'rejected' }>; cls?: Classification };
@@ -104,6 +104,15 @@ interface LiveRequest {
   cls: Classification;
   inst: Instance;
   seqId: number;
+  fetch: KvFetch;
+}
+
+/** KV blocks of a request's cached prefix to bring onto its instance before its first step (see cachedTokens). */
+export interface KvFetch {
+  /** Promoted from the tray's Grace tier over NVLink-C2C. */
+  hostBlocks: number;
+  /** Pulled from a neighbour instance in the NVLink domain. */
+  neighbourBlocks: number;
 }
 
 interface Instance {
@@ -247,7 +256,7 @@ export class Scheduler {
     const placed = this.place(req, cls, pool, nowS);
     if (!placed.ok) return reject(placed.code, placed.message, cls);
     const inst = this.instances.get(placed.instanceId) as Instance;
-    const cachedPromptTokens = this.cachedTokens(req, inst, placed.prefix);
+    const { tokens: cachedPromptTokens, fetch } = this.cachedTokens(req, inst, placed.prefix);
     const predictedTtftS = this.predictTtftS(pool, inst, req.promptTokens - cachedPromptTokens, cachedPromptTokens);
     const admit = this.admission.decide(req, cls, inst.view, predictedTtftS);
     if (!admit.admit) return reject(admit.code, admit.reason, cls, admit.retryAfterS);
@@ -269,11 +278,11 @@ export class Scheduler {
     this.startSessionTurn(req, inst, nowS);
     inst.requests.set(enq.seqId, req.requestId);
     inst.view.inFlightRequests++;
-    this.live.set(req.requestId, { req, cls, inst, seqId: enq.seqId });
+    this.live.set(req.requestId, { req, cls, inst, seqId: enq.seqId, fetch });
     this.ledger.startRequest(req.requestId, pool.spec.name, nowS, req.sessionId);
     this.counts.live++;
     this.syncView(inst);
-    return { ok: true, requestId: req.requestId, pool: pool.spec.name, instanceId: inst.setup.instanceId, cls, cachedPromptTokens };
+    return { ok: true, requestId: req.requestId, pool: pool.spec.name, instanceId: inst.setup.instanceId, cls, cachedPromptTokens, fetch };
   }
 
   private place(req: ScheduleRequest, cls: Classification, pool: Pool, nowS: number) {
@@ -301,17 +310,43 @@ export class Scheduler {
   }
 
   /**
-   * Prompt tokens that need no prefill on this instance: its device prefix hit, or — for a session's next turn
-   * placed back home while its context is retained there — the retained context (the index may not have heard of
-   * it yet when the retention is the scheduler's own decision). Host-tier and neighbour hits are not counted: the
-   * engine prefills them (promotion and NVLink fetch are priced by placement, executed by the worker).
+   * Prompt tokens that need no prefill on this instance, and the KV blocks to bring in for them first. Device hits
+   * are free; the leading blocks that follow them in the tray's Grace tier (promote over NVLink-C2C) and then on a
+   * neighbour in the NVLink domain (fetch over NVLink) are used when moving them is faster than recomputing them —
+   * the executor (worker or simulator) moves them before the sequence's first step and charges the time. A session
+   * turn placed back home while its context is retained there counts the retained context (in HBM, or in Grace to
+   * promote).
    */
-  private cachedTokens(req: ScheduleRequest, inst: Instance, hit: PrefixHit): number {
-    let blocks = hit.deviceBlocks;
-    if (req.sessionId !== undefined && inst.engine.sessionTier(req.sessionId) !== undefined) {
-      blocks = Math.max(blocks, req.blockHashes.length);
+  private cachedTokens(req: ScheduleRequest, inst: Instance, hit: PrefixHit): { tokens: number; fetch: KvFetch } {
+    const bt = this.blockTokens;
+    const promptBlocks = Math.floor(req.promptTokens / bt);
+    const fetch: KvFetch = { hostBlocks: 0, neighbourBlocks: 0 };
+    let blocks = Math.min(hit.deviceBlocks, promptBlocks);
+    const tier = req.sessionId !== undefined ? inst.engine.sessionTier(req.sessionId) : undefined;
+    if (tier !== undefined && req.blockHashes.length > blocks) {
+      const retained = Math.min(req.blockHashes.length, promptBlocks);
+      if (tier === 'host') fetch.hostBlocks = retained - blocks;
+      blocks = retained;
+    } else {
+      const cost = this.opts.cost;
+      const host = Math.min(hit.hostBlocks, promptBlocks - blocks);
+      if (host > 0 && cost.fetchS(inst.view, host, 'c2c') < cost.prefillS(inst.view, host * bt, blocks * bt)) {
+        fetch.hostBlocks = host;
+        blocks += host;
+        const near = Math.min(hit.neighbourBlocks, promptBlocks - blocks);
+        if (near > 0 && cost.fetchS(inst.view, near, 'nvlink') < cost.prefillS(inst.view, near * bt, blocks * bt)) {
+          fetch.neighbourBlocks = near;
+          blocks += near;
+        }
+      } else if (hit.hostBlocks === 0) {
+        const near = Math.min(hit.neighbourBlocks, promptBlocks - blocks);
+        if (near > 0 && cost.fetchS(inst.view, near, 'nvlink') < cost.prefillS(inst.view, near * bt, blocks * bt)) {
+          fetch.neighbourBlocks = near;
+          blocks += near;
+        }
+      }
     }
-    return Math.min(req.promptTokens, blocks * this.blockTokens);
+    return { tokens: Math.min(req.promptTokens, blocks * bt), fetch };
   }
 
   private predictTtftS(pool: Pool, inst: Instance, uncachedTokens: number, cachedTokens: number): number {
@@ -488,11 +523,12 @@ export class Scheduler {
   }
 
   /** A sequence of an instance as its engine sees it, with its request id (for drivers that decide EOS). */
-  sequence(instanceId: string, seqId: number): { requestId: string; seq: Readonly<import('./types.js').EngineSequence> } | undefined {
+  sequence(instanceId: string, seqId: number): { requestId: string; seq: Readonly<import('./types.js').EngineSequence>; fetch: Readonly<KvFetch> } | undefined {
     const inst = this.instance(instanceId);
     const requestId = inst.requests.get(seqId);
     const seq = inst.engine.get(seqId);
-    return requestId !== undefined && seq ? { requestId, seq } : undefined;
+    const live = requestId !== undefined ? this.live.get(requestId) : undefined;
+    return requestId !== undefined && seq && live ? { requestId, seq, fetch: live.fetch } : undefined;
   }
 
   stats(): SchedulerStats {

@@ -220,19 +220,11 @@ export class Simulation {
     // The scheduler released the session's retained context when it took the next turn: so does the worker.
     if (req.sessionId !== undefined) this.kv.releaseHeld(req.sessionId);
     const live: LiveReq = { w, req, hashes: null, continuation, hostTokens: 0, neighbourTokens: 0, seq: null, run };
-    this.tierHits(live, res.instanceId, res.cachedPromptTokens);
+    // What the scheduler chose to promote from Grace or pull from a neighbour (cached tokens beyond the device).
+    live.hostTokens = res.fetch.hostBlocks * this.blockTokens;
+    live.neighbourTokens = res.fetch.neighbourBlocks * this.blockTokens;
     this.live.set(req.requestId, live);
     this.markDirty(this.instByName.get(res.instanceId) as InstRun);
-  }
-
-  /** Host and neighbour prefix hits at placement, beyond what the device served (for the report's hit rates). */
-  private tierHits(live: LiveReq, instanceId: string, deviceTokens: number): void {
-    if (live.req.blockHashes.length === 0) return;
-    const hit = this.sched.kvIndex.prefixHit(live.req.blockHashes, instanceId);
-    let rest = Math.max(0, live.req.promptTokens - deviceTokens);
-    live.hostTokens = Math.min(rest, hit.hostBlocks * this.blockTokens);
-    rest -= live.hostTokens;
-    live.neighbourTokens = Math.min(rest, hit.neighbourBlocks * this.blockTokens);
   }
 
   private reject(w: WorkloadRequest, req: ScheduleRequest, res: SubmitResult, run: number): void {
@@ -319,9 +311,14 @@ export class Simulation {
     if (batch.length !== n) resizeBatch(batch, n);
     const planSeqs = inst.planSeqs;
     let finished: number[] | null = null;
+    let fetchS = 0;
     for (let i = 0; i < n; i++) {
       const item = items[i] as EnginePlan['items'][number];
-      const s = inst.seqs.get(item.seqId) ?? this.firstSight(inst, item.seqId);
+      let s = inst.seqs.get(item.seqId);
+      if (s === undefined) {
+        s = this.firstSight(inst, item.seqId);
+        fetchS += this.fetchTimeS(inst, s.live);
+      }
       planSeqs[i] = s;
       const tokens = item.numCachedTokens + item.numNewTokens;
       if (worker !== null && s.native >= 0) this.kv.sync(worker, inst.gpu, s, tokens);
@@ -335,7 +332,8 @@ export class Simulation {
       b.numNewTokens = item.numNewTokens;
       b.numCachedTokens = item.numCachedTokens;
     }
-    let durationS = this.input.predictor.predict(batch, this.breakdown).stepS;
+    // Cached prefixes promoted from Grace or pulled from a neighbour land before the step that first uses them.
+    let durationS = this.input.predictor.predict(batch, this.breakdown).stepS + fetchS;
     const movedBlocks = movedKvBlocks(plan);
     if (movedBlocks > 0) durationS += this.input.cost.fetchS(this.sched.instanceView(inst.id), movedBlocks, 'c2c');
     inst.plan = plan;
@@ -346,6 +344,15 @@ export class Simulation {
     outcome.finishedSeqIds = finished ?? NO_FINISHED;
     this.stats.steps++;
     this.queue.push(now + durationS, inst.idx * 4 + STEP_DONE);
+  }
+
+  /** Seconds to bring in the prefix blocks the scheduler chose to promote (C2C) or pull from a neighbour (NVLink). */
+  private fetchTimeS(inst: InstRun, live: LiveReq): number {
+    const host = live.hostTokens / this.blockTokens;
+    const near = live.neighbourTokens / this.blockTokens;
+    if (host === 0 && near === 0) return 0;
+    const view = this.sched.instanceView(inst.id);
+    return this.input.cost.fetchS(view, host, 'c2c') + this.input.cost.fetchS(view, near, 'nvlink');
   }
 
   private firstSight(inst: InstRun, seqId: number): SeqRun {
@@ -456,7 +463,7 @@ function toRecord(e: EndedRequest, live: LiveReq): RequestRecord {
     ...(e.firstTokenS !== undefined ? { firstTokenS: e.firstTokenS } : {}),
     endS: e.endS,
     promptTokens: e.promptTokens,
-    cachedTokens: { device: e.cachedPromptTokens, host: live.hostTokens, neighbour: live.neighbourTokens },
+    cachedTokens: { device: Math.max(0, e.cachedPromptTokens - live.hostTokens - live.neighbourTokens), host: live.hostTokens, neighbour: live.neighbourTokens },
     outputTokens: e.outputTokens,
     preemptions: e.preemptions,
     end: e.end,
