@@ -140,3 +140,18 @@ test('KV events feed placement; a gap makes the worker stale until its snapshot 
   const b = s.submit(req('b'), 0);
   assert.ok(b.ok && !b.external && b.cachedPromptTokens === 16 * 64, JSON.stringify(b));
 });
+
+test('a prefix in the tray\'s Grace tier is promoted (fetch returned, tokens counted as cached) when that beats recompute', () => {
+  const s = makeCluster({ policy: 'dynamo-kv', seed: 1, instances: 8 });
+  const hashes = Array.from({ length: 32 }, (_, i) => BigInt(900 + i));
+  // Worker w1's Grace tier (host index 0 of that tray) holds the whole prefix; instances i4..i7 live on w1.
+  const stored = hashes.map((hash, i) => ({ eventId: i + 1, kind: 'stored' as const, location: { tier: 'host' as const, index: 0 }, hash, parentHash: i ? (hashes[i - 1] as bigint) : 0n }));
+  s.applyKvEvents('w1', packEvents(stored));
+  const r = s.submit({ requestId: 'g', tenant: 't', arrivalS: 0, promptTokens: 32 * 64 + 10, maxOutputTokens: 8, blockHashes: hashes, hasTools: false, hasToolResults: false }, 0);
+  assert.ok(r.ok && !r.external, JSON.stringify(r));
+  assert.ok(['i4', 'i5', 'i6', 'i7'].includes(r.instanceId), r.instanceId);
+  assert.deepEqual(r.fetch, { hostBlocks: 32, neighbourBlocks: 0 });
+  assert.equal(r.cachedPromptTokens, 32 * 64);
+  const cold = s.submit({ requestId: 'c', tenant: 't', arrivalS: 0, promptTokens: 640, maxOutputTokens: 8, blockHashes: hashes.map((h) => h + 10_000n).slice(0, 10), hasTools: false, hasToolResults: false }, 0);
+  assert.ok(cold.ok && !cold.external && cold.cachedPromptTokens === 0 && cold.fetch.hostBlocks === 0);
+});
