@@ -74,6 +74,7 @@ export interface SimulateReport {
 
 interface Context {
   simulatedS: number;
+  loadWindowS: number;
   gpus: number;
   overrides: SloOverrides;
 }
@@ -134,13 +135,15 @@ export function groupMetrics(records: readonly RequestRecord[], ctx: Context): M
   const tasks = taskCounts(records);
   const cachedAll = cached.device + cached.host + cached.neighbour;
   const perSecond = (n: number) => sig(ratio(n, ctx.simulatedS));
+  // Goodput counts good completions per second of offered load (the arrival window), not of the drain after it.
+  const goodPerSecond = (n: number) => sig(ratio(n, ctx.loadWindowS));
   const tokS = ratio(completedOutput, ctx.simulatedS);
   const [ttft50, ttft90, ttft99] = p509099(ttfts);
   const [tpot50, tpot90, tpot99] = p509099(tpots);
   const [e2e50, e2e90, e2e99] = p509099(e2es);
   return {
     requests: records.length, completed, rejected, cancelled, good,
-    goodput_rps: perSecond(good),
+    goodput_rps: goodPerSecond(good),
     slo_attainment: sig(ratio(good, records.length)),
     ttft_mean_s: sig(mean(ttfts)), ttft_p50_s: ttft50, ttft_p90_s: ttft90, ttft_p99_s: ttft99,
     tpot_mean_s: sig(mean(tpots)), tpot_p50_s: tpot50, tpot_p90_s: tpot90, tpot_p99_s: tpot99,
@@ -175,7 +178,7 @@ export function buildReport(run: RunResult, overrides: SloOverrides = NO_OVERRID
     if (!group) throw new RangeError(`request ${r.requestId}: unknown shape ${JSON.stringify(r.shape)}; shapes: ${SHAPES.join(', ')}`);
     group.push(r);
   }
-  const ctx: Context = { simulatedS: run.simulatedS, gpus: run.gpus, overrides };
+  const ctx: Context = { simulatedS: run.simulatedS, loadWindowS: run.loadWindowS ?? run.simulatedS, gpus: run.gpus, overrides };
   return {
     policy: run.policy,
     cluster: run.cluster,

@@ -103,7 +103,9 @@ export function runSimulation(options: SimulationOptions): SimRunResult {
     cluster: cluster.name,
     model: cluster.model.name,
     seed,
-    simulatedS: sim.nowS,
+    // The run lasts until its last request ended; idle wake-ups after that (session promotions) are not load.
+    simulatedS: Math.max(sim.lastRecordS, sim.lastArrivalS),
+    loadWindowS: Math.max(sim.lastArrivalS, 1e-9),
     simWallS: (performance.now() - startMs) / 1000,
     gpus: cluster.numGpus,
     records,

@@ -75,6 +75,13 @@ export class Simulation {
   readonly records: RequestRecord[] = [];
   readonly stats: SimStats = { submitted: 0, completed: 0, rejected: 0, cancelled: 0, stalled: 0, drainCancelled: 0, kvFailures: 0, kvEventsApplied: 0, steps: 0, emptyPlans: 0 };
   nowS = 0;
+  /**
+   * When the last request ended (or was refused): the run's length for rates. Later events (a wake-up to promote an
+   * idle session's KV ahead of a turn that never comes) advance the clock but are not load.
+   */
+  lastRecordS = 0;
+  /** When the last request was submitted: the end of the window in which load was offered. */
+  lastArrivalS = 0;
   private readonly queue = new EventQueue();
   private readonly insts: InstRun[];
   private readonly instByName = new Map<string, InstRun>();
@@ -211,6 +218,7 @@ export class Simulation {
   }
 
   private submit(w: WorkloadRequest, req: ScheduleRequest, continuation: readonly bigint[] | undefined, run: number): void {
+    this.lastArrivalS = this.nowS;
     this.stats.submitted++;
     const res = this.sched.submit(req, this.nowS);
     if (!res.ok || res.external) {
@@ -232,6 +240,7 @@ export class Simulation {
     const cls = res.cls;
     const shape = cls?.shape ?? w.traceShape ?? 'chat';
     const end = res.ok ? { kind: 'rejected' as const, code: 'E_EXTERNAL_POOL', reason: `pool ${res.pool} is external: the simulator has no upstream` } : res.end;
+    this.lastRecordS = this.nowS;
     this.records.push({
       requestId: req.requestId,
       shape,
@@ -410,6 +419,7 @@ export class Simulation {
     }
     if (e.end.kind === 'completed') this.stats.completed++;
     else this.stats.cancelled++;
+    this.lastRecordS = Math.max(this.lastRecordS, e.endS);
     this.records.push(toRecord(e, live));
     if (live.run >= 0) this.closed?.turnEnded(live.run, this.nowS, this.scheduleTurn);
   }

@@ -87,4 +87,9 @@ export interface RunResult {
   records: RequestRecord[];
   /** Per-step counters for throughput and utilisation. */
   steps: number;
+  /**
+   * Seconds during which load was offered (up to the last arrival or turn): the denominator of goodput, so that a
+   * policy is not charged for one straggler finishing after the load ended. Absent: simulatedS.
+   */
+  loadWindowS?: number;
 }
