@@ -122,9 +122,9 @@ test('with the KV index: events → prefix hits per tier → decision', () => {
   assert.deepEqual(d2.ok && [d2.instanceId === 'a', d2.prefix], [false, { deviceBlocks: 0, hostBlocks: 0, neighbourBlocks: 0 }], 'stale worker: no hits, so a\'s queue decides');
 });
 
-test('shape-aware: uncached prefill and decode load decide; a prefill backlog that would stall our decodes repels', () => {
+test('shape-aware: predicted TTFT (cache-aware) and TPOT decide; a prefill backlog that would stall our decodes repels', () => {
   const policy = makePlacementPolicy('shape-aware');
-  // Same load, one holds the prefix: it wins (the cost term credits cached blocks).
+  // Same load, one holds the prefix: it wins (its prefill plan is shorter, so its predicted TTFT is lower).
   const warm = [instance('cold'), instance('warm')];
   assert.equal(chosen(policy.place(context({ shape: 'chat', hits: { warm: { deviceBlocks: 90 } } }), warm)), 'warm');
   // The warm one has a deep prefill backlog: our decodes would share steps with it; the idle one wins.
@@ -135,5 +135,5 @@ test('shape-aware: uncached prefill and decode load decide; a prefill backlog th
     assert.equal(chosen(policy.place(context({ shape: 'terminal', sessionHome: 'b', seed }), [instance('a'), instance('b'), instance('c')])), 'b');
   }
   const scores = policy.lastScores();
-  assert.deepEqual([...scores.byScorer.keys()], ['dynamo-cost', 'predicted-tpot', 'session-affinity']);
+  assert.deepEqual([...scores.byScorer.keys()], ['predicted-ttft', 'predicted-tpot', 'session-affinity']);
 });

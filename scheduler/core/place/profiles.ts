@@ -35,20 +35,10 @@ export const placementProfiles: Readonly<Record<string, PlacementConfig>> = {
     picker: { name: 'max-score' },
   },
   /**
-   * Ours. The uncached-prefill-plus-decode cost (the dynamo-cost term, with host-tier credit), the predicted time
-   * between output tokens (prefill chunks sharing steps with our decodes — what pure cache affinity ignores), and a
-   * small session affinity (a terminal turn's context is usually still cached at home; the cost term already
-   * credits it, so the explicit term only breaks near-ties). Chosen by ablation on the shared traces
-   * (bench/EVALUATION.md): the earlier mix of tiered prefix, load, domain locality and TTFT scorers with strong
-   * per-shape affinity piled sessions onto few instances (TPOT p99 4x Dynamo's on the Mooncake trace). Those scorers
-   * stay available for custom profiles; `shortlist` too (it costs 2–4 % goodput on Mooncake for ~30 % faster
-   * decisions, so it is not in the default).
-   */
-  /**
    * Ours, the affinity-first variant (the first shape-aware profile): tiered prefix priced by the performance
    * model, session affinity, load that counts retained KV, NVLink-domain locality and predicted TTFT, weighted per
-   * shape. Better on agent sessions with little load imbalance, worse where affinity piles prefill onto few
-   * instances (bench/EVALUATION.md); kept as a profile for comparison and for custom policies.
+   * shape. It piles prefill onto session homes under load (TPOT p99 4x Dynamo's on the Mooncake trace,
+   * bench/EVALUATION.md); kept as a profile for comparison and for custom policies.
    */
   'shape-affinity': {
     filters: [...COMMON_FILTERS, { name: 'kv-capacity' }],
@@ -61,10 +51,21 @@ export const placementProfiles: Readonly<Record<string, PlacementConfig>> = {
     ],
     picker: { name: 'max-score' },
   },
+  /**
+   * Ours: placement against the request's own SLO. `predicted-ttft` — the wait behind the instance's prefill backlog
+   * plus this prompt's cheapest prefill plan (device hit, Grace promote over C2C, neighbour pull over NVLink, priced
+   * by the performance model) against the TTFT target; `predicted-tpot` — the decode step plus the backlog's
+   * prefill chunks that will share steps with our decodes, against the TPOT target; a light session affinity
+   * breaks near-ties toward a session's home (its context is already priced by predicted-ttft). Chosen by
+   * ablation on the shared traces and the default mix (bench/EVALUATION.md): the affinity-first profile (kept as
+   * `shape-affinity`) piled prefill onto session homes, a Dynamo-style cost term lost capacity on the default mix
+   * (goodput capacity 7x the mix's rate vs round-robin's 14x), while the two SLO predictions lead or tie everywhere.
+   * `shortlist` (score ~17 of 72 instances) is opt-in: faster decisions, 2–4 % less goodput on Mooncake.
+   */
   'shape-aware': {
     filters: [...COMMON_FILTERS, { name: 'kv-capacity' }],
     scorers: [
-      { name: 'dynamo-cost', weight: 2, params: { overlapScoreCredit: 1, hostCacheHitWeight: 0.75, prefillLoadScale: 1, selectionPolicy: 'linear' } },
+      { name: 'predicted-ttft', weight: 1 },
       { name: 'predicted-tpot', weight: 1 },
       { name: 'session-affinity', weight: { default: 0.25, terminal: 0.5 } },
     ],
