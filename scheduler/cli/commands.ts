@@ -19,6 +19,7 @@ const COMMANDS: Record<string, Command> = {
     load: () => import('./simulate.js'),
   },
   config: { summary: 'scheduler configuration: `config check <file.yaml>`, `config default`', load: () => import('./config.js') },
+  worker: { summary: 'one compute tray\'s worker (gRPC step stream): `worker --port 0 --tray <n> [--model m]`', load: () => import('./worker.js') },
   bench: { summary: 'micro-benchmarks: `bench kv|perf|sched|classify [--json]`', load: () => import('../../bench/cli.js') },
 };
 

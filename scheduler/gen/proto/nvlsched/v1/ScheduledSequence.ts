@@ -9,6 +9,7 @@ export interface ScheduledSequence {
   'isPrefill'?: (boolean);
   'blockHashes'?: (number | string | Long)[];
   'reserveTokens'?: (number);
+  'numCachedTokens'?: (number);
 }
 
 export interface ScheduledSequence__Output {
@@ -18,4 +19,5 @@ export interface ScheduledSequence__Output {
   'isPrefill': (boolean);
   'blockHashes': (string)[];
   'reserveTokens': (number);
+  'numCachedTokens': (number);
 }

@@ -1,0 +1,79 @@
+// `nvlsched worker`: one compute tray's worker process (scheduler/worker/README.md). Prints
+// {"event":"listening","grpc":<port>} on stdout when ready; logs go to stderr. SIGTERM (or SIGINT) drains — new
+// sequences are refused, running ones get up to --drain-timeout seconds to finish — then exits 0.
+import { ConfigError } from '../core/config/params.js';
+import type { TopologyPresetName } from '../kv/types.js';
+import { DEFAULT_WORKER_CONFIG, type WorkerConfig } from '../worker/config.js';
+import type { Pace } from '../worker/server.js';
+import { startWorker } from '../worker/worker.js';
+import { flagHelp, parseFlags, usageError, type FlagSpec } from './args.js';
+
+const FLAGS: Record<string, FlagSpec> = {
+  port: { type: 'number', help: 'gRPC port; 0 picks a free one (default 0)' },
+  host: { type: 'string', help: 'address to bind (default 127.0.0.1)' },
+  topology: { type: 'string', help: 'topology preset of the rack (default gb200-nvl72)' },
+  tray: { type: 'number', help: 'this worker\'s compute tray, 0-based (default 0)' },
+  model: { type: 'string', help: `model whose step times are used (default ${DEFAULT_WORKER_CONFIG.model})` },
+  'tensor-parallel': { type: 'number', help: 'GPUs per model instance (default: the sizing rule)' },
+  backend: { type: 'string', help: 'step backend: sim (default; cuda is not in this build)' },
+  pace: { type: 'string', help: 'none (answer at once with duration_s, default) or real (sleep each step\'s duration)' },
+  seed: { type: 'number', help: 'seed of the synthetic token ids (default 1)' },
+  'kv-blocks': { type: 'number', help: 'device KV blocks per GPU (default: from HBM)' },
+  'block-tokens': { type: 'number', help: 'tokens per KV block (default 64)' },
+  'drain-timeout': { type: 'number', help: 'seconds SIGTERM waits for running sequences (default 30)' },
+  help: { type: 'boolean', help: 'this text' },
+};
+
+function readConfig(flags: Record<string, unknown>): WorkerConfig {
+  const config: WorkerConfig = { ...DEFAULT_WORKER_CONFIG };
+  if (flags.topology !== undefined) config.topology = flags.topology as TopologyPresetName;
+  if (flags.tray !== undefined) config.tray = flags.tray as number;
+  if (flags.model !== undefined) config.model = flags.model as string;
+  if (flags.seed !== undefined) config.seed = flags.seed as number;
+  if (flags['tensor-parallel'] !== undefined) config.tensorParallel = flags['tensor-parallel'] as number;
+  if (flags['kv-blocks'] !== undefined) config.kvBlocksPerGpu = flags['kv-blocks'] as number;
+  if (flags['block-tokens'] !== undefined) config.blockTokens = flags['block-tokens'] as number;
+  return config;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { flags, rest } = parseFlags(argv, FLAGS);
+  if (flags.help) {
+    process.stdout.write(`usage: nvlsched worker [flags]\n\n${flagHelp(FLAGS)}\n`);
+    return 0;
+  }
+  if (rest.length > 0) throw usageError(`unexpected argument '${rest[0]}'`);
+  const backend = (flags.backend as string | undefined) ?? 'sim';
+  if (backend !== 'sim') throw usageError(`--backend: expected sim (cuda is not in this build), got '${backend}'`);
+  const pace = (flags.pace as string | undefined) ?? 'none';
+  if (pace !== 'none' && pace !== 'real') throw usageError(`--pace: expected none or real, got '${pace}'`);
+  const port = (flags.port as number | undefined) ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`--port: expected an integer in [0, 65535], got ${port}`);
+  const drainTimeoutS = (flags['drain-timeout'] as number | undefined) ?? 30;
+  if (!(drainTimeoutS >= 0)) throw usageError(`--drain-timeout: expected seconds ≥ 0, got ${drainTimeoutS}`);
+  const log = (line: string): void => void process.stderr.write(`nvlsched worker: ${line}\n`);
+  let worker;
+  try {
+    worker = await startWorker(readConfig(flags), { host: (flags.host as string | undefined) ?? '127.0.0.1', port, pace: pace as Pace, log });
+  } catch (error) {
+    if (error instanceof ConfigError) throw usageError(error.message);
+    throw error;
+  }
+  log(`serving ${worker.label} on port ${worker.port}`);
+  process.stdout.write(`${JSON.stringify({ event: 'listening', grpc: worker.port })}\n`);
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      log(`${signal}: draining (up to ${drainTimeoutS} s)`);
+      void worker.server.drain(drainTimeoutS).then(async (running) => {
+        log(running > 0 ? `drain deadline passed with ${running} running sequences; exiting` : 'drained; exiting');
+        await worker.server.close();
+        resolve(0);
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

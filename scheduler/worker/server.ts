@@ -1,0 +1,153 @@
+// The Worker gRPC service (proto/nvlsched/v1/worker.proto) over a backend. One Step stream per gateway connection:
+// plans are executed in arrival order, one result each. A malformed plan ends its stream with INVALID_ARGUMENT
+// naming the field; a sequence that cannot run is reported in that step's result and the stream goes on. When a
+// stream ends or breaks, the sequences of the instances it drove are freed (the gateway re-runs them elsewhere).
+// This is an edge process: it reads the wall clock (drain deadlines, `pace real`), the scheduler core never does.
+import * as grpc from '@grpc/grpc-js';
+
+import type { DrainRequest__Output } from '../gen/proto/nvlsched/v1/DrainRequest.js';
+import type { StepPlan__Output } from '../gen/proto/nvlsched/v1/StepPlan.js';
+import type { StepResult } from '../gen/proto/nvlsched/v1/StepResult.js';
+import { loadWorkerProto } from '../rpc/proto.js';
+import type { SimBackend } from './sim_backend.js';
+import { checkPlan, type PlanLimits } from './validate.js';
+
+export type Pace = 'none' | 'real';
+
+export interface WorkerServerOptions {
+  backend: SimBackend;
+  limits: PlanLimits;
+  /** 'real' waits each step's duration before answering; 'none' (default) answers at once. */
+  pace?: Pace;
+  /** Describes the worker in Health.detail. */
+  label?: string;
+  log?: (line: string) => void;
+}
+
+/** Longest Drain wait a client may ask for, seconds. */
+export const MAX_DRAIN_DEADLINE_S = 3600;
+
+function invalid(details: string): Partial<grpc.StatusObject> {
+  return { code: grpc.status.INVALID_ARGUMENT, details };
+}
+
+export class WorkerServer {
+  private readonly server = new grpc.Server();
+  private readonly idleWaiters = new Set<() => void>();
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly options: WorkerServerOptions) {
+    this.log = options.log ?? (() => undefined);
+    const proto = loadWorkerProto();
+    this.server.addService(proto.nvlsched.v1.Worker.service, {
+      Step: (call: grpc.ServerDuplexStream<StepPlan__Output, StepResult>) => this.step(call),
+      Snapshot: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, this.options.backend.snapshot()),
+      Drain: (call: grpc.ServerUnaryCall<DrainRequest__Output, unknown>, cb: grpc.sendUnaryData<unknown>) => this.drainRpc(call.request, cb),
+      Health: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, this.health()),
+    });
+  }
+
+  /** Binds host:port (0 picks a free port) and returns the port. */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) =>
+      this.server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))));
+  }
+
+  health(): { status: string; detail: string } {
+    const b = this.options.backend;
+    const state = b.draining ? 'STATUS_DRAINING' : 'STATUS_SERVING';
+    return { status: state, detail: `${this.options.label ?? 'worker'}; ${b.liveSequences} running sequences` };
+  }
+
+  /** Refuses new sequences from now on and resolves with the running count once it is 0 or `deadlineS` passed. */
+  drain(deadlineS: number): Promise<number> {
+    const backend = this.options.backend;
+    if (!backend.draining) this.log(`draining: ${backend.liveSequences} running sequences, deadline ${deadlineS} s`);
+    backend.draining = true;
+    if (backend.liveSequences === 0 || deadlineS <= 0) return Promise.resolve(backend.liveSequences);
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.idleWaiters.delete(done);
+        resolve(backend.liveSequences);
+      };
+      const timer = setTimeout(done, deadlineS * 1000);
+      this.idleWaiters.add(done);
+    });
+  }
+
+  /** Ends every stream and stops the server. */
+  close(): Promise<void> {
+    for (const done of [...this.idleWaiters]) done();
+    this.server.forceShutdown();
+    this.options.backend.close();
+    return Promise.resolve();
+  }
+
+  private drainRpc(request: DrainRequest__Output, cb: grpc.sendUnaryData<unknown>): void {
+    const deadlineS = request.deadlineS;
+    if (!(Number.isFinite(deadlineS) && deadlineS >= 0 && deadlineS <= MAX_DRAIN_DEADLINE_S)) {
+      cb(invalid(`deadline_s: expected seconds in [0, ${MAX_DRAIN_DEADLINE_S}], got ${deadlineS}`));
+      return;
+    }
+    this.drain(deadlineS).then((running) => cb(null, { runningSequences: running }), (error: Error) => cb({ code: grpc.status.INTERNAL, details: error.message }));
+  }
+
+  private afterStep(): void {
+    if (this.options.backend.liveSequences !== 0) return;
+    for (const done of [...this.idleWaiters]) done();
+  }
+
+  private step(call: grpc.ServerDuplexStream<StepPlan__Output, StepResult>): void {
+    const backend = this.options.backend;
+    const instances = new Set<string>();
+    let closed = false;
+    let pending: Promise<void> = Promise.resolve();
+    const finish = (): void => {
+      if (closed) return;
+      closed = true;
+      let freed = 0;
+      for (const id of instances) freed += backend.releaseInstance(id);
+      if (freed > 0) this.log(`step stream ended: freed ${freed} sequences of ${[...instances].join(', ')}`);
+      this.afterStep();
+    };
+    call.on('data', (plan: StepPlan__Output) => {
+      if (closed) return;
+      const bad = checkPlan(plan, this.options.limits, (instance, seq) => backend.tokensOf(instance, seq));
+      if (bad) {
+        finish();
+        call.emit('error', invalid(`StepPlan ${plan.stepId}: ${bad}`));
+        return;
+      }
+      instances.add(plan.instanceId);
+      const result = this.execute(plan);
+      this.afterStep();
+      if (this.options.pace === 'real' && Number(result.durationS) > 0) {
+        pending = pending.then(() => new Promise((resolve) => setTimeout(resolve, Number(result.durationS) * 1000))).then(() => {
+          if (!closed) call.write(result);
+        });
+      } else {
+        call.write(result);
+      }
+    });
+    call.on('end', () => {
+      void pending.then(() => {
+        finish();
+        call.end();
+      });
+    });
+    call.on('cancelled', finish);
+    call.on('error', finish);
+  }
+
+  private execute(plan: StepPlan__Output): StepResult {
+    try {
+      return this.options.backend.execute(plan);
+    } catch (error) {
+      // A bug, not bad input: report it for this step and keep serving.
+      const message = (error as Error).message ?? String(error);
+      this.log(`step ${plan.stepId}: internal error: ${message}`);
+      return { stepId: plan.stepId, durationS: 0, outputs: [], kvEvents: [], errorCode: 'E_INTERNAL', errorMessage: message };
+    }
+  }
+}

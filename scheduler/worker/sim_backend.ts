@@ -1,0 +1,207 @@
+// The `sim` backend: executes step plans against this tray's real native KV manager (metadata mode) and prices each
+// step with the performance model's step predictor — the same KV manager config and predictor the simulator uses
+// (scheduler/sim/worker_kv.ts, scheduler/sim/run.ts), so a live worker and a simulated one agree.
+//
+// Per sequence (keyed by instance id and the gateway's seq id): allocated on first sight with the plan's block
+// hashes (num_cached_tokens + num_tokens), appended as it grows, freed when a plan lists it in finished_seq_ids.
+// A sequence that cannot run (draining, unknown GPU, KV error) gets its error in its output and is left out of the
+// step; the step still runs the others. Every KV call that fails changes nothing (native/SPEC.md).
+import type { ScheduledSequence__Output } from '../gen/proto/nvlsched/v1/ScheduledSequence.js';
+import type { SequenceOutput } from '../gen/proto/nvlsched/v1/SequenceOutput.js';
+import type { StepPlan__Output } from '../gen/proto/nvlsched/v1/StepPlan.js';
+import type { StepResult } from '../gen/proto/nvlsched/v1/StepResult.js';
+import type { SnapshotResponse } from '../gen/proto/nvlsched/v1/SnapshotResponse.js';
+import { NativeKvManager } from '../kv/native.js';
+import { makeFittedOpTimes } from '../perf/fitted_optimes.js';
+import { makeStepPredictor } from '../perf/step.js';
+import type { StepBreakdown, StepPredictor, StepSequence } from '../perf/step_types.js';
+import type { Cluster } from '../sim/cluster.js';
+import { eventsToProto, snapshotToProto } from './events.js';
+import { syntheticTokenId } from './tokens.js';
+
+interface SeqState {
+  native: number;
+  gpu: number;
+  /** Tokens in KV after the last step that ran it. */
+  tokens: number;
+}
+
+type SeqError = readonly [code: string, message: string];
+
+export interface SimBackendOptions {
+  cluster: Cluster;
+  hostBlocks: number;
+  seed: number;
+}
+
+export class SimBackend {
+  draining = false;
+  liveSequences = 0;
+  readonly gpusPerTray: number;
+  private readonly kv: NativeKvManager;
+  private readonly predictor: StepPredictor;
+  private readonly seqs = new Map<string, Map<number, SeqState>>();
+  private readonly gatewayIds = new Map<number, number>();
+  private readonly breakdown: StepBreakdown = { stepS: 0, gemmS: 0, attentionS: 0, commS: 0, overheadS: 0 };
+  private readonly batch: StepSequence[] = [];
+  private readonly pool: StepSequence[] = [];
+  private readonly maxContextTokens: number;
+  private readonly vocabSize: number;
+  private readonly seed: number;
+
+  constructor(options: SimBackendOptions) {
+    const { cluster } = options;
+    this.kv = new NativeKvManager({
+      topology: cluster.trayTopology,
+      layout: cluster.kvLayout,
+      tokensPerBlock: cluster.engine.blockTokens,
+      deviceBlocksPerGpu: cluster.engine.kvBlocksTotal,
+      hostBlocksPerTray: options.hostBlocks,
+      diskBlocksPerTray: 0,
+      dataMode: 'metadata',
+      backend: 'cpu',
+    });
+    this.gpusPerTray = cluster.trayTopology.gpusPerTray;
+    this.predictor = makeStepPredictor(cluster.model, cluster.perf, makeFittedOpTimes());
+    this.maxContextTokens = cluster.model.maxContextTokens;
+    this.vocabSize = cluster.model.vocabSize;
+    this.seed = options.seed;
+  }
+
+  get tokensPerBlock(): number {
+    return this.kv.tokensPerBlock;
+  }
+
+  /** KV length of a running sequence; undefined when the worker does not hold it. */
+  tokensOf(instanceId: string, seqId: number): number | undefined {
+    return this.seqs.get(instanceId)?.get(seqId)?.tokens;
+  }
+
+  execute(plan: StepPlan__Output): StepResult {
+    const table = this.instance(plan.instanceId);
+    for (const id of plan.finishedSeqIds) this.release(table, id);
+    const result: StepResult = { stepId: plan.stepId, durationS: 0, outputs: [], kvEvents: [], errorCode: '', errorMessage: '' };
+    const outputs = result.outputs as SequenceOutput[];
+    this.batch.length = 0;
+    plan.sequences.forEach((item, i) => {
+      const cachedBefore = table.get(item.seqId)?.tokens ?? item.numCachedTokens;
+      const error = this.applyKv(table, item);
+      if (error) {
+        outputs.push({ seqId: item.seqId, tokenIds: [], finished: false, errorCode: error[0], errorMessage: error[1] });
+        if (!result.errorCode) {
+          result.errorCode = error[0];
+          result.errorMessage = `sequences[${i}] (seq ${item.seqId}): ${error[1]}`;
+        }
+        return;
+      }
+      this.pushBatch(item, cachedBefore);
+      const position = cachedBefore + item.numTokens;
+      outputs.push({ seqId: item.seqId, tokenIds: [syntheticTokenId(this.seed, item.seqId, position, this.vocabSize)], finished: false, errorCode: '', errorMessage: '' });
+    });
+    result.durationS = this.batch.length > 0 ? this.predictor.predict(this.batch, this.breakdown).stepS : 0;
+    const events = this.kv.drainEventsPacked();
+    if (events.count > 0) result.kvEvents = eventsToProto(events, (id) => this.gatewayIds.get(id) ?? 0);
+    return result;
+  }
+
+  private pushBatch(item: ScheduledSequence__Output, cachedBefore: number): void {
+    const n = this.batch.length;
+    let s = this.pool[n];
+    if (!s) {
+      s = { phase: 'decode', numNewTokens: 1, numCachedTokens: 0 };
+      this.pool.push(s);
+    }
+    s.phase = item.isPrefill ? 'prefill' : 'decode';
+    s.numNewTokens = item.numTokens;
+    s.numCachedTokens = cachedBefore;
+    this.batch.push(s);
+  }
+
+  /** Brings the sequence's KV to this step's length; an error says why it cannot run (nothing changed then). */
+  private applyKv(table: Map<number, SeqState>, item: ScheduledSequence__Output): SeqError | null {
+    const s = table.get(item.seqId);
+    if (s === undefined) return this.firstSight(table, item);
+    if (item.gpu !== s.gpu) return ['E_GPU_MISMATCH', `the sequence lives on gpu ${s.gpu}, the plan says gpu ${item.gpu}`];
+    const total = s.tokens + item.numTokens;
+    if (total > this.maxContextTokens) return contextError(total, this.maxContextTokens);
+    try {
+      this.kv.append(s.native, item.numTokens, hashesOf(item));
+    } catch (error) {
+      return kvError(error);
+    }
+    s.tokens = total;
+    return null;
+  }
+
+  private firstSight(table: Map<number, SeqState>, item: ScheduledSequence__Output): SeqError | null {
+    if (this.draining) return ['E_DRAINING', 'the worker is draining and accepts no new sequences'];
+    if (item.gpu >= this.gpusPerTray) return ['E_UNKNOWN_GPU', `gpu ${item.gpu} is not on this tray (GPUs 0..${this.gpusPerTray - 1})`];
+    const total = item.numCachedTokens + item.numTokens;
+    if (total > this.maxContextTokens) return contextError(total, this.maxContextTokens);
+    let native: number;
+    try {
+      const hashes = hashesOf(item);
+      native = this.kv.allocate({ gpu: item.gpu, numTokens: total, ...(hashes ? { blockHashes: hashes } : {}), reserveTokens: item.reserveTokens }).seqId;
+    } catch (error) {
+      return kvError(error);
+    }
+    table.set(item.seqId, { native, gpu: item.gpu, tokens: total });
+    this.gatewayIds.set(native, item.seqId);
+    this.liveSequences++;
+    return null;
+  }
+
+  /** Frees a sequence's KV; ids the worker does not hold (never ran, or refused) are ignored. */
+  private release(table: Map<number, SeqState>, seqId: number): void {
+    const s = table.get(seqId);
+    if (!s) return;
+    table.delete(seqId);
+    this.gatewayIds.delete(s.native);
+    this.liveSequences--;
+    this.kv.free(s.native);
+  }
+
+  /** Frees every sequence of an instance (its step stream ended: the gateway re-runs them elsewhere). */
+  releaseInstance(instanceId: string): number {
+    const table = this.seqs.get(instanceId);
+    if (!table) return 0;
+    const ids = [...table.keys()];
+    for (const id of ids) this.release(table, id);
+    this.seqs.delete(instanceId);
+    return ids.length;
+  }
+
+  private instance(instanceId: string): Map<number, SeqState> {
+    let table = this.seqs.get(instanceId);
+    if (!table) {
+      table = new Map();
+      this.seqs.set(instanceId, table);
+    }
+    return table;
+  }
+
+  snapshot(): SnapshotResponse {
+    return snapshotToProto(this.kv.snapshot());
+  }
+
+  close(): void {
+    this.kv.close();
+  }
+}
+
+function hashesOf(item: ScheduledSequence__Output): BigUint64Array | undefined {
+  const n = item.blockHashes.length;
+  if (n === 0) return undefined;
+  const out = new BigUint64Array(n);
+  for (let i = 0; i < n; i++) out[i] = BigInt(item.blockHashes[i] as string);
+  return out;
+}
+
+function contextError(total: number, max: number): SeqError {
+  return ['E_CONTEXT_TOO_LONG', `${total} tokens exceed the model's context of ${max}`];
+}
+
+function kvError(error: unknown): SeqError {
+  const e = error as { code?: unknown; message?: unknown };
+  return [typeof e.code === 'string' ? e.code : 'E_INTERNAL', typeof e.message === 'string' ? e.message : String(error)];
+}
