@@ -34,6 +34,8 @@ function invalid(details: string): Partial<grpc.StatusObject> {
 export class WorkerServer {
   private readonly server = new grpc.Server();
   private readonly idleWaiters = new Set<() => void>();
+  /** Open Step streams and how to end each one cleanly (status OK after the results already written). */
+  private readonly streams = new Set<() => void>();
   private readonly log: (line: string) => void;
 
   constructor(private readonly options: WorkerServerOptions) {
@@ -76,12 +78,24 @@ export class WorkerServer {
     });
   }
 
-  /** Ends every stream and stops the server. */
-  close(): Promise<void> {
+  /**
+   * Ends every Step stream with status OK (results already written still reach the client), then stops the server;
+   * calls still open after `graceS` are cancelled.
+   */
+  async close(graceS = 2): Promise<void> {
     for (const done of [...this.idleWaiters]) done();
-    this.server.forceShutdown();
+    for (const end of [...this.streams]) end();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceS * 1000);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     this.options.backend.close();
-    return Promise.resolve();
   }
 
   private drainRpc(request: DrainRequest__Output, cb: grpc.sendUnaryData<unknown>): void {
@@ -106,11 +120,20 @@ export class WorkerServer {
     const finish = (): void => {
       if (closed) return;
       closed = true;
+      this.streams.delete(endStream);
       let freed = 0;
       for (const id of instances) freed += backend.releaseInstance(id);
       if (freed > 0) this.log(`step stream ended: freed ${freed} sequences of ${[...instances].join(', ')}`);
       this.afterStep();
     };
+    const endStream = (): void => {
+      void pending.then(() => {
+        if (closed) return;
+        finish();
+        call.end();
+      });
+    };
+    this.streams.add(endStream);
     call.on('data', (plan: StepPlan__Output) => {
       if (closed) return;
       const bad = checkPlan(plan, this.options.limits, (instance, seq) => backend.tokensOf(instance, seq));
@@ -130,12 +153,7 @@ export class WorkerServer {
         call.write(result);
       }
     });
-    call.on('end', () => {
-      void pending.then(() => {
-        finish();
-        call.end();
-      });
-    });
+    call.on('end', endStream);
     call.on('cancelled', finish);
     call.on('error', finish);
   }
