@@ -323,8 +323,9 @@ export class Scheduler {
     const fetch: KvFetch = { hostBlocks: 0, neighbourBlocks: 0 };
     let blocks = Math.min(hit.deviceBlocks, promptBlocks);
     const tier = req.sessionId !== undefined ? inst.engine.sessionTier(req.sessionId) : undefined;
-    if (tier !== undefined && req.blockHashes.length > blocks) {
-      const retained = Math.min(req.blockHashes.length, promptBlocks);
+    // The retained context covers the previous turn (prompt + output), not what this turn adds after it.
+    const retained = tier !== undefined ? Math.min(inst.engine.sessionKvBlocks(req.sessionId as string), req.blockHashes.length, promptBlocks) : 0;
+    if (tier !== undefined && retained > blocks) {
       if (tier === 'host') fetch.hostBlocks = retained - blocks;
       blocks = retained;
     } else {

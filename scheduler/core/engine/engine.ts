@@ -130,6 +130,11 @@ export class InstanceEngine {
     if (this.st.retainedDevice.has(sessionKey)) return 'device';
     return this.st.retainedHost.has(sessionKey) ? 'host' : undefined;
   }
+
+  /** KV blocks retained for an idle session (0 when none). */
+  sessionKvBlocks(sessionKey: string): number {
+    return this.st.retainedDevice.get(sessionKey) ?? this.st.retainedHost.get(sessionKey) ?? 0;
+  }
 }
 
 function newSeq(seqId: number, init: SeqInit, nowS: number): Seq {
