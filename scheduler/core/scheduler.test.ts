@@ -53,6 +53,8 @@ test('a session turn goes back to the instance holding its context and reuses it
   assert.ok(second.ok && !second.external && first.ok && !first.external);
   assert.equal(second.instanceId, first.instanceId, 'session affinity');
   assert.ok(second.cachedPromptTokens >= 30 * 64, `cached ${second.cachedPromptTokens}`);
+  // Only the retained previous turn (30 prompt blocks + 1 output token → 31 blocks) is cached, not the 40-block prompt.
+  assert.ok(second.cachedPromptTokens <= 31 * 64, `cached ${second.cachedPromptTokens} > the retained context`);
 });
 
 test('admission (shape-aware) rejects early with a retry hint when the queue cannot meet the TTFT SLO; baselines queue it', () => {
