@@ -1,0 +1,312 @@
+// The gateway loop: the scheduler core driving model instances on live workers. Per instance, one step in flight:
+// planStep (real clock) → StepPlan over the instance's Step stream → StepResult → KV events into the KV index →
+// EOS decided here (the request's max_tokens, or the model's context) → completeStep → tokens to each request's sink.
+// The worker never finishes a sequence by itself; ended, cancelled and preempted sequences are freed on the worker
+// through the next plan's finished_seq_ids. Cancels that arrive while a step is in flight wait for its end, so the
+// engine never sees a sequence disappear under a running step.
+import type { EnginePlan } from '../core/engine/types.js';
+import type { EndedRequest, Scheduler } from '../core/scheduler.js';
+import type { ScheduledSequence } from '../gen/proto/nvlsched/v1/ScheduledSequence.js';
+import type { StepResult__Output } from '../gen/proto/nvlsched/v1/StepResult.js';
+import { packEvents } from '../kv/event_batch.js';
+import type { StepStreamClient } from './step_stream.js';
+import { eventsFromProto } from './kv_events.js';
+
+/** Seconds, from a monotonic source (the gateway injects performance.now()/1000; tests may inject their own). */
+export type Clock = () => number;
+
+/** Where a request's tokens and end go (the gRPC or HTTP stream). */
+export interface RequestSink {
+  onTokens(tokenIds: readonly number[]): void;
+  /** Exactly once. error: a worker failure (the request did not complete). */
+  onEnd(end: EndedRequest, detail: { queueS: number; error?: string }): void;
+}
+
+export interface DriverInstance {
+  instanceId: string;
+  /** The KV index's worker id of the tray that keeps this instance's KV (its events are tray-local). */
+  workerId: string;
+  /** The instance's first GPU as that tray numbers it. */
+  gpu: number;
+  stream: StepStreamClient;
+  /** Asks the tray for a KV snapshot (after an event gap). */
+  snapshot: () => Promise<Parameters<Scheduler['applyKvSnapshot']>[1]>;
+}
+
+interface LiveReq {
+  requestId: string;
+  sink: RequestSink;
+  maxTokens: number;
+  promptTokens: number;
+  hashes: readonly bigint[];
+  arrivalS: number;
+  firstPlannedS: number | null;
+  /** Per-sequence state, once the instance plans it. */
+  seqId: number;
+  onWorker: boolean;
+  hashedBlocks: number;
+  outputs: number;
+  emitting: boolean;
+  instanceId: string;
+}
+
+interface InstRun extends DriverInstance {
+  busy: boolean;
+  again: boolean;
+  failed: string | null;
+  seqs: Map<number, LiveReq>;
+  toFree: number[];
+  cancels: Array<{ requestId: string; reason: string }>;
+  timer: NodeJS.Timeout | null;
+  stepId: number;
+}
+
+export interface DriverOptions {
+  sched: Scheduler;
+  clock: Clock;
+  instances: readonly DriverInstance[];
+  maxContextTokens: number;
+  blockTokens: number;
+  log?: (line: string) => void;
+}
+
+export class GatewayDriver {
+  private readonly insts = new Map<string, InstRun>();
+  private readonly live = new Map<string, LiveReq>();
+  private readonly log: (line: string) => void;
+  private idleWaiters: Array<() => void> = [];
+  stepsRun = 0;
+
+  constructor(private readonly o: DriverOptions) {
+    this.log = o.log ?? (() => undefined);
+    for (const d of o.instances) {
+      this.insts.set(d.instanceId, { ...d, busy: false, again: false, failed: null, seqs: new Map(), toFree: [], cancels: [], timer: null, stepId: 0 });
+    }
+  }
+
+  get liveRequests(): number {
+    return this.live.size;
+  }
+
+  /** Takes a request the scheduler admitted onto `instanceId`. */
+  admitted(instanceId: string, requestId: string, r: { maxTokens: number; promptTokens: number; hashes: readonly bigint[]; arrivalS: number }, sink: RequestSink): void {
+    const inst = this.inst(instanceId);
+    this.live.set(requestId, { requestId, sink, ...r, firstPlannedS: null, seqId: -1, onWorker: false, hashedBlocks: 0, outputs: 0, emitting: false, instanceId });
+    this.kick(inst);
+  }
+
+  /** Cancels a live request (client Cancel or disconnect); false when it is unknown or already ended. */
+  cancel(requestId: string, reason: string): boolean {
+    const live = this.live.get(requestId);
+    if (!live) return false;
+    const inst = this.inst(live.instanceId);
+    if (inst.busy) inst.cancels.push({ requestId, reason });
+    else {
+      this.cancelNow(inst, requestId, reason);
+      this.kick(inst);
+    }
+    return true;
+  }
+
+  /** Cancels every live request (shutdown). */
+  cancelAll(reason: string): void {
+    for (const requestId of [...this.live.keys()]) this.cancel(requestId, reason);
+  }
+
+  /** Resolves once no request is live (shutdown, tests). */
+  idle(): Promise<void> {
+    if (this.live.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  stop(): void {
+    for (const inst of this.insts.values()) if (inst.timer) clearTimeout(inst.timer);
+  }
+
+  private inst(id: string): InstRun {
+    const inst = this.insts.get(id);
+    if (!inst) throw new Error(`gateway: unknown instance ${id}`);
+    return inst;
+  }
+
+  private kick(inst: InstRun): void {
+    if (inst.busy) {
+      inst.again = true;
+      return;
+    }
+    void this.loop(inst);
+  }
+
+  private async loop(inst: InstRun): Promise<void> {
+    inst.busy = true;
+    try {
+      for (;;) {
+        inst.again = false;
+        const ran = await this.step(inst);
+        this.applyCancels(inst);
+        if (!ran && !inst.again) break;
+      }
+      if (inst.toFree.length > 0) await this.freeOnly(inst);
+    } catch (error) {
+      this.fail(inst, (error as Error).message);
+    } finally {
+      inst.busy = false;
+    }
+  }
+
+  /** One step; false when the plan was empty (nothing to run now). */
+  private async step(inst: InstRun): Promise<boolean> {
+    if (inst.failed) return false;
+    const sched = this.o.sched;
+    const plan = sched.planStep(inst.instanceId, this.o.clock());
+    for (const p of plan.preempted) this.preempted(inst, p.seqId);
+    if (plan.items.length === 0) {
+      const ended = sched.completeStep(inst.instanceId, plan, { stepId: plan.stepId, durationS: 0, finishedSeqIds: [] }, this.o.clock());
+      for (const e of ended) this.ended(inst, e, undefined);
+      this.wakeAt(inst, plan.holdUntilS);
+      return ended.length > 0;
+    }
+    const sequences = plan.items.map((item) => this.scheduled(inst, item));
+    const result = await inst.stream.send({ stepId: ++inst.stepId, instanceId: inst.instanceId, sequences, finishedSeqIds: inst.toFree.splice(0) });
+    this.stepsRun++;
+    this.applyEvents(inst, result);
+    const errors = this.emit(inst, plan, result);
+    const finished: number[] = [];
+    for (const item of plan.items) {
+      const s = inst.seqs.get(item.seqId) as LiveReq;
+      if (s.emitting && !errors.has(item.seqId) && (s.outputs >= s.maxTokens || item.numCachedTokens + item.numNewTokens + 1 >= this.o.maxContextTokens)) finished.push(item.seqId);
+      s.emitting = false;
+    }
+    const ended = sched.completeStep(inst.instanceId, plan, { stepId: plan.stepId, durationS: result.durationS, finishedSeqIds: finished }, this.o.clock());
+    for (const e of ended) this.ended(inst, e, undefined);
+    for (const [seqId, message] of errors) {
+      const s = inst.seqs.get(seqId);
+      if (s) this.cancelNow(inst, s.requestId, `worker: ${message}`, message);
+    }
+    return true;
+  }
+
+  /** The proto form of one plan item; first sight of a sequence binds it to its request. */
+  private scheduled(inst: InstRun, item: EnginePlan['items'][number]): ScheduledSequence {
+    let s = inst.seqs.get(item.seqId);
+    if (!s) {
+      const found = this.o.sched.sequence(inst.instanceId, item.seqId);
+      s = found ? this.live.get(found.requestId) : undefined;
+      if (!s) throw new Error(`gateway: instance ${inst.instanceId} planned unknown sequence ${item.seqId}`);
+      s.seqId = item.seqId;
+      inst.seqs.set(item.seqId, s);
+    }
+    s.firstPlannedS ??= this.o.clock();
+    const tokens = item.numCachedTokens + item.numNewTokens;
+    const first = !s.onWorker;
+    if (first) s.hashedBlocks = 0;
+    const upTo = Math.min(s.hashes.length, Math.floor(tokens / this.o.blockTokens));
+    const blockHashes = s.hashedBlocks < upTo ? s.hashes.slice(s.hashedBlocks, upTo).map(String) : [];
+    s.hashedBlocks = Math.max(s.hashedBlocks, upTo);
+    s.onWorker = true;
+    // A token comes out once the prompt is in: a partial prefill chunk's sample is dropped (as an engine does).
+    s.emitting = tokens >= s.promptTokens + s.outputs;
+    const reserveTokens = first ? Math.max(0, Math.min(s.maxTokens - s.outputs, this.o.maxContextTokens - tokens)) : 0;
+    return {
+      seqId: item.seqId,
+      gpu: inst.gpu,
+      numTokens: item.numNewTokens,
+      isPrefill: item.kind === 'prefill',
+      blockHashes,
+      reserveTokens,
+      numCachedTokens: first ? item.numCachedTokens : 0,
+    };
+  }
+
+  /** Tokens of the sequences that emitted; returns the sequences the worker could not run (seqId → message). */
+  private emit(inst: InstRun, plan: EnginePlan, result: StepResult__Output): Map<number, string> {
+    const errors = new Map<number, string>();
+    for (const out of result.outputs) {
+      const s = inst.seqs.get(out.seqId);
+      if (!s) continue;
+      if (out.errorCode !== '') {
+        errors.set(out.seqId, `${out.errorCode}: ${out.errorMessage}`);
+        continue;
+      }
+      if (!s.emitting || out.tokenIds.length === 0) continue;
+      s.outputs += out.tokenIds.length;
+      s.sink.onTokens(out.tokenIds);
+    }
+    // A sequence of the plan with no output at all did not run: treat it as a worker error, not a silent stall.
+    if (result.outputs.length < plan.items.length) {
+      const seen = new Set(result.outputs.map((o) => o.seqId));
+      for (const item of plan.items) if (!seen.has(item.seqId)) errors.set(item.seqId, result.errorMessage || 'no output for the sequence');
+    }
+    return errors;
+  }
+
+  private applyEvents(inst: InstRun, result: StepResult__Output): void {
+    if (result.kvEvents.length === 0) return;
+    const batch = packEvents(eventsFromProto(result.kvEvents));
+    if (!this.o.sched.applyKvEvents(inst.workerId, batch).resyncNeeded) return;
+    void inst.snapshot().then(
+      (snap) => this.o.sched.applyKvSnapshot(inst.workerId, snap),
+      (err: Error) => this.log(`snapshot of ${inst.workerId} failed: ${err.message}`),
+    );
+  }
+
+  private preempted(inst: InstRun, seqId: number): void {
+    const s = inst.seqs.get(seqId);
+    if (!s || !s.onWorker) return;
+    // Recompute or swap: the worker frees it now and allocates again (cached + new tokens) when it next runs.
+    inst.toFree.push(seqId);
+    s.onWorker = false;
+  }
+
+  private applyCancels(inst: InstRun): void {
+    for (const c of inst.cancels.splice(0)) this.cancelNow(inst, c.requestId, c.reason);
+  }
+
+  private cancelNow(inst: InstRun, requestId: string, reason: string, error?: string): void {
+    const e = this.o.sched.cancel(requestId, reason, this.o.clock());
+    if (e) this.ended(inst, e, error);
+  }
+
+  private ended(inst: InstRun, e: EndedRequest, error: string | undefined): void {
+    const live = this.live.get(e.requestId);
+    if (!live) return;
+    this.live.delete(e.requestId);
+    if (live.seqId >= 0) {
+      inst.seqs.delete(live.seqId);
+      if (live.onWorker) inst.toFree.push(live.seqId);
+    }
+    const queueS = (live.firstPlannedS ?? e.endS) - live.arrivalS;
+    live.sink.onEnd(e, { queueS, ...(error !== undefined ? { error } : {}) });
+    if (this.live.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /** Frees ended sequences on an idle instance's worker (a plan with no sequences). */
+  private async freeOnly(inst: InstRun): Promise<void> {
+    if (inst.failed) return;
+    await inst.stream.send({ stepId: ++inst.stepId, instanceId: inst.instanceId, sequences: [], finishedSeqIds: inst.toFree.splice(0) });
+  }
+
+  private wakeAt(inst: InstRun, atS: number | null): void {
+    if (atS === null) return;
+    if (inst.timer) clearTimeout(inst.timer);
+    const delayMs = Math.max(0, (atS - this.o.clock()) * 1000);
+    inst.timer = setTimeout(() => {
+      inst.timer = null;
+      this.kick(inst);
+    }, delayMs);
+  }
+
+  /** The instance's stream broke: its requests end with an error (re-running them elsewhere is not built yet). */
+  private fail(inst: InstRun, message: string): void {
+    inst.failed = message;
+    this.log(`instance ${inst.instanceId} failed: ${message}`);
+    for (const live of [...this.live.values()]) {
+      if (live.instanceId === inst.instanceId) this.cancelNow(inst, live.requestId, `worker failed: ${message}`, message);
+    }
+  }
+
+  /** Whether an instance can take work (its stream is up). */
+  healthy(instanceId: string): boolean {
+    return this.insts.get(instanceId)?.failed === null;
+  }
+}

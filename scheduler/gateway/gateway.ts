@@ -1,0 +1,103 @@
+// Builds a gateway: the cluster's instances on the first N trays → the Scheduler (performance-model cost) → one Step
+// stream per instance to the worker of its leading tray → the driver → the Gateway gRPC service on host:port.
+import * as grpc from '@grpc/grpc-js';
+import { performance } from 'node:perf_hooks';
+
+import { Scheduler } from '../core/scheduler.js';
+import type { WorkerClient } from '../gen/proto/nvlsched/v1/Worker.js';
+import { makeFittedOpTimes } from '../perf/fitted_optimes.js';
+import { makePerfCostModel } from '../perf/placement_cost.js';
+import { loadWorkerProto } from '../rpc/proto.js';
+import { Rng } from '../util/random.js';
+import { GatewayDriver, type Clock, type DriverInstance } from './driver.js';
+import { snapshotFromProto } from './kv_events.js';
+import { GatewayService } from './service.js';
+import { StepStreamClient } from './step_stream.js';
+import { buildGatewayCluster, type GatewayClusterOptions, type GatewayCluster } from './topology.js';
+
+export interface GatewayOptions extends Omit<GatewayClusterOptions, 'numWorkers'> {
+  /** gRPC ports of the workers of trays 0..n-1, in tray order. */
+  workerPorts: readonly number[];
+  workerHost?: string;
+  policy?: unknown;
+  seed?: number;
+  host?: string;
+  /** 0 picks a free port. */
+  grpcPort?: number;
+  clock?: Clock;
+  log?: (line: string) => void;
+}
+
+export interface RunningGateway {
+  port: number;
+  sched: Scheduler;
+  driver: GatewayDriver;
+  topology: GatewayCluster;
+  /** Stops accepting, cancels what is live, closes streams and the server. */
+  close(): Promise<void>;
+}
+
+/** How long shutdown waits for cancelled streams to end, then for open calls, before forcing. */
+const SHUTDOWN_GRACE_MS = 2000;
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+export const realClock: Clock = () => performance.now() / 1000;
+
+export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
+  const topology = buildGatewayCluster({ ...o, numWorkers: o.workerPorts.length });
+  const { cluster } = topology;
+  const clock = o.clock ?? realClock;
+  const blockTokens = cluster.engine.blockTokens;
+  const cost = makePerfCostModel([{ pool: cluster.pool.name, model: cluster.model, instance: cluster.perf, kvDtype: cluster.kvDtype, blockTokens }], makeFittedOpTimes());
+  const sched = new Scheduler({
+    policy: o.policy,
+    pools: [{ ...cluster.pool, kvBytesPerBlock: cluster.kvBytesPerBlock }],
+    instances: topology.instances.map((i) => i.setup),
+    cost,
+    rng: new Rng(o.seed ?? 1),
+  });
+  const proto = loadWorkerProto();
+  const clients: WorkerClient[] = o.workerPorts.map((port) => new proto.nvlsched.v1.Worker(`${o.workerHost ?? '127.0.0.1'}:${port}`, grpc.credentials.createInsecure()));
+  const streams: StepStreamClient[] = [];
+  const instances: DriverInstance[] = topology.instances.map((spec) => {
+    const client = clients[spec.leaderWorker] as WorkerClient;
+    const stream = new StepStreamClient(client);
+    streams.push(stream);
+    return {
+      instanceId: spec.setup.instanceId,
+      workerId: (cluster.workers[spec.leaderWorker] as { workerId: string }).workerId,
+      gpu: spec.leaderGpu,
+      stream,
+      snapshot: () => new Promise((resolve, reject) => client.Snapshot({}, (err, res) => (err || !res ? reject(err ?? new Error('empty snapshot')) : resolve(snapshotFromProto(res))))),
+    };
+  });
+  const maxContextTokens = cluster.model.maxContextTokens;
+  const driver = new GatewayDriver({ sched, clock, instances, maxContextTokens, blockTokens, ...(o.log ? { log: o.log } : {}) });
+  let stopping = false;
+  const server = new grpc.Server();
+  const label = `${topology.instances.length} instances of ${cluster.model.name} tp${cluster.tensorParallel} on ${o.workerPorts.length} tray(s) of ${cluster.name}, policy ${sched.policyName}`;
+  new GatewayService({ sched, driver, clock, limits: { maxContextTokens, blockTokens }, label, isStopping: () => stopping }).addTo(server);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${o.host ?? '127.0.0.1'}:${o.grpcPort ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  const close = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    driver.cancelAll('the gateway is shutting down');
+    await Promise.race([driver.idle(), delay(SHUTDOWN_GRACE_MS)]);
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, SHUTDOWN_GRACE_MS);
+      server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+    driver.stop();
+    for (const s of streams) s.end();
+    for (const c of clients) c.close();
+  };
+  return { port, sched, driver, topology, close };
+}
