@@ -1,0 +1,76 @@
+// `nvlsched serve --local-workers 1` as a real child process (which spawns its worker child): the listening line,
+// one Generate over gRPC to max_tokens, SIGTERM → exit 0 with its workers gone; bad flags exit 2 with one line.
+import * as grpc from '@grpc/grpc-js';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { test } from 'node:test';
+
+import { generate } from '../gateway/testing.js';
+import { loadGatewayProto } from '../rpc/proto.js';
+import { packageRoot } from '../util/paths.js';
+
+const MAIN = path.join(packageRoot(), 'scheduler', 'cli', 'main.ts');
+const LIMIT_MS = 30_000;
+
+function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), LIMIT_MS);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+function firstLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`serve exited (${code}) before listening`)));
+  });
+}
+
+test('serve --local-workers 1: listening line, a Generate to max_tokens, SIGTERM → exit 0', async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--grpc-port', '0', '--local-workers', '1', '--tensor-parallel', '2', '--kv-blocks', '512', '--block-tokens', '16'], {
+    cwd: packageRoot(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    const line = JSON.parse(await withTimeout(firstLine(child), 'the listening line')) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(line), ['event', 'grpc', 'http', 'metrics']);
+    assert.equal(line.event, 'listening');
+    assert.ok(typeof line.grpc === 'number' && line.grpc > 0);
+    const proto = loadGatewayProto();
+    const client = new proto.nvlsched.v1.Gateway(`127.0.0.1:${line.grpc}`, grpc.credentials.createInsecure());
+    const out = await withTimeout(generate(client, { promptTokenIds: Array.from({ length: 200 }, (_, i) => i), maxTokens: 7 }), 'Generate');
+    client.close();
+    assert.equal(out.error, undefined, out.error?.details);
+    assert.equal(out.tokens.length, 7);
+    assert.equal(out.last?.finishReason, 'length');
+    child.kill('SIGTERM');
+    assert.equal(await withTimeout(exited, 'exit after SIGTERM'), 0, stderr);
+    assert.match(stderr, /worker of tray 0 exited \(0\)/);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
+const BAD: Array<{ args: string[]; match: RegExp }> = [
+  { args: ['--grpc-port', '0'], match: /--local-workers <n> or --worker-ports/ },
+  { args: ['--local-workers', '99'], match: /^nvlsched: E_USAGE: --local-workers: expected an integer in \[1, 18\]/ },
+  { args: ['--local-workers', '1', '--cluster', 'nope'], match: /--cluster: .*unknown cluster preset/ },
+  { args: ['--local-workers', '1', '--grpc-port', '70000'], match: /--grpc-port: expected an integer/ },
+  { args: ['--local-workers', '1', '--pace', 'fast'], match: /--pace: expected none or real/ },
+  { args: ['--local-workers', '1', '--policy', 'nope'], match: /^nvlsched: E_USAGE: --policy: .*unknown policy "nope"/ },
+  { args: ['--local-workers', '1', '--bogus'], match: /unknown flag --bogus/ },
+];
+for (const c of BAD) {
+  test(`serve ${c.args.join(' ')} exits 2 with one line`, () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...c.args], { cwd: packageRoot(), encoding: 'utf8', timeout: LIMIT_MS });
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, c.match);
+  });
+}

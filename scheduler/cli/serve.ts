@@ -1,0 +1,125 @@
+// `nvlsched serve`: the gateway (scheduler/gateway/README.md). With --local-workers N it starts N simulated workers
+// as child processes (trays 0..N-1) and drives the cluster's instances on those trays; --worker-ports connects to
+// running workers instead. When ready it prints {"event":"listening","grpc":<port>,"http":null,"metrics":null} on
+// stdout (HTTP and metrics are not built yet: null). SIGTERM (or SIGINT) cancels live requests, stops the workers
+// it started and exits 0. Bad flags exit 2 with a one-line reason.
+import { ConfigError } from '../core/config/params.js';
+import { readPolicy } from '../core/policy.js';
+import { startGateway } from '../gateway/gateway.js';
+import { startLocalWorkers, type LocalWorkers } from '../gateway/local_workers.js';
+import { buildGatewayCluster } from '../gateway/topology.js';
+import { readClusterConfig } from '../sim/cluster.js';
+import { flagHelp, parseFlags, usageError, type FlagSpec } from './args.js';
+
+const FLAGS: Record<string, FlagSpec> = {
+  'grpc-port': { type: 'number', help: 'gRPC port of the Gateway service; 0 picks a free one (default 0)' },
+  'http-port': { type: 'number', help: 'OpenAI-compatible HTTP port (not built yet; the listening line says null)' },
+  'metrics-port': { type: 'number', help: 'Prometheus port (not built yet; the listening line says null)' },
+  host: { type: 'string', help: 'address to bind (default 127.0.0.1)' },
+  'local-workers': { type: 'number', help: 'start N simulated workers as child processes (trays 0..N-1)' },
+  'worker-ports': { type: 'string', help: 'comma-separated gRPC ports of running workers of trays 0..N-1 (instead of --local-workers)' },
+  cluster: { type: 'string', help: 'cluster preset (default gb200-nvl72); only the instances on the served trays are used' },
+  model: { type: 'string', help: 'model (default llama-3.1-70b)' },
+  policy: { type: 'string', help: 'scheduling policy (default shape-aware)' },
+  'tensor-parallel': { type: 'number', help: 'GPUs per model instance (default: the sizing rule)' },
+  'kv-blocks': { type: 'number', help: 'device KV blocks per GPU (default: from HBM)' },
+  'block-tokens': { type: 'number', help: 'tokens per KV block (default 64)' },
+  pace: { type: 'string', help: 'local workers: none (default) or real (each step takes its modelled time)' },
+  seed: { type: 'number', help: 'seed (default 1)' },
+  help: { type: 'boolean', help: 'this text' },
+};
+
+function port(flags: Record<string, unknown>, name: string): number {
+  const value = (flags[name] as number | undefined) ?? 0;
+  if (!Number.isInteger(value) || value < 0 || value > 65535) throw usageError(`--${name}: expected an integer in [0, 65535], got ${value}`);
+  return value;
+}
+
+function workerPortsFlag(raw: string): number[] {
+  const ports = raw.split(',').map(Number);
+  if (ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) throw usageError(`--worker-ports: expected comma-separated ports, got '${raw}'`);
+  return ports;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { flags, rest } = parseFlags(argv, FLAGS);
+  if (flags.help) {
+    process.stdout.write(`usage: nvlsched serve --local-workers <n> [flags]\n\n${flagHelp(FLAGS)}\n`);
+    return 0;
+  }
+  if (rest.length > 0) throw usageError(`unexpected argument '${rest[0]}'`);
+  const grpcPort = port(flags, 'grpc-port');
+  port(flags, 'http-port');
+  port(flags, 'metrics-port');
+  const local = flags['local-workers'] as number | undefined;
+  const given = flags['worker-ports'] !== undefined ? workerPortsFlag(flags['worker-ports'] as string) : undefined;
+  if ((local === undefined) === (given === undefined)) throw usageError('give --local-workers <n> or --worker-ports <p0,p1,...> (one of them)');
+  const pace = (flags.pace as string | undefined) ?? 'none';
+  if (pace !== 'none' && pace !== 'real') throw usageError(`--pace: expected none or real, got '${pace}'`);
+  const numWorkers = local ?? (given as number[]).length;
+  const clusterName = (flags.cluster as string | undefined) ?? 'gb200-nvl72';
+  const shape = {
+    cluster: clusterName,
+    ...(flags.model !== undefined ? { model: flags.model as string } : {}),
+    ...(flags['tensor-parallel'] !== undefined ? { tensorParallel: flags['tensor-parallel'] as number } : {}),
+    ...(flags['kv-blocks'] !== undefined ? { kvBlocksPerGpu: flags['kv-blocks'] as number } : {}),
+    ...(flags['block-tokens'] !== undefined ? { blockTokens: flags['block-tokens'] as number } : {}),
+  };
+  let topology;
+  try {
+    topology = buildGatewayCluster({ ...shape, numWorkers });
+    readClusterConfig(clusterName, 'cluster');
+    if (flags.policy !== undefined) readPolicy(flags.policy);
+  } catch (error) {
+    if (error instanceof ConfigError && error.field === 'numWorkers') throw usageError(`--${local !== undefined ? 'local-workers' : 'worker-ports'}: ${error.message.slice(error.field.length + 2)}`);
+    if (error instanceof ConfigError) throw usageError(`--${error.field === 'model' ? 'model' : error.field.startsWith('policy') ? 'policy' : 'cluster'}: ${error.message}`);
+    throw error;
+  }
+  const log = (line: string): void => void process.stderr.write(`nvlsched serve: ${line}\n`);
+  let workers: LocalWorkers | undefined;
+  if (local !== undefined) {
+    workers = await startLocalWorkers({
+      count: local,
+      topology: readClusterConfig(clusterName, 'cluster').topology,
+      model: topology.cluster.model.name,
+      tensorParallel: topology.cluster.tensorParallel,
+      ...(shape.kvBlocksPerGpu !== undefined ? { kvBlocksPerGpu: shape.kvBlocksPerGpu } : {}),
+      ...(shape.blockTokens !== undefined ? { blockTokens: shape.blockTokens } : {}),
+      ...(flags.seed !== undefined ? { seed: flags.seed as number } : {}),
+      pace,
+      log,
+    });
+  }
+  let gateway;
+  try {
+    gateway = await startGateway({
+      ...shape,
+      workerPorts: workers?.ports ?? (given as number[]),
+      host: (flags.host as string | undefined) ?? '127.0.0.1',
+      grpcPort,
+      ...(flags.policy !== undefined ? { policy: flags.policy } : {}),
+      ...(flags.seed !== undefined ? { seed: flags.seed as number } : {}),
+      log,
+    });
+  } catch (error) {
+    await workers?.stop();
+    if (error instanceof ConfigError) throw usageError(`--${error.field.startsWith('policy') ? 'policy' : error.field}: ${error.message}`);
+    throw error;
+  }
+  log(`serving ${topology.instances.length} instances on ${numWorkers} worker(s), gRPC port ${gateway.port}`);
+  process.stdout.write(`${JSON.stringify({ event: 'listening', grpc: gateway.port, http: null, metrics: null })}\n`);
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      log(`${signal}: stopping`);
+      void (gateway as { close: () => Promise<void> }).close().then(async () => {
+        await workers?.stop();
+        resolve(0);
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

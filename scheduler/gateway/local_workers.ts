@@ -1,0 +1,89 @@
+// `serve --local-workers N`: N simulated workers as child processes (`nvlsched worker --port 0 --tray i`), started
+// with this process's own node and loader flags, each read for its listening line. stop() sends SIGTERM, waits
+// (bounded) for each to exit, then SIGKILLs what is left. Every wait is bounded.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+export interface LocalWorkerOptions {
+  count: number;
+  topology: string;
+  model: string;
+  tensorParallel?: number;
+  kvBlocksPerGpu?: number;
+  blockTokens?: number;
+  seed?: number;
+  /** Worker --pace (none: answer at once; real: sleep each step's duration). */
+  pace?: 'none' | 'real';
+  startTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface LocalWorkers {
+  ports: number[];
+  stop(): Promise<void>;
+}
+
+const STOP_GRACE_MS = 5000;
+
+function workerArgs(o: LocalWorkerOptions, tray: number): string[] {
+  const args = ['worker', '--port', '0', '--tray', String(tray), '--topology', o.topology, '--model', o.model, '--drain-timeout', '1'];
+  if (o.tensorParallel !== undefined) args.push('--tensor-parallel', String(o.tensorParallel));
+  if (o.kvBlocksPerGpu !== undefined) args.push('--kv-blocks', String(o.kvBlocksPerGpu));
+  if (o.blockTokens !== undefined) args.push('--block-tokens', String(o.blockTokens));
+  if (o.seed !== undefined) args.push('--seed', String(o.seed));
+  if (o.pace !== undefined) args.push('--pace', o.pace);
+  return args;
+}
+
+function listening(child: ChildProcess, tray: number, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker of tray ${tray} printed no listening line in ${timeoutMs} ms`)), timeoutMs);
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      try {
+        const msg = JSON.parse(line) as { event?: string; grpc?: number };
+        if (msg.event === 'listening' && typeof msg.grpc === 'number') resolve(msg.grpc);
+        else reject(new Error(`worker of tray ${tray}: unexpected first line ${line}`));
+      } catch {
+        reject(new Error(`worker of tray ${tray}: unexpected first line ${line}`));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`worker of tray ${tray} exited (${code}) before listening`));
+    });
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+export async function startLocalWorkers(o: LocalWorkerOptions): Promise<LocalWorkers> {
+  const children: ChildProcess[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(children.map(stopChild));
+  };
+  try {
+    const ports = await Promise.all(Array.from({ length: o.count }, (_, tray) => {
+      // This process's node and loader flags (tsx in development, none for the built dist/).
+      const child = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, ...workerArgs(o, tray)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      children.push(child);
+      child.once('exit', (code, signal) => o.log?.(`worker of tray ${tray} exited (${code ?? signal})`));
+      return listening(child, tray, o.startTimeoutMs ?? 30_000);
+    }));
+    return { ports, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
