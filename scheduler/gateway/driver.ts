@@ -76,6 +76,8 @@ export class GatewayDriver {
   private readonly log: (line: string) => void;
   private idleWaiters: Array<() => void> = [];
   stepsRun = 0;
+  /** Sequences the engine preempted (freed on the worker, re-allocated when they run again). */
+  preemptions = 0;
 
   constructor(private readonly o: DriverOptions) {
     this.log = o.log ?? (() => undefined);
@@ -134,7 +136,7 @@ export class GatewayDriver {
       inst.again = true;
       return;
     }
-    void this.loop(inst);
+    this.loop(inst).catch((error: Error) => this.log(`instance ${inst.instanceId}: ${error.message}`));
   }
 
   private async loop(inst: InstRun): Promise<void> {
@@ -156,15 +158,21 @@ export class GatewayDriver {
 
   /** One step; false when the plan was empty (nothing to run now). */
   private async step(inst: InstRun): Promise<boolean> {
-    if (inst.failed) return false;
+    if (inst.failed) {
+      // Placed on an instance whose worker is gone (the scheduler does not know yet): end with the error, never hang.
+      this.endAll(inst, inst.failed);
+      return false;
+    }
     const sched = this.o.sched;
     const plan = sched.planStep(inst.instanceId, this.o.clock());
     for (const p of plan.preempted) this.preempted(inst, p.seqId);
+    this.preemptions += plan.preempted.length;
     if (plan.items.length === 0) {
       const ended = sched.completeStep(inst.instanceId, plan, { stepId: plan.stepId, durationS: 0, finishedSeqIds: [] }, this.o.clock());
       for (const e of ended) this.ended(inst, e, undefined);
       this.wakeAt(inst, plan.holdUntilS);
-      return ended.length > 0;
+      // A plan can be empty only because it preempted (freed KV) this step: the next plan uses the room.
+      return ended.length > 0 || plan.preempted.length > 0;
     }
     const sequences = plan.items.map((item) => this.scheduled(inst, item));
     const result = await inst.stream.send({ stepId: ++inst.stepId, instanceId: inst.instanceId, sequences, finishedSeqIds: inst.toFree.splice(0) });
@@ -300,6 +308,10 @@ export class GatewayDriver {
   private fail(inst: InstRun, message: string): void {
     inst.failed = message;
     this.log(`instance ${inst.instanceId} failed: ${message}`);
+    this.endAll(inst, message);
+  }
+
+  private endAll(inst: InstRun, message: string): void {
     for (const live of [...this.live.values()]) {
       if (live.instanceId === inst.instanceId) this.cancelNow(inst, live.requestId, `worker failed: ${message}`, message);
     }
