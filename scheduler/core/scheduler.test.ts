@@ -157,3 +157,16 @@ test('a prefix in the tray\'s Grace tier is promoted (fetch returned, tokens cou
   const cold = s.submit({ requestId: 'c', tenant: 't', arrivalS: 0, promptTokens: 640, maxOutputTokens: 8, blockHashes: hashes.map((h) => h + 10_000n).slice(0, 10), hasTools: false, hasToolResults: false }, 0);
   assert.ok(cold.ok && !cold.external && cold.cachedPromptTokens === 0 && cold.fetch.hostBlocks === 0);
 });
+
+test('an unhealthy instance gets no new requests; when none is healthy the request is refused naming the filter', () => {
+  const s = makeCluster({ policy: 'round-robin', seed: 1, instances: 3 });
+  s.setInstanceHealth('i1', false);
+  const req = (id: string) => ({ requestId: id, tenant: 't', arrivalS: 0, promptTokens: 100, maxOutputTokens: 4, blockHashes: [], hasTools: false, hasToolResults: false });
+  const placed = Array.from({ length: 6 }, (_, k) => s.submit(req(`h${k}`), 0)).map((r) => (r.ok && !r.external ? r.instanceId : '!'));
+  assert.ok(!placed.includes('i1') && !placed.includes('!'), placed.join(','));
+  s.setInstanceHealth('i0', false);
+  s.setInstanceHealth('i2', false);
+  const refused = s.submit(req('none'), 0);
+  assert.ok(!refused.ok && refused.end.code === 'E_NO_CANDIDATE' && /healthy/.test(refused.end.reason), JSON.stringify(refused));
+  assert.throws(() => s.setInstanceHealth('i9', true), /unknown instance "i9"/);
+});

@@ -513,6 +513,14 @@ export class Scheduler {
     return this.instance(instanceId).view;
   }
 
+  /**
+   * Marks an instance (un)healthy, e.g. when its worker's stream breaks: placement's `healthy` filter stops sending
+   * it new requests; what already runs there is the executor's to re-run or end (cancel()).
+   */
+  setInstanceHealth(instanceId: string, healthy: boolean): void {
+    this.instance(instanceId).view.healthy = healthy;
+  }
+
   /** Where an idle session's retained KV is on this instance (undefined: not retained here). */
   sessionTier(instanceId: string, sessionId: string): 'device' | 'host' | undefined {
     return this.instance(instanceId).engine.sessionTier(sessionId);
