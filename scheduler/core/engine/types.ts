@@ -1,6 +1,6 @@
 // Engine-local contracts: what the instance engine adds on top of scheduler/core/types.ts. Kept here (not in
 // types.ts) until they are reconciled; every name below extends a contract type rather than replacing it.
-import type { BatchPolicy, EngineSequence, KvMove, RequestEnd, SessionMove, Shape, Slo, StepPlan } from '../types.js';
+import type { BatchPolicy, EngineSequence, InstanceView, KvMove, RequestEnd, SessionMove, Shape, Slo, StepPlan } from '../types.js';
 
 export type PreemptionMode = 'recompute' | 'swap';
 
@@ -33,16 +33,19 @@ export interface FinishedSeq {
   end: RequestEnd;
 }
 
-/** The load figures InstanceView takes from one engine (names match InstanceView), plus tier detail. */
-export interface EngineLoad {
-  queuedRequests: number;
-  runningRequests: number;
-  pendingPrefillTokens: number;
-  decodingSequences: number;
-  kvBlocksTotal: number;
-  kvBlocksUsed: number;
-  kvBlocksRetained: number;
-  stepTokenBudget: number;
+/** The load figures InstanceView takes from one engine (the same fields, by Pick), plus tier detail. */
+export interface EngineLoad
+  extends Pick<
+    InstanceView,
+    | 'queuedRequests'
+    | 'runningRequests'
+    | 'pendingPrefillTokens'
+    | 'decodingSequences'
+    | 'kvBlocksTotal'
+    | 'kvBlocksUsed'
+    | 'kvBlocksRetained'
+    | 'stepTokenBudget'
+  > {
   /** Sequences preempted by swap, waiting in Grace. */
   swappedSequences: number;
   /** Grace blocks held by swapped sequences and demoted sessions. */
