@@ -111,9 +111,15 @@ export function makePerfCostModel(pools: readonly PoolPerf[], opTimes: OpTimes):
     });
     report[p.pool] = { prefillMaxRelErr: Math.max(...prefillErr), decodeMaxRelErr: Math.max(...decodeErr) };
   }
+  // Placement asks for every candidate, and candidates of one decision share their pool: remember the last one.
+  let lastPool: string | undefined;
+  let lastCo: PoolCoefficients | undefined;
   const coefficients = (instance: InstanceView): PoolCoefficients => {
+    if (instance.pool === lastPool) return lastCo as PoolCoefficients;
     const co = byPool.get(instance.pool);
     if (!co) throw new RangeError(`placement cost model: no performance figures for pool ${instance.pool}`);
+    lastPool = instance.pool;
+    lastCo = co;
     return co;
   };
   return {
@@ -136,11 +142,13 @@ function prefillAt(co: PoolCoefficients, n: number, c: number): number {
 }
 
 function decodeAt(co: PoolCoefficients, numDecodes: number): number {
-  const b = Math.max(1, numDecodes);
+  const b = numDecodes >= 1 ? numDecodes : 1;
   const ys = co.decode;
-  // Grid i holds batch 2^i; beyond the last point extend the last segment's slope.
-  const i = Math.min(b >= 2 ** 31 ? 31 : 31 - Math.clz32(b), ys.length - 2); // floor(log2 b) without Math.log2
-  const lo = 2 ** i;
+  // Grid i holds batch 2^i; beyond the last point extend the last segment's slope. floor(log2 b) by clz32 and
+  // 1 << i rather than Math.log2 / 2 ** i: this runs for every candidate of every placement (two scorers each).
+  const last = ys.length - 2;
+  const i = b >= 2 ** 31 ? last : Math.min(31 - Math.clz32(b), last);
+  const lo = 1 << i;
   const y0 = ys[i] as number;
   const y1 = ys[i + 1] as number;
   return y0 + ((y1 - y0) * (b - lo)) / lo;
