@@ -11,6 +11,7 @@ import { loadWorkerProto } from '../rpc/proto.js';
 import { Rng } from '../util/random.js';
 import { GatewayDriver, type Clock, type DriverInstance } from './driver.js';
 import { snapshotFromProto } from './kv_events.js';
+import { Frontend } from './frontend.js';
 import { GatewayService } from './service.js';
 import { StepStreamClient } from './step_stream.js';
 import { buildGatewayCluster, type GatewayClusterOptions, type GatewayCluster } from './topology.js';
@@ -31,6 +32,7 @@ export interface GatewayOptions extends Omit<GatewayClusterOptions, 'numWorkers'
 export interface RunningGateway {
   port: number;
   sched: Scheduler;
+  frontend: Frontend;
   driver: GatewayDriver;
   topology: GatewayCluster;
   /** Stops accepting, cancels what is live, closes streams and the server. */
@@ -77,7 +79,8 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   let stopping = false;
   const server = new grpc.Server();
   const label = `${topology.instances.length} instances of ${cluster.model.name} tp${cluster.tensorParallel} on ${o.workerPorts.length} tray(s) of ${cluster.name}, policy ${sched.policyName}`;
-  new GatewayService({ sched, driver, clock, limits: { maxContextTokens, blockTokens }, label, isStopping: () => stopping }).addTo(server);
+  const frontend = new Frontend({ sched, driver, clock, isStopping: () => stopping });
+  new GatewayService({ frontend, limits: { maxContextTokens, blockTokens }, label }).addTo(server);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${o.host ?? '127.0.0.1'}:${o.grpcPort ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
   const close = async (): Promise<void> => {
@@ -99,5 +102,5 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     for (const s of streams) s.end();
     for (const c of clients) c.close();
   };
-  return { port, sched, driver, topology, close };
+  return { port, sched, frontend, driver, topology, close };
 }

@@ -1,17 +1,16 @@
-// The Gateway gRPC service (proto/nvlsched/v1/gateway.proto) over the driver: Generate validates (INVALID_ARGUMENT
-// naming the field), submits to the scheduler (a rejection → RESOURCE_EXHAUSTED with the reason, and the retry hint
+// The Gateway gRPC service (proto/nvlsched/v1/gateway.proto) over the frontend: Generate validates
+// (INVALID_ARGUMENT naming the field), submits (a rejection → the status of its kind, the reason, and the retry hint
 // in metadata `retry-after-s`), then streams token chunks and ends with usage and timings. Cancel and a client
 // that goes away cancel the request and free its KV.
 import * as grpc from '@grpc/grpc-js';
 
-import type { EndedRequest, Scheduler } from '../core/scheduler.js';
 import type { Shape } from '../core/types.js';
 import type { CancelRequest__Output } from '../gen/proto/nvlsched/v1/CancelRequest.js';
 import type { GenerateRequest__Output } from '../gen/proto/nvlsched/v1/GenerateRequest.js';
 import type { GenerateResponse } from '../gen/proto/nvlsched/v1/GenerateResponse.js';
 import type { Shape as ProtoShape } from '../gen/proto/nvlsched/v1/Shape.js';
 import { loadGatewayProto } from '../rpc/proto.js';
-import type { Clock, GatewayDriver, RequestSink } from './driver.js';
+import type { Frontend, RejectionKind } from './frontend.js';
 import { parseGenerate, type Limits } from './request.js';
 
 const SHAPE_ENUM: Readonly<Record<Shape, ProtoShape>> = {
@@ -21,21 +20,20 @@ const SHAPE_ENUM: Readonly<Record<Shape, ProtoShape>> = {
   chat: 'SHAPE_CHAT',
 };
 
-/** gRPC status of a scheduler rejection code; anything not listed is load (retry later). */
-const REJECT_STATUS: Readonly<Record<string, grpc.status>> = {
-  E_DUPLICATE_REQUEST: grpc.status.ALREADY_EXISTS,
-  E_CONTEXT_TOO_LONG: grpc.status.INVALID_ARGUMENT,
-  E_NO_POOL: grpc.status.NOT_FOUND,
+const STATUS_OF: Readonly<Record<RejectionKind, grpc.status>> = {
+  invalid: grpc.status.INVALID_ARGUMENT,
+  not_found: grpc.status.NOT_FOUND,
+  conflict: grpc.status.ALREADY_EXISTS,
+  overloaded: grpc.status.RESOURCE_EXHAUSTED,
+  unavailable: grpc.status.UNAVAILABLE,
+  unimplemented: grpc.status.UNIMPLEMENTED,
 };
 
 export interface ServiceDeps {
-  sched: Scheduler;
-  driver: GatewayDriver;
-  clock: Clock;
+  frontend: Frontend;
   limits: Limits;
   /** Detail for Health. */
   label: string;
-  isStopping: () => boolean;
 }
 
 type GenerateCall = grpc.ServerWritableStream<GenerateRequest__Output, GenerateResponse>;
@@ -44,72 +42,61 @@ function fail(call: GenerateCall, code: grpc.status, details: string, metadata?:
   call.emit('error', { code, details, ...(metadata ? { metadata } : {}) });
 }
 
-function finishReason(e: EndedRequest, maxTokens: number, error: string | undefined): string {
-  if (error !== undefined) return 'error';
-  if (e.end.kind === 'completed') return e.outputTokens >= maxTokens ? 'length' : 'stop';
-  return 'cancelled';
-}
-
 export class GatewayService {
-  private nextId = 0;
-
   constructor(private readonly d: ServiceDeps) {}
 
   addTo(server: grpc.Server): void {
     const proto = loadGatewayProto();
+    const fe = this.d.frontend;
     server.addService(proto.nvlsched.v1.Gateway.service, {
       Generate: (call: GenerateCall) => this.generate(call),
       Cancel: (call: grpc.ServerUnaryCall<CancelRequest__Output, unknown>, cb: grpc.sendUnaryData<unknown>) =>
-        cb(null, { found: this.d.driver.cancel(call.request.requestId, 'cancelled by the client') }),
+        cb(null, { found: fe.cancel(call.request.requestId, 'cancelled by the client') }),
       Health: (_call: unknown, cb: grpc.sendUnaryData<unknown>) =>
-        cb(null, { status: this.d.isStopping() ? 'STATUS_DRAINING' : 'STATUS_SERVING', detail: `${this.d.label}; ${this.d.driver.liveRequests} live requests` }),
+        cb(null, { status: fe.stopping ? 'STATUS_DRAINING' : 'STATUS_SERVING', detail: `${this.d.label}; ${fe.liveRequests} live requests` }),
     });
   }
 
   private generate(call: GenerateCall): void {
-    const { sched, driver, clock } = this.d;
-    if (this.d.isStopping()) return fail(call, grpc.status.UNAVAILABLE, 'the gateway is shutting down');
-    const nowS = clock();
-    const parsed = parseGenerate(call.request, this.d.limits, `gw-${process.pid}-${++this.nextId}`, nowS);
+    const fe = this.d.frontend;
+    if (fe.stopping) return fail(call, grpc.status.UNAVAILABLE, 'the gateway is shutting down');
+    const parsed = parseGenerate(call.request, this.d.limits, fe.newRequestId(), fe.now());
     if (!parsed.ok) return fail(call, grpc.status.INVALID_ARGUMENT, parsed.error);
-    const { req, maxTokens } = parsed.value;
-    const res = sched.submit(req, nowS);
-    if (!res.ok) {
-      const md = new grpc.Metadata();
-      md.set('x-nvlsched-reject-code', res.end.code);
-      if (res.end.retryAfterS !== undefined) md.set('retry-after-s', res.end.retryAfterS.toFixed(3));
-      return fail(call, REJECT_STATUS[res.end.code] ?? grpc.status.RESOURCE_EXHAUSTED, `${res.end.code}: ${res.end.reason}`, md);
-    }
-    if (res.external) return fail(call, grpc.status.UNIMPLEMENTED, `pool ${res.pool} is external: upstream forwarding is not built yet`);
-    const requestId = req.requestId;
-    const shape = SHAPE_ENUM[res.cls.shape];
+    const requestId = parsed.value.req.requestId;
     let open = true;
-    const sink: RequestSink = {
+    // Set once start() returns; tokens only arrive later (after a worker round trip), the end may come at once.
+    let shape: ProtoShape = 'SHAPE_UNSPECIFIED';
+    const started = fe.start(parsed.value, {
       onTokens: (tokenIds) => {
         if (open) call.write({ requestId, tokenIds: [...tokenIds], shape });
       },
-      onEnd: (e, detail) => {
+      onEnd: (f) => {
         if (!open) return;
         open = false;
-        const ttftS = e.firstTokenS !== undefined ? e.firstTokenS - e.arrivalS : 0;
-        const tpotS = e.firstTokenS !== undefined && e.outputTokens > 1 ? (e.endS - e.firstTokenS) / (e.outputTokens - 1) : 0;
         call.write({
           requestId,
           finished: true,
-          finishReason: finishReason(e, maxTokens, detail.error),
-          text: detail.error ?? (e.end.kind === 'cancelled' ? e.end.reason : ''),
-          shape,
-          usage: { promptTokens: e.promptTokens, completionTokens: e.outputTokens, cachedPromptTokens: e.cachedPromptTokens, costUsd: e.cost.usd },
-          timings: { queueS: Math.max(0, detail.queueS), ttftS, tpotS, e2eS: e.endS - e.arrivalS },
+          finishReason: f.finishReason,
+          text: f.error ?? f.cancelReason ?? '',
+          shape: SHAPE_ENUM[f.shape],
+          usage: f.usage,
+          timings: f.timings,
         });
         call.end();
       },
-    };
+    });
+    if (!started.ok) {
+      const r = started.rejection;
+      const md = new grpc.Metadata();
+      md.set('x-nvlsched-reject-code', r.code);
+      if (r.retryAfterS !== undefined) md.set('retry-after-s', r.retryAfterS.toFixed(3));
+      return fail(call, STATUS_OF[r.kind], `${r.code}: ${r.reason}`, md);
+    }
+    shape = SHAPE_ENUM[started.shape];
     call.on('cancelled', () => {
       if (!open) return;
       open = false;
-      driver.cancel(requestId, 'client disconnected');
+      started.cancel('client disconnected');
     });
-    driver.admitted(res.instanceId, requestId, { maxTokens, promptTokens: req.promptTokens, hashes: req.blockHashes, arrivalS: nowS }, sink);
   }
 }
