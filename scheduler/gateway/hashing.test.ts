@@ -1,9 +1,10 @@
 // Prompt hashing: equal prefixes give equal chained hashes, a change in one block changes it and every later one,
-// partial blocks are not hashed, text maps to 4-byte pseudo tokens.
+// partial blocks are not hashed; text prompts through the tokenizer share the hashes of their shared prefix.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { promptBlockHashes, textToTokenIds } from './hashing.js';
+import { promptBlockHashes } from './hashing.js';
+import { defaultTokenizer } from './tokenizer.js';
 
 test('chained block hashes: shared prefix equal, divergence propagates, partial block ignored', () => {
   const a = Array.from({ length: 50 }, (_, i) => i);
@@ -24,13 +25,19 @@ test('chained block hashes: shared prefix equal, divergence propagates, partial 
   assert.notEqual(hr[0], hr[1]);
 });
 
-test('text → pseudo tokens of 4 UTF-8 bytes, little-endian, last one zero-padded', () => {
-  const cases: Array<[string, number[]]> = [
-    ['', []],
-    ['a', [0x61]],
-    ['abcd', [0x64636261]],
-    ['abcde', [0x64636261, 0x65]],
-    ['é', [0xa9c3]],
-  ];
-  for (const [text, ids] of cases) assert.deepEqual(textToTokenIds(text), ids, text);
+test('text prompts: a shared text prefix gives shared leading block hashes, the divergence changes the rest', () => {
+  const tk = defaultTokenizer();
+  const system = 'You are a careful assistant that answers in one sentence. '.repeat(20);
+  const qa = 'What is the capital of France? '.repeat(6);
+  const qb = 'Which planet is the largest one? '.repeat(6);
+  const a = promptBlockHashes(tk.encode(system + qa), 16);
+  const b = promptBlockHashes(tk.encode(system + qb), 16);
+  // The last system token may merge with the question's first; blocks before it are shared.
+  const sharedBlocks = Math.floor((tk.encode(system).length - 1) / 16);
+  assert.ok(sharedBlocks >= 10, `${sharedBlocks} shared blocks`);
+  assert.deepEqual(a.slice(0, sharedBlocks), b.slice(0, sharedBlocks));
+  assert.deepEqual(promptBlockHashes(tk.encode(system + qa), 16), a);
+  // The block after the one holding the divergence (and every later one, chained) differs.
+  assert.ok(a.length > sharedBlocks + 1 && b.length > sharedBlocks + 1);
+  assert.notEqual(a[sharedBlocks + 1], b[sharedBlocks + 1]);
 });

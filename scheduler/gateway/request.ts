@@ -2,7 +2,8 @@
 // names), which the service returns as gRPC INVALID_ARGUMENT — never a crash, never a hung stream.
 import type { GenerateRequest__Output } from '../gen/proto/nvlsched/v1/GenerateRequest.js';
 import type { ReasoningEffort, ScheduleRequest, Shape } from '../core/types.js';
-import { promptBlockHashes, textToTokenIds } from './hashing.js';
+import { promptBlockHashes } from './hashing.js';
+import { defaultTokenizer, type Tokenizer } from './tokenizer.js';
 
 /** max_tokens when the client leaves it 0 (as OpenAI's servers, a default; it says nothing about the shape). */
 export const DEFAULT_MAX_TOKENS = 256;
@@ -34,14 +35,19 @@ export type ParseResult = { ok: true; value: ParsedRequest } | { ok: false; erro
 
 const fail = (error: string): ParseResult => ({ ok: false, error });
 
-function readPrompt(r: GenerateRequest__Output, limits: Limits): number[] | string {
+function readPrompt(r: GenerateRequest__Output, limits: Limits, tokenizer: Tokenizer): number[] | string {
   const hasText = r.prompt.length > 0;
   const hasIds = r.promptTokenIds.length > 0;
   if (hasText && hasIds) return 'prompt: give prompt or prompt_token_ids, not both';
   if (!hasText && !hasIds) return 'prompt: required (or prompt_token_ids)';
-  const ids = hasIds ? r.promptTokenIds : textToTokenIds(r.prompt);
-  const field = hasIds ? 'prompt_token_ids' : 'prompt';
-  if (ids.length >= limits.maxContextTokens) return `${field}: ${ids.length} tokens leave no room in the model's context of ${limits.maxContextTokens}`;
+  if (hasIds) {
+    const n = r.promptTokenIds.length;
+    if (n >= limits.maxContextTokens) return `prompt_token_ids: ${n} tokens leave no room in the model's context of ${limits.maxContextTokens}`;
+    return r.promptTokenIds;
+  }
+  // Encoding stops once past the context: a huge text costs no more than a context's worth of tokens.
+  const ids = tokenizer.encode(r.prompt, limits.maxContextTokens);
+  if (ids.length >= limits.maxContextTokens) return `prompt: ${ids.length > limits.maxContextTokens ? 'more than ' : ''}${limits.maxContextTokens} tokens leave no room in the model's context of ${limits.maxContextTokens}`;
   return ids;
 }
 
@@ -58,10 +64,13 @@ function readHashes(r: GenerateRequest__Output, ids: readonly number[], limits: 
   return out;
 }
 
-/** Validates and converts; `requestId` is used when the client left request_id empty. */
-export function parseGenerate(r: GenerateRequest__Output, limits: Limits, requestId: string, nowS: number): ParseResult {
+/**
+ * Validates and converts; `requestId` is used when the client left request_id empty. Text prompts are tokenized by
+ * `tokenizer` (o200k_base by default: approximate counts for non-OpenAI models, see tokenizer.ts).
+ */
+export function parseGenerate(r: GenerateRequest__Output, limits: Limits, requestId: string, nowS: number, tokenizer: Tokenizer = defaultTokenizer()): ParseResult {
   if (r.requestId.length > MAX_REQUEST_ID_CHARS) return fail(`request_id: at most ${MAX_REQUEST_ID_CHARS} characters, got ${r.requestId.length}`);
-  const ids = readPrompt(r, limits);
+  const ids = readPrompt(r, limits, tokenizer);
   if (typeof ids === 'string') return fail(ids);
   const room = limits.maxContextTokens - ids.length;
   if (r.maxTokens > room) return fail(`max_tokens: ${r.maxTokens} past the context left after a ${ids.length}-token prompt (${room})`);
