@@ -5,6 +5,7 @@ const BENCHES: Record<string, () => Promise<{ run: (argv: string[]) => Promise<n
   classify: () => import('./classify.js'),
   evaluate: () => import('./evaluate.js'),
   kv: () => import('./kv.js'),
+  overhead: () => import('./overhead.js'),
   perf: () => import('./perf.js'),
   sched: () => import('./sched.js'),
 };
