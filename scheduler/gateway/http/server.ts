@@ -1,0 +1,167 @@
+// The OpenAI-compatible HTTP API of the gateway, on plain node:http (no framework): `POST /v1/chat/completions`,
+// `POST /v1/completions` (streaming and not), `GET /v1/models[/id]`, `GET /health`. The sibling of the gRPC service
+// (service.ts) over the same transport-neutral frontend. Bad input of any kind gets an OpenAI error JSON (never a
+// crash or a hang); close() is bounded: after a grace, lingering connections are destroyed (their requests cancel).
+import * as http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+import type { Limits } from '../request.js';
+import { defaultTokenizer, type Tokenizer } from '../tokenizer.js';
+import { readBody } from './body.js';
+import { ApiError, FieldError } from './errors.js';
+import { serveGeneration, type ApiFrontend } from './generate.js';
+import { parseChat, parseCompletion, type ApiRequest, type ParseContext } from './parse.js';
+import { sendError, sendJson } from './respond.js';
+import { modelObject } from './shapes.js';
+
+export interface HttpLimits {
+  /** Request bodies past this are refused with 413 (checked while reading). */
+  maxBodyBytes: number;
+  /** close(): how long open requests may run on before their connections are destroyed. */
+  closeGraceMs: number;
+}
+
+export const HTTP_LIMITS_DEFAULTS: Readonly<HttpLimits> = { maxBodyBytes: 8 * 1024 * 1024, closeGraceMs: 2000 };
+
+export interface HttpApiOptions {
+  frontend: ApiFrontend;
+  limits: Limits;
+  /** Served model names (pool or model names the scheduler routes by); the first is the default. */
+  models: readonly string[];
+  host?: string;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  log?: (line: string) => void;
+  tokenizer?: Tokenizer;
+  limitsHttp?: Partial<HttpLimits>;
+}
+
+export interface RunningHttpApi {
+  port: number;
+  close(): Promise<void>;
+}
+
+type Route = { methods: readonly string[]; handle: (req: http.IncomingMessage, res: http.ServerResponse) => void | Promise<void> };
+
+export async function startHttpApi(o: HttpApiOptions): Promise<RunningHttpApi> {
+  if (o.models.length === 0) throw new Error('startHttpApi: models must name at least one served model');
+  const fe = o.frontend;
+  const lim: HttpLimits = { ...HTTP_LIMITS_DEFAULTS, ...o.limitsHttp };
+  const tokenizer = o.tokenizer ?? defaultTokenizer();
+  const startedS = Math.floor(Date.now() / 1000);
+  let closing = false;
+
+  const generation = (parse: (body: unknown, h: http.IncomingHttpHeaders, ctx: ParseContext) => ApiRequest, idPrefix: string) =>
+    async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+      const body = await readBody(req, lim.maxBodyBytes);
+      if (!body.ok) {
+        if (body.reason === 'aborted') return;
+        // Drain (discard) the rest so the client sees the 413, then close the connection.
+        req.resume();
+        return sendError(res, new ApiError(413, `body: larger than the limit of ${lim.maxBodyBytes} bytes`, 'body', 'request_too_large'), { connection: 'close' });
+      }
+      if (closing || fe.stopping) return sendError(res, new ApiError(503, 'the gateway is shutting down', null, 'E_SHUTTING_DOWN', 'server_error', 1));
+      let json: unknown;
+      try {
+        json = body.body.length === 0 ? undefined : JSON.parse(body.body.toString('utf8'));
+      } catch (e) {
+        return sendError(res, new FieldError('body', `not valid JSON (${(e as Error).message})`));
+      }
+      if (json === undefined) return sendError(res, new FieldError('body', 'expected a JSON object, got an empty body'));
+      const api = parse(json, req.headers, { limits: o.limits, models: o.models, tokenizer, newRequestId: () => fe.newRequestId(idPrefix), nowS: fe.now() });
+      serveGeneration(fe, api, tokenizer, res);
+    };
+
+  const modelsRoute: Route = { methods: ['GET'], handle: (_req, res) => sendJson(res, 200, { object: 'list', data: o.models.map((m) => modelObject(m, startedS)) }) };
+  const routes: Readonly<Record<string, Route>> = {
+    '/v1/chat/completions': { methods: ['POST'], handle: generation(parseChat, 'chatcmpl') },
+    '/v1/completions': { methods: ['POST'], handle: generation(parseCompletion, 'cmpl') },
+    '/v1/models': modelsRoute,
+    '/health': {
+      methods: ['GET'],
+      handle: (_req, res) => {
+        const serving = !closing && !fe.stopping;
+        sendJson(res, serving ? 200 : 503, { status: serving ? 'serving' : 'draining', live_requests: fe.liveRequests });
+      },
+    },
+  };
+
+  const route = (req: http.IncomingMessage, res: http.ServerResponse): void | Promise<void> => {
+    const method = req.method ?? 'GET';
+    let pathname: string;
+    try {
+      pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    } catch {
+      return sendError(res, new ApiError(400, `bad request target ${JSON.stringify((req.url ?? '').slice(0, 80))}`, null, 'invalid_url'));
+    }
+    let modelId: string | undefined;
+    try {
+      modelId = pathname.startsWith('/v1/models/') ? decodeURIComponent(pathname.slice('/v1/models/'.length)) : undefined;
+    } catch {
+      return sendError(res, new ApiError(400, `bad model id in ${JSON.stringify(pathname.slice(0, 80))}`, 'model', 'invalid_url'));
+    }
+    const r = modelId !== undefined ? undefined : routes[pathname];
+    if (modelId !== undefined) {
+      if (method !== 'GET') return sendError(res, new ApiError(405, `${method} is not allowed on ${pathname}; use GET`, null, 'method_not_allowed'), { allow: 'GET' });
+      if (!o.models.includes(modelId)) return sendError(res, new ApiError(404, `The model ${JSON.stringify(modelId)} does not exist; served: ${o.models.join(', ')}`, 'model', 'model_not_found'));
+      return sendJson(res, 200, modelObject(modelId, startedS));
+    }
+    if (r === undefined) return sendError(res, new ApiError(404, `Unknown route: ${method} ${pathname}`, null, 'unknown_url'));
+    if (!r.methods.includes(method)) return sendError(res, new ApiError(405, `${method} is not allowed on ${pathname}; use ${r.methods.join(', ')}`, null, 'method_not_allowed'), { allow: r.methods.join(', ') });
+    return r.handle(req, res);
+  };
+
+  const server = http.createServer((req, res) => {
+    // While closing, a kept-alive connection closes once its response is done instead of idling until the grace.
+    res.on('finish', () => {
+      if (closing) server.closeIdleConnections();
+    });
+    // One place catches everything a handler throws: an ApiError is the client's, anything else is ours (500).
+    const fail = (e: unknown): void => {
+      if (e instanceof ApiError) return sendError(res, e);
+      o.log?.(`http: ${req.method} ${req.url}: ${(e as Error)?.stack ?? String(e)}`);
+      sendError(res, new ApiError(500, 'internal error (logged by the gateway)', null, 'internal_error'));
+    };
+    try {
+      const p = route(req, res);
+      if (p) p.catch(fail);
+    } catch (e) {
+      fail(e);
+    }
+  });
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  // A malformed request line or headers: Node's parser fails before any handler; answer 400 and close.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (socket.writable && err.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closed ??= new Promise<void>((resolve) => {
+      closing = true;
+      const force = setTimeout(() => {
+        // Destroying a connection closes its response, which cancels its request (generate.ts).
+        for (const s of sockets) s.destroy();
+      }, lim.closeGraceMs);
+      force.unref();
+      server.close(() => {
+        clearTimeout(force);
+        resolve();
+      });
+      server.closeIdleConnections();
+    }));
+  return { port, close };
+}
