@@ -399,14 +399,18 @@ export class Scheduler {
       // Reused share objects: this runs at every step of every instance.
       const shares = this.shares;
       while (shares.length < n) shares.push({ requestId: '', numTokens: 0 });
+      let m = 0;
       for (let i = 0; i < n; i++) {
         const item = plan.items[i] as StepItem;
-        const share = shares[i] as { requestId: string; numTokens: number };
-        share.requestId = inst.requests.get(item.seqId) as string;
+        // A sequence cancelled while its step ran (the engine allows it) has left: the step is shared by the rest.
+        const requestId = inst.requests.get(item.seqId);
+        if (requestId === undefined) continue;
+        const share = shares[m++] as { requestId: string; numTokens: number };
+        share.requestId = requestId;
         share.numTokens = item.numNewTokens;
       }
-      shares.length = n;
-      this.ledger.onStep(inst.stepInstance, outcome.durationS, shares);
+      shares.length = m;
+      if (m > 0) this.ledger.onStep(inst.stepInstance, outcome.durationS, shares);
     }
     const finished = inst.engine.completeStep(plan, outcome, nowS);
     const ended = finished.map((f) => this.endRequest(inst, f, nowS));

@@ -4,13 +4,20 @@
 // The worker never finishes a sequence by itself; ended, cancelled and preempted sequences are freed on the worker
 // through the next plan's finished_seq_ids. Cancels that arrive while a step is in flight wait for its end, so the
 // engine never sees a sequence disappear under a running step.
+// Failures: when an instance's Step stream ends or breaks (the worker died, or the stream was cut), the instance is
+// marked unhealthy (no new placements), its tray's KV is forgotten by the index, and each of its requests is re-run
+// elsewhere — resubmitted as a continuation (prompt + the tokens already streamed, the remaining max_tokens) so the
+// client's stream goes on — or, when no instance takes it, ended with a clear error. The instance then probes its
+// worker with backoff and rejoins once it answers (fresh stream, KV snapshot), see rejoin.ts.
 import type { EnginePlan } from '../core/engine/types.js';
 import type { EndedRequest, Scheduler } from '../core/scheduler.js';
+import type { ScheduleRequest } from '../core/types.js';
 import type { ScheduledSequence } from '../gen/proto/nvlsched/v1/ScheduledSequence.js';
 import type { StepResult__Output } from '../gen/proto/nvlsched/v1/StepResult.js';
 import { packEvents } from '../kv/event_batch.js';
 import type { StepStreamClient } from './step_stream.js';
 import { eventsFromProto } from './kv_events.js';
+import { Rejoiner } from './rejoin.js';
 
 /** Seconds, from a monotonic source (the gateway injects performance.now()/1000; tests may inject their own). */
 export type Clock = () => number;
@@ -28,18 +35,36 @@ export interface DriverInstance {
   workerId: string;
   /** The instance's first GPU as that tray numbers it. */
   gpu: number;
-  stream: StepStreamClient;
-  /** Asks the tray for a KV snapshot (after an event gap). */
+  /** Opens a Step stream to the instance's worker (at start, and again when it rejoins). */
+  connect: () => StepStreamClient;
+  /** Resolves when the worker answers a health check (bounded), rejects otherwise. */
+  probe: () => Promise<void>;
+  /** Asks the tray for a KV snapshot (after an event gap, and when the worker rejoins). */
   snapshot: () => Promise<Parameters<Scheduler['applyKvSnapshot']>[1]>;
 }
+
+/** What the driver needs of an admitted request: the scheduler's request (re-run after a failure) and its cap. */
+export interface AdmittedRequest {
+  req: ScheduleRequest;
+  /** The request's own output cap (the EOS rule). */
+  maxTokens: number;
+}
+
+/** Re-runs of one request after worker failures before it ends with an error. */
+const MAX_RERUNS = 3;
 
 interface LiveReq {
   requestId: string;
   sink: RequestSink;
+  /** As first submitted (a re-run submits a continuation of it). */
+  req: ScheduleRequest;
+  /** This run's cap and prompt: a re-run's prompt includes the tokens streamed before it. */
   maxTokens: number;
   promptTokens: number;
   hashes: readonly bigint[];
   arrivalS: number;
+  /** Tokens streamed, cost and first-token time of the runs before this one (worker failures). */
+  prior: { outputs: number; costUsd: number; firstTokenS: number | undefined; reruns: number };
   firstPlannedS: number | null;
   /** Per-sequence state, once the instance plans it. */
   seqId: number;
@@ -51,6 +76,9 @@ interface LiveReq {
 }
 
 interface InstRun extends DriverInstance {
+  stream: StepStreamClient | null;
+  /** The plan whose step is in flight (completed empty if the stream breaks under it). */
+  outstanding: EnginePlan | null;
   busy: boolean;
   again: boolean;
   failed: string | null;
@@ -68,22 +96,42 @@ export interface DriverOptions {
   maxContextTokens: number;
   blockTokens: number;
   log?: (line: string) => void;
+  /** First wait before a failed instance probes its worker again (doubles up to 5 s). Default 250 ms. */
+  rejoinBackoffMs?: number;
 }
 
 export class GatewayDriver {
   private readonly insts = new Map<string, InstRun>();
   private readonly live = new Map<string, LiveReq>();
   private readonly log: (line: string) => void;
+  private readonly rejoiner: Rejoiner;
   private idleWaiters: Array<() => void> = [];
+  private stopped = false;
   stepsRun = 0;
   /** Sequences the engine preempted (freed on the worker, re-allocated when they run again). */
   preemptions = 0;
+  /** Requests re-run elsewhere after their instance failed; failures; rejoins. */
+  reruns = 0;
+  failures = 0;
+  rejoins = 0;
 
   constructor(private readonly o: DriverOptions) {
     this.log = o.log ?? (() => undefined);
+    this.rejoiner = new Rejoiner({ log: this.log, ...(o.rejoinBackoffMs ? { backoffMs: o.rejoinBackoffMs } : {}) });
     for (const d of o.instances) {
-      this.insts.set(d.instanceId, { ...d, busy: false, again: false, failed: null, seqs: new Map(), toFree: [], cancels: [], timer: null, stepId: 0 });
+      const inst: InstRun = { ...d, stream: null, outstanding: null, busy: false, again: false, failed: null, seqs: new Map(), toFree: [], cancels: [], timer: null, stepId: 0 };
+      this.insts.set(d.instanceId, inst);
+      this.attach(inst, d.connect());
     }
+  }
+
+  private attach(inst: InstRun, stream: StepStreamClient): void {
+    inst.stream = stream;
+    // A stream that closes while idle (the worker died between steps) fails the instance at once; one that closes
+    // under a step also rejects that step's send, and whichever comes first does the work.
+    stream.onClose((err) => {
+      if (inst.stream === stream && !this.stopped) this.fail(inst, err.message);
+    });
   }
 
   get liveRequests(): number {
@@ -91,9 +139,26 @@ export class GatewayDriver {
   }
 
   /** Takes a request the scheduler admitted onto `instanceId`. */
-  admitted(instanceId: string, requestId: string, r: { maxTokens: number; promptTokens: number; hashes: readonly bigint[]; arrivalS: number }, sink: RequestSink): void {
+  admitted(instanceId: string, a: AdmittedRequest, sink: RequestSink): void {
     const inst = this.inst(instanceId);
-    this.live.set(requestId, { requestId, sink, ...r, firstPlannedS: null, seqId: -1, onWorker: false, hashedBlocks: 0, outputs: 0, emitting: false, instanceId });
+    const { req } = a;
+    this.live.set(req.requestId, {
+      requestId: req.requestId,
+      sink,
+      req,
+      maxTokens: a.maxTokens,
+      promptTokens: req.promptTokens,
+      hashes: req.blockHashes,
+      arrivalS: req.arrivalS,
+      prior: { outputs: 0, costUsd: 0, firstTokenS: undefined, reruns: 0 },
+      firstPlannedS: null,
+      seqId: -1,
+      onWorker: false,
+      hashedBlocks: 0,
+      outputs: 0,
+      emitting: false,
+      instanceId,
+    });
     this.kick(inst);
   }
 
@@ -121,8 +186,14 @@ export class GatewayDriver {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Stops timers and rejoin probes and ends every stream (shutdown). */
   stop(): void {
-    for (const inst of this.insts.values()) if (inst.timer) clearTimeout(inst.timer);
+    this.stopped = true;
+    this.rejoiner.stop();
+    for (const inst of this.insts.values()) {
+      if (inst.timer) clearTimeout(inst.timer);
+      inst.stream?.end();
+    }
   }
 
   private inst(id: string): InstRun {
@@ -146,9 +217,12 @@ export class GatewayDriver {
         inst.again = false;
         const ran = await this.step(inst);
         this.applyCancels(inst);
-        if (!ran && !inst.again) break;
+        if (ran || inst.again) continue;
+        if (inst.toFree.length === 0) break;
+        // A request admitted while this free-only plan is in flight only sets `again`: look again after it.
+        await this.freeOnly(inst);
+        if (!inst.again) break;
       }
-      if (inst.toFree.length > 0) await this.freeOnly(inst);
     } catch (error) {
       this.fail(inst, (error as Error).message);
     } finally {
@@ -158,11 +232,12 @@ export class GatewayDriver {
 
   /** One step; false when the plan was empty (nothing to run now). */
   private async step(inst: InstRun): Promise<boolean> {
-    if (inst.failed) {
-      // Placed on an instance whose worker is gone (the scheduler does not know yet): end with the error, never hang.
-      this.endAll(inst, inst.failed);
+    if (inst.failed || !inst.stream) {
+      // Placed here just before the failure was known: re-run elsewhere or end with the error, never hang.
+      this.rerunAll(inst, inst.failed ?? 'no stream to the worker');
       return false;
     }
+    const stream = inst.stream;
     const sched = this.o.sched;
     const plan = sched.planStep(inst.instanceId, this.o.clock());
     for (const p of plan.preempted) this.preempted(inst, p.seqId);
@@ -175,7 +250,10 @@ export class GatewayDriver {
       return ended.length > 0 || plan.preempted.length > 0;
     }
     const sequences = plan.items.map((item) => this.scheduled(inst, item));
-    const result = await inst.stream.send({ stepId: ++inst.stepId, instanceId: inst.instanceId, sequences, finishedSeqIds: inst.toFree.splice(0) });
+    inst.outstanding = plan;
+    const result = await stream.send({ stepId: ++inst.stepId, instanceId: inst.instanceId, sequences, finishedSeqIds: inst.toFree.splice(0) });
+    if (inst.outstanding !== plan) return false; // the instance failed under this step (its plan was settled)
+    inst.outstanding = null;
     this.stepsRun++;
     this.applyEvents(inst, result);
     const errors = this.emit(inst, plan, result);
@@ -278,19 +356,35 @@ export class GatewayDriver {
   private ended(inst: InstRun, e: EndedRequest, error: string | undefined): void {
     const live = this.live.get(e.requestId);
     if (!live) return;
-    this.live.delete(e.requestId);
     if (live.seqId >= 0) {
       inst.seqs.delete(live.seqId);
       if (live.onWorker) inst.toFree.push(live.seqId);
     }
+    this.finish(live, e, error);
+  }
+
+  /** The request's one end, as the client sees it: over all its runs (a re-run continues the first). */
+  private finish(live: LiveReq, e: EndedRequest, error: string | undefined): void {
+    this.live.delete(live.requestId);
+    const p = live.prior;
+    const whole: EndedRequest =
+      p.reruns === 0
+        ? e
+        : {
+            ...e,
+            promptTokens: live.req.promptTokens,
+            outputTokens: e.outputTokens + p.outputs,
+            ...(p.firstTokenS !== undefined || e.firstTokenS !== undefined ? { firstTokenS: p.firstTokenS ?? e.firstTokenS } : {}),
+            cost: { ...e.cost, usd: e.cost.usd + p.costUsd },
+          };
     const queueS = (live.firstPlannedS ?? e.endS) - live.arrivalS;
-    live.sink.onEnd(e, { queueS, ...(error !== undefined ? { error } : {}) });
+    live.sink.onEnd(whole, { queueS, ...(error !== undefined ? { error } : {}) });
     if (this.live.size === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
   /** Frees ended sequences on an idle instance's worker (a plan with no sequences). */
   private async freeOnly(inst: InstRun): Promise<void> {
-    if (inst.failed) return;
+    if (inst.failed || !inst.stream) return;
     await inst.stream.send({ stepId: ++inst.stepId, instanceId: inst.instanceId, sequences: [], finishedSeqIds: inst.toFree.splice(0) });
   }
 
@@ -304,17 +398,87 @@ export class GatewayDriver {
     }, delayMs);
   }
 
-  /** The instance's stream broke: its requests end with an error (re-running them elsewhere is not built yet). */
+  /**
+   * The instance's stream ended or broke. Pending client cancels are honoured first; every other request of the
+   * instance is re-run elsewhere; a step that was in flight is settled empty (its sequences are gone with the
+   * worker); then the instance waits to rejoin.
+   */
   private fail(inst: InstRun, message: string): void {
+    if (inst.failed !== null || this.stopped) return;
     inst.failed = message;
+    this.failures++;
+    const stream = inst.stream;
+    inst.stream = null;
+    stream?.cancel();
     this.log(`instance ${inst.instanceId} failed: ${message}`);
-    this.endAll(inst, message);
+    const sched = this.o.sched;
+    sched.setInstanceHealth(inst.instanceId, false);
+    // What the tray held is unknown until it answers again (a restarted worker starts empty).
+    sched.workerReconnected(inst.workerId);
+    inst.toFree = [];
+    this.applyCancels(inst);
+    this.rerunAll(inst, message);
+    if (inst.outstanding) {
+      const plan = inst.outstanding;
+      inst.outstanding = null;
+      const ended = sched.completeStep(inst.instanceId, plan, { stepId: plan.stepId, durationS: 0, finishedSeqIds: [] }, this.o.clock());
+      for (const e of ended) this.ended(inst, e, message);
+    }
+    inst.seqs.clear();
+    inst.toFree = [];
+    this.rejoiner.start(inst.instanceId, () => this.rejoin(inst));
   }
 
-  private endAll(inst: InstRun, message: string): void {
-    for (const live of [...this.live.values()]) {
-      if (live.instanceId === inst.instanceId) this.cancelNow(inst, live.requestId, `worker failed: ${message}`, message);
-    }
+  private rerunAll(inst: InstRun, message: string): void {
+    for (const live of [...this.live.values()]) if (live.instanceId === inst.instanceId) this.rerun(inst, live, message);
+  }
+
+  /**
+   * Ends this run in the scheduler and submits the continuation: the prompt plus the tokens already streamed
+   * (recomputed on the new instance; a prefix hit covers the original prompt where it is cached), for the tokens
+   * still owed. Ends the request with an error when it has been re-run too often or no instance takes it.
+   */
+  private rerun(inst: InstRun, live: LiveReq, message: string): void {
+    const sched = this.o.sched;
+    const nowS = this.o.clock();
+    if (live.seqId >= 0) inst.seqs.delete(live.seqId);
+    const run = sched.cancel(live.requestId, `worker failed: ${message}`, nowS);
+    if (!run) return;
+    const p = live.prior;
+    const streamed = p.outputs + live.outputs;
+    const owed = p.outputs + live.maxTokens - streamed;
+    p.outputs = streamed;
+    p.costUsd += run.cost.usd;
+    if (live.outputs > 0) p.firstTokenS ??= run.firstTokenS;
+    p.reruns++;
+    // finish() reports the whole: this run's figures are now in `prior`.
+    const runOnly: EndedRequest = { ...run, outputTokens: 0, cost: { ...run.cost, usd: 0 } };
+    if (p.reruns > MAX_RERUNS) return this.finish(live, runOnly, `worker failed: ${message} (re-run ${MAX_RERUNS} times already)`);
+    if (owed <= 0) return this.finish(live, runOnly, undefined);
+    const req: ScheduleRequest = { ...live.req, promptTokens: live.req.promptTokens + streamed, maxOutputTokens: owed };
+    const res = sched.submit(req, nowS);
+    if (!res.ok) return this.finish(live, runOnly, `worker failed: ${message}; re-run rejected: ${res.end.code}: ${res.end.reason}`);
+    if (res.external) return this.finish(live, runOnly, `worker failed: ${message}; re-run routed to external pool ${res.pool}, which cannot continue a stream`);
+    this.reruns++;
+    Object.assign(live, { instanceId: res.instanceId, seqId: -1, onWorker: false, hashedBlocks: 0, outputs: 0, emitting: false, promptTokens: req.promptTokens, maxTokens: owed });
+    this.log(`request ${live.requestId}: re-run on ${res.instanceId} after ${streamed} streamed tokens`);
+    this.kick(this.inst(res.instanceId));
+  }
+
+  /** One rejoin attempt: the worker answers Health, a fresh stream opens, the KV index resyncs from a snapshot. */
+  private async rejoin(inst: InstRun): Promise<void> {
+    await inst.probe();
+    const snapshot = await inst.snapshot();
+    if (this.stopped) return;
+    const stream = inst.connect();
+    this.o.sched.applyKvSnapshot(inst.workerId, snapshot);
+    inst.failed = null;
+    inst.stepId = 0;
+    this.attach(inst, stream);
+    this.o.sched.setInstanceHealth(inst.instanceId, true);
+    this.rejoins++;
+    this.log(`instance ${inst.instanceId} rejoined`);
+    this.kick(inst);
   }
 
   /** Whether an instance can take work (its stream is up). */

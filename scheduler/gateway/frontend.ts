@@ -22,6 +22,8 @@ export interface Rejection {
 const KIND_OF_CODE: Readonly<Record<string, RejectionKind>> = {
   E_DUPLICATE_REQUEST: 'conflict',
   E_CONTEXT_TOO_LONG: 'invalid',
+  // Prompt + max output exceed an instance's whole KV: retrying cannot help (the client must ask for less).
+  E_KV_CAPACITY: 'invalid',
   E_NO_POOL: 'not_found',
 };
 
@@ -94,7 +96,7 @@ export class Frontend {
     }
     const shape = res.cls.shape;
     const requestId = req.requestId;
-    driver.admitted(res.instanceId, requestId, { maxTokens, promptTokens: req.promptTokens, hashes: req.blockHashes, arrivalS: req.arrivalS }, {
+    driver.admitted(res.instanceId, { req, maxTokens }, {
       onTokens: (ids) => sink.onTokens(ids),
       onEnd: (e, detail) => {
         const ttftS = e.firstTokenS !== undefined ? e.firstTokenS - e.arrivalS : 0;

@@ -110,13 +110,13 @@ describe('gateway with two in-process workers', () => {
 });
 
 describe('admission', () => {
-  test('a request whose KV can never fit → RESOURCE_EXHAUSTED with the reject code in metadata', async () => {
+  test('a request whose KV can never fit → INVALID_ARGUMENT (retrying cannot help) with the reject code in metadata', async () => {
     const rig = await startRig(1);
     try {
       const out = await generate(rig.client, { promptTokenIds: ids(100), maxTokens: 100_000 });
-      assert.equal(out.error?.code, grpc.status.RESOURCE_EXHAUSTED);
+      assert.equal(out.error?.code, grpc.status.INVALID_ARGUMENT);
       const code = out.error?.metadata.get('x-nvlsched-reject-code')[0];
-      assert.match(String(code), /^E_/);
+      assert.equal(String(code), 'E_KV_CAPACITY');
       assert.match(out.error?.details ?? '', new RegExp(`^${String(code)}: `));
       assert.equal(rig.gateway.sched.stats().live, 0);
     } finally {

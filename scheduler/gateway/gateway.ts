@@ -27,6 +27,8 @@ export interface GatewayOptions extends Omit<GatewayClusterOptions, 'numWorkers'
   grpcPort?: number;
   clock?: Clock;
   log?: (line: string) => void;
+  /** First wait before a failed instance probes its worker again (driver.ts). */
+  rejoinBackoffMs?: number;
 }
 
 export interface RunningGateway {
@@ -41,6 +43,20 @@ export interface RunningGateway {
 
 /** How long shutdown waits for cancelled streams to end, then for open calls, before forcing. */
 const SHUTDOWN_GRACE_MS = 2000;
+
+/** Deadline of the gateway's unary calls to a worker (Health, Snapshot). */
+const RPC_DEADLINE_MS = 2000;
+
+/** Resolves when the worker answers Health as serving (a draining or silent worker does not take work). */
+function probeWorker(client: WorkerClient): Promise<void> {
+  return new Promise((resolve, reject) =>
+    client.Health({}, { deadline: Date.now() + RPC_DEADLINE_MS }, (err, res) => {
+      if (err) return reject(new Error(`Health: ${err.details || err.message}`));
+      if (res?.status !== 'STATUS_SERVING') return reject(new Error(`Health: worker is ${res?.status ?? 'silent'}`));
+      resolve();
+    }),
+  );
+}
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
@@ -61,21 +77,19 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   });
   const proto = loadWorkerProto();
   const clients: WorkerClient[] = o.workerPorts.map((port) => new proto.nvlsched.v1.Worker(`${o.workerHost ?? '127.0.0.1'}:${port}`, grpc.credentials.createInsecure()));
-  const streams: StepStreamClient[] = [];
   const instances: DriverInstance[] = topology.instances.map((spec) => {
     const client = clients[spec.leaderWorker] as WorkerClient;
-    const stream = new StepStreamClient(client);
-    streams.push(stream);
     return {
       instanceId: spec.setup.instanceId,
       workerId: (cluster.workers[spec.leaderWorker] as { workerId: string }).workerId,
       gpu: spec.leaderGpu,
-      stream,
-      snapshot: () => new Promise((resolve, reject) => client.Snapshot({}, (err, res) => (err || !res ? reject(err ?? new Error('empty snapshot')) : resolve(snapshotFromProto(res))))),
+      connect: () => new StepStreamClient(client),
+      probe: () => probeWorker(client),
+      snapshot: () => new Promise((resolve, reject) => client.Snapshot({}, { deadline: Date.now() + RPC_DEADLINE_MS }, (err, res) => (err || !res ? reject(err ?? new Error('empty snapshot')) : resolve(snapshotFromProto(res))))),
     };
   });
   const maxContextTokens = cluster.model.maxContextTokens;
-  const driver = new GatewayDriver({ sched, clock, instances, maxContextTokens, blockTokens, ...(o.log ? { log: o.log } : {}) });
+  const driver = new GatewayDriver({ sched, clock, instances, maxContextTokens, blockTokens, ...(o.log ? { log: o.log } : {}), ...(o.rejoinBackoffMs !== undefined ? { rejoinBackoffMs: o.rejoinBackoffMs } : {}) });
   let stopping = false;
   const server = new grpc.Server();
   const label = `${topology.instances.length} instances of ${cluster.model.name} tp${cluster.tensorParallel} on ${o.workerPorts.length} tray(s) of ${cluster.name}, policy ${sched.policyName}`;
@@ -99,7 +113,6 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       });
     });
     driver.stop();
-    for (const s of streams) s.end();
     for (const c of clients) c.close();
   };
   return { port, sched, frontend, driver, topology, close };

@@ -16,17 +16,23 @@ export interface LocalWorkerOptions {
   pace?: 'none' | 'real';
   startTimeoutMs?: number;
   log?: (line: string) => void;
+  /** The nvlsched CLI script the children run (default: this process's main script, e.g. dist/…/main.js). */
+  cliPath?: string;
 }
 
 export interface LocalWorkers {
   ports: number[];
   stop(): Promise<void>;
+  /** Kills tray i's worker (default SIGKILL: no drain, as a crash) and waits for it to exit. */
+  kill(tray: number, signal?: NodeJS.Signals): Promise<void>;
+  /** Starts tray i's worker again on its old port (after kill); resolves once it listens. */
+  restart(tray: number): Promise<void>;
 }
 
 const STOP_GRACE_MS = 5000;
 
-function workerArgs(o: LocalWorkerOptions, tray: number): string[] {
-  const args = ['worker', '--port', '0', '--tray', String(tray), '--topology', o.topology, '--model', o.model, '--drain-timeout', '1'];
+function workerArgs(o: LocalWorkerOptions, tray: number, port = 0): string[] {
+  const args = ['worker', '--port', String(port), '--tray', String(tray), '--topology', o.topology, '--model', o.model, '--drain-timeout', '1'];
   if (o.tensorParallel !== undefined) args.push('--tensor-parallel', String(o.tensorParallel));
   if (o.kvBlocksPerGpu !== undefined) args.push('--kv-blocks', String(o.kvBlocksPerGpu));
   if (o.blockTokens !== undefined) args.push('--block-tokens', String(o.blockTokens));
@@ -73,15 +79,37 @@ export async function startLocalWorkers(o: LocalWorkerOptions): Promise<LocalWor
   const stop = async (): Promise<void> => {
     await Promise.all(children.map(stopChild));
   };
+  const launch = (tray: number, port: number): Promise<number> => {
+    // This process's node and loader flags (tsx in development, none for the built dist/).
+    const child = spawn(process.execPath, [...process.execArgv, o.cliPath ?? (process.argv[1] as string), ...workerArgs(o, tray, port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children[tray] = child;
+    child.once('exit', (code, signal) => o.log?.(`worker of tray ${tray} exited (${code ?? signal})`));
+    return listening(child, tray, o.startTimeoutMs ?? 30_000);
+  };
+  const child = (tray: number): ChildProcess => {
+    const c = children[tray];
+    if (!c) throw new RangeError(`tray: expected 0..${children.length - 1}, got ${tray}`);
+    return c;
+  };
   try {
-    const ports = await Promise.all(Array.from({ length: o.count }, (_, tray) => {
-      // This process's node and loader flags (tsx in development, none for the built dist/).
-      const child = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, ...workerArgs(o, tray)], { stdio: ['ignore', 'pipe', 'inherit'] });
-      children.push(child);
-      child.once('exit', (code, signal) => o.log?.(`worker of tray ${tray} exited (${code ?? signal})`));
-      return listening(child, tray, o.startTimeoutMs ?? 30_000);
-    }));
-    return { ports, stop };
+    const ports = await Promise.all(Array.from({ length: o.count }, (_, tray) => launch(tray, 0)));
+    return {
+      ports,
+      stop,
+      kill: (tray, signal = 'SIGKILL') => {
+        const c = child(tray);
+        if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
+        return new Promise((resolve) => {
+          c.once('exit', () => resolve());
+          c.kill(signal);
+        });
+      },
+      restart: async (tray) => {
+        const c = child(tray);
+        if (c.exitCode === null && c.signalCode === null) throw new Error(`tray ${tray}: its worker is still running (kill it first)`);
+        await launch(tray, ports[tray] as number);
+      },
+    };
   } catch (error) {
     await stop();
     throw error;

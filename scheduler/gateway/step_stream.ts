@@ -10,6 +10,7 @@ export class StepStreamClient {
   private readonly call: grpc.ClientDuplexStream<StepPlan, StepResult__Output>;
   private readonly waiting: Array<{ resolve: (r: StepResult__Output) => void; reject: (e: Error) => void }> = [];
   private closedWith: Error | null = null;
+  private readonly closeListeners: Array<(err: Error) => void> = [];
 
   constructor(client: WorkerClient) {
     this.call = client.Step();
@@ -19,8 +20,20 @@ export class StepStreamClient {
   }
 
   private close(err: Error): void {
+    const first = this.closedWith === null;
     this.closedWith ??= err;
     for (const w of this.waiting.splice(0)) w.reject(err);
+    if (first) for (const l of this.closeListeners.splice(0)) l(err);
+  }
+
+  /** Called once when the stream ends or breaks (also while idle: a worker that dies between steps). */
+  onClose(listener: (err: Error) => void): void {
+    if (this.closedWith) listener(this.closedWith);
+    else this.closeListeners.push(listener);
+  }
+
+  get closed(): boolean {
+    return this.closedWith !== null;
   }
 
   send(plan: StepPlan): Promise<StepResult__Output> {
