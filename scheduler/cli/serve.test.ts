@@ -30,7 +30,7 @@ function firstLine(child: ChildProcess): Promise<string> {
 }
 
 test('serve --local-workers 1: listening line, a Generate to max_tokens, SIGTERM → exit 0', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--grpc-port', '0', '--local-workers', '1', '--tensor-parallel', '2', '--kv-blocks', '512', '--block-tokens', '16'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--grpc-port', '0', '--http-port', '0', '--local-workers', '1', '--tensor-parallel', '2', '--kv-blocks', '512', '--block-tokens', '16'], {
     cwd: packageRoot(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -49,6 +49,18 @@ test('serve --local-workers 1: listening line, a Generate to max_tokens, SIGTERM
     assert.equal(out.error, undefined, out.error?.details);
     assert.equal(out.tokens.length, 7);
     assert.equal(out.last?.finishReason, 'length');
+    // The OpenAI-compatible HTTP API of the same process.
+    assert.ok(typeof line.http === 'number' && line.http > 0);
+    const res = await withTimeout(fetch(`http://127.0.0.1:${line.http}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'hello there' }], max_tokens: 5 }),
+    }), 'HTTP chat completion');
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { object: string; usage: { completion_tokens: number }; choices: Array<{ finish_reason: string }> };
+    assert.equal(body.object, 'chat.completion');
+    assert.equal(body.usage.completion_tokens, 5);
+    assert.equal(body.choices[0]?.finish_reason, 'length');
     child.kill('SIGTERM');
     assert.equal(await withTimeout(exited, 'exit after SIGTERM'), 0, stderr);
     assert.match(stderr, /worker of tray 0 exited \(0\)/);

@@ -1,7 +1,7 @@
 // `nvlsched serve`: the gateway (scheduler/gateway/README.md). With --local-workers N it starts N simulated workers
 // as child processes (trays 0..N-1) and drives the cluster's instances on those trays; --worker-ports connects to
-// running workers instead. When ready it prints {"event":"listening","grpc":<port>,"http":null,"metrics":null} on
-// stdout (HTTP and metrics are not built yet: null). SIGTERM (or SIGINT) cancels live requests, stops the workers
+// running workers instead. When ready it prints {"event":"listening","grpc":<port>,"http":<port>,"metrics":null} on
+// stdout (the metrics server is not built yet: null). SIGTERM (or SIGINT) cancels live requests, stops the workers
 // it started and exits 0. Bad flags exit 2 with a one-line reason.
 import { ConfigError } from '../core/config/params.js';
 import { readPolicy } from '../core/policy.js';
@@ -13,7 +13,7 @@ import { flagHelp, parseFlags, usageError, type FlagSpec } from './args.js';
 
 const FLAGS: Record<string, FlagSpec> = {
   'grpc-port': { type: 'number', help: 'gRPC port of the Gateway service; 0 picks a free one (default 0)' },
-  'http-port': { type: 'number', help: 'OpenAI-compatible HTTP port (not built yet; the listening line says null)' },
+  'http-port': { type: 'number', help: 'OpenAI-compatible HTTP port (/v1/chat/completions, /v1/completions, /v1/models); 0 picks a free one (default 0)' },
   'metrics-port': { type: 'number', help: 'Prometheus port (not built yet; the listening line says null)' },
   host: { type: 'string', help: 'address to bind (default 127.0.0.1)' },
   'local-workers': { type: 'number', help: 'start N simulated workers as child processes (trays 0..N-1)' },
@@ -49,7 +49,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (rest.length > 0) throw usageError(`unexpected argument '${rest[0]}'`);
   const grpcPort = port(flags, 'grpc-port');
-  port(flags, 'http-port');
+  const httpPort = port(flags, 'http-port');
   port(flags, 'metrics-port');
   const local = flags['local-workers'] as number | undefined;
   const given = flags['worker-ports'] !== undefined ? workerPortsFlag(flags['worker-ports'] as string) : undefined;
@@ -97,6 +97,7 @@ export async function run(argv: string[]): Promise<number> {
       workerPorts: workers?.ports ?? (given as number[]),
       host: (flags.host as string | undefined) ?? '127.0.0.1',
       grpcPort,
+      httpPort,
       ...(flags.policy !== undefined ? { policy: flags.policy } : {}),
       ...(flags.seed !== undefined ? { seed: flags.seed as number } : {}),
       log,
@@ -106,8 +107,8 @@ export async function run(argv: string[]): Promise<number> {
     if (error instanceof ConfigError) throw usageError(`--${error.field.startsWith('policy') ? 'policy' : error.field}: ${error.message}`);
     throw error;
   }
-  log(`serving ${topology.instances.length} instances on ${numWorkers} worker(s), gRPC port ${gateway.port}`);
-  process.stdout.write(`${JSON.stringify({ event: 'listening', grpc: gateway.port, http: null, metrics: null })}\n`);
+  log(`serving ${topology.instances.length} instances on ${numWorkers} worker(s), gRPC port ${gateway.port}, HTTP port ${gateway.httpPort}`);
+  process.stdout.write(`${JSON.stringify({ event: 'listening', grpc: gateway.port, http: gateway.httpPort, metrics: null })}\n`);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {

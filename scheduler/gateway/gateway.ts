@@ -12,6 +12,7 @@ import { Rng } from '../util/random.js';
 import { GatewayDriver, type Clock, type DriverInstance } from './driver.js';
 import { snapshotFromProto } from './kv_events.js';
 import { Frontend } from './frontend.js';
+import { startHttpApi, type RunningHttpApi } from './http/server.js';
 import { GatewayService } from './service.js';
 import { StepStreamClient } from './step_stream.js';
 import { buildGatewayCluster, type GatewayClusterOptions, type GatewayCluster } from './topology.js';
@@ -25,6 +26,8 @@ export interface GatewayOptions extends Omit<GatewayClusterOptions, 'numWorkers'
   host?: string;
   /** 0 picks a free port. */
   grpcPort?: number;
+  /** The OpenAI-compatible HTTP API's port (0 picks a free one); undefined: no HTTP API. */
+  httpPort?: number;
   clock?: Clock;
   log?: (line: string) => void;
   /** First wait before a failed instance probes its worker again (driver.ts). */
@@ -33,6 +36,8 @@ export interface GatewayOptions extends Omit<GatewayClusterOptions, 'numWorkers'
 
 export interface RunningGateway {
   port: number;
+  /** The HTTP API's port, null when not started. */
+  httpPort: number | null;
   sched: Scheduler;
   frontend: Frontend;
   driver: GatewayDriver;
@@ -97,9 +102,23 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   new GatewayService({ frontend, limits: { maxContextTokens, blockTokens }, label }).addTo(server);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${o.host ?? '127.0.0.1'}:${o.grpcPort ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  let http: RunningHttpApi | null = null;
+  if (o.httpPort !== undefined) {
+    try {
+      // Served names: the pool and its model (either routes here); the pool is the default.
+      const models = [...new Set([cluster.pool.name, cluster.model.name])];
+      http = await startHttpApi({ frontend, limits: { maxContextTokens, blockTokens }, models, host: o.host ?? '127.0.0.1', port: o.httpPort, ...(o.log ? { log: o.log } : {}) });
+    } catch (error) {
+      server.forceShutdown();
+      driver.stop();
+      for (const c of clients) c.close();
+      throw error;
+    }
+  }
   const close = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    const httpClosed = http?.close();
     driver.cancelAll('the gateway is shutting down');
     await Promise.race([driver.idle(), delay(SHUTDOWN_GRACE_MS)]);
     await new Promise<void>((resolve) => {
@@ -112,8 +131,9 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
         resolve();
       });
     });
+    await httpClosed;
     driver.stop();
     for (const c of clients) c.close();
   };
-  return { port, sched, frontend, driver, topology, close };
+  return { port, httpPort: http?.port ?? null, sched, frontend, driver, topology, close };
 }
