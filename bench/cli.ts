@@ -5,6 +5,7 @@ const BENCHES: Record<string, () => Promise<{ run: (argv: string[]) => Promise<n
   classify: () => import('./classify.js'),
   evaluate: () => import('./evaluate.js'),
   kv: () => import('./kv.js'),
+  live: () => import('../scheduler/cli/bench_live.js'),
   overhead: () => import('./overhead.js'),
   perf: () => import('./perf.js'),
   sched: () => import('./sched.js'),
@@ -12,6 +13,8 @@ const BENCHES: Record<string, () => Promise<{ run: (argv: string[]) => Promise<n
 
 export async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  // `bench --target host:port ...` (flags first, no name): the live bench against a gateway (scheduler/loadgen).
+  if (name?.startsWith('--')) return (await import('../scheduler/cli/bench_live.js')).run(argv);
   const load = name === undefined ? undefined : BENCHES[name];
   if (!load) throw usageError(`bench needs one of: ${Object.keys(BENCHES).join(', ')}${name ? ` (got '${name}')` : ''}`);
   return (await load()).run(rest);

@@ -21,7 +21,7 @@ const COMMANDS: Record<string, Command> = {
   config: { summary: 'scheduler configuration: `config check <file.yaml>`, `config default`', load: () => import('./config.js') },
   worker: { summary: 'one compute tray\'s worker (gRPC step stream): `worker --port 0 --tray <n> [--model m]`', load: () => import('./worker.js') },
   serve: { summary: 'the gateway (gRPC Generate): `serve --grpc-port 0 --local-workers <n> [--cluster c] [--model m] [--policy p]`', load: () => import('./serve.js') },
-  bench: { summary: 'micro-benchmarks: `bench kv|perf|sched|classify [--json]`', load: () => import('../../bench/cli.js') },
+  bench: { summary: 'live load on a gateway: `bench --target host:port [--trace f] [--json out.json]`; micro-benchmarks: `bench kv|perf|sched|classify [--json]`', load: () => import('../../bench/cli.js') },
 };
 
 function help(): string {
