@@ -40,6 +40,8 @@ test('bench overhead --json (tiny run): one JSON line with the headline fields a
   assert.equal(r.bench, 'overhead');
   assert.ok(positive(r.step_round_trips_per_s), `step_round_trips_per_s ${r.step_round_trips_per_s}`);
   assert.ok(positive(r.control_plane_fraction), `control_plane_fraction ${r.control_plane_fraction}`);
+  // CPU figures come from /proc: Linux only.
+  if (process.platform === 'linux') assert.ok(positive(r.control_plane_cpu_fraction), `control_plane_cpu_fraction ${r.control_plane_cpu_fraction}`);
   assert.deepEqual(r.targets, { step_round_trips_per_s: 5000, control_plane_fraction: 0.02 });
   assert.equal(r.reference_step_ms, 20);
   assert.ok(r.round_trip.round_trips > 0 && r.round_trip.p99_us >= r.round_trip.p50_us, JSON.stringify(r.round_trip));

@@ -43,6 +43,8 @@ export interface RoundTripResult {
   p99Us: number;
   /** CPU of this process (the client side) per round trip. */
   clientCpuUs: number;
+  /** CPU of the worker process per round trip; null when unknown (off Linux, or the worker is this process). */
+  workerCpuUs: number | null;
 }
 
 /** Decode steps per sequence before the sequences are freed and prefilled again (untimed): bounds the worker's KV. */
@@ -57,7 +59,11 @@ function plan(stepId: number, seqIds: readonly number[], prefill: boolean, finis
 }
 
 /** Back-to-back 64-decode plans over one Step stream for `seconds` (after `warmupS`) or `maxRoundTrips`. */
-export async function roundTrips(port: number, o: { sequences: number; seconds: number; warmupS: number; maxRoundTrips: number }): Promise<RoundTripResult> {
+export async function roundTrips(
+  port: number,
+  o: { sequences: number; seconds: number; warmupS: number; maxRoundTrips: number },
+  workerCpuS: () => number | null = () => null,
+): Promise<RoundTripResult> {
   const proto = loadWorkerProto();
   const client = new proto.nvlsched.v1.Worker(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const stream = new StepStreamClient(client);
@@ -86,6 +92,7 @@ export async function roundTrips(port: number, o: { sequences: number; seconds: 
     const lat = new Float64Array(o.maxRoundTrips);
     let n = 0;
     const cpu0 = process.cpuUsage();
+    const worker0 = workerCpuS();
     const t0 = performance.now();
     const end = t0 + o.seconds * 1000;
     while (n < o.maxRoundTrips && performance.now() < end) {
@@ -97,8 +104,18 @@ export async function roundTrips(port: number, o: { sequences: number; seconds: 
     }
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
+    const worker1 = workerCpuS();
     const sorted = lat.subarray(0, n).sort();
-    return { roundTrips: n, seconds, perS: n / seconds, p50Us: quantile(sorted, 0.5) * 1000, p99Us: quantile(sorted, 0.99) * 1000, clientCpuUs: (cpu.user + cpu.system) / Math.max(1, n) };
+    const perRt = (us: number): number => us / Math.max(1, n);
+    return {
+      roundTrips: n,
+      seconds,
+      perS: n / seconds,
+      p50Us: quantile(sorted, 0.5) * 1000,
+      p99Us: quantile(sorted, 0.99) * 1000,
+      clientCpuUs: perRt(cpu.user + cpu.system),
+      workerCpuUs: worker0 === null || worker1 === null ? null : perRt((worker1 - worker0) * 1e6),
+    };
   } finally {
     stream.end();
     client.close();

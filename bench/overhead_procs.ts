@@ -25,7 +25,7 @@ export interface Child {
 export function procCpuS(pid: number | undefined): number | null {
   if (pid === undefined) return null;
   try {
-    // Fields after the parenthesised command name: state is the 3rd field of the stat line, utime the 14th, stime the 15th.
+    // Split after the parenthesised command name: index 0 is field 3 (state), so utime (field 14) is index 11.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
