@@ -3,6 +3,8 @@
 import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
@@ -30,7 +32,11 @@ function firstLine(child: ChildProcess): Promise<string> {
 }
 
 test('serve --local-workers 1: listening line, a Generate to max_tokens, SIGTERM → exit 0', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--grpc-port', '0', '--http-port', '0', '--local-workers', '1', '--tensor-parallel', '2', '--kv-blocks', '512', '--block-tokens', '16'], {
+  // Most settings from a config file (its serve section mirrors the flags), the ports on the command line.
+  const dir = mkdtempSync(path.join(tmpdir(), 'serve-test-'));
+  const config = path.join(dir, 'serve.yaml');
+  writeFileSync(config, 'policy: shape-aware\nserve:\n  localWorkers: 1\n  tensorParallel: 2\n  kvBlocks: 512\n  blockTokens: 16\n  grpcPort: 1\n');
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--config', config, '--grpc-port', '0', '--http-port', '0'], {
     cwd: packageRoot(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -77,6 +83,7 @@ const BAD: Array<{ args: string[]; match: RegExp }> = [
   { args: ['--local-workers', '1', '--pace', 'fast'], match: /--pace: expected none or real/ },
   { args: ['--local-workers', '1', '--policy', 'nope'], match: /^nvlsched: E_USAGE: --policy: .*unknown policy "nope"/ },
   { args: ['--local-workers', '1', '--bogus'], match: /unknown flag --bogus/ },
+  { args: ['--config', '/nonexistent/serve.yaml'], match: /^nvlsched: E_USAGE: --config: .*cannot read/ },
 ];
 for (const c of BAD) {
   test(`serve ${c.args.join(' ')} exits 2 with one line`, () => {

@@ -10,8 +10,10 @@ import { startLocalWorkers, type LocalWorkers } from '../gateway/local_workers.j
 import { buildGatewayCluster } from '../gateway/topology.js';
 import { readClusterConfig } from '../sim/cluster.js';
 import { flagHelp, parseFlags, usageError, type FlagSpec } from './args.js';
+import { loadServeConfig, mergeFlags, type ServeConfig } from './serve_config.js';
 
 const FLAGS: Record<string, FlagSpec> = {
+  config: { type: 'string', help: 'YAML file: policy, classification and a `serve` section of these flags in camelCase (flags win)' },
   'grpc-port': { type: 'number', help: 'gRPC port of the Gateway service; 0 picks a free one (default 0)' },
   'http-port': { type: 'number', help: 'OpenAI-compatible HTTP port (/v1/chat/completions, /v1/completions, /v1/models); 0 picks a free one (default 0)' },
   'metrics-port': { type: 'number', help: 'Prometheus port (not built yet; the listening line says null)' },
@@ -42,11 +44,24 @@ function workerPortsFlag(raw: string): number[] {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { flags, rest } = parseFlags(argv, FLAGS);
-  if (flags.help) {
+  const parsed = parseFlags(argv, FLAGS);
+  const { rest } = parsed;
+  if (parsed.flags.help) {
     process.stdout.write(`usage: nvlsched serve --local-workers <n> [flags]\n\n${flagHelp(FLAGS)}\n`);
     return 0;
   }
+  let file: ServeConfig | undefined;
+  if (parsed.flags.config !== undefined) {
+    try {
+      file = loadServeConfig(parsed.flags.config as string, FLAGS);
+    } catch (error) {
+      if (error instanceof ConfigError) throw usageError(`--config: ${error.message}`);
+      throw error;
+    }
+  }
+  const flags = file ? mergeFlags(file.flags, parsed.flags) : parsed.flags;
+  // The policy: --policy, else the file's policy section, else the default.
+  const policy = flags.policy !== undefined ? flags.policy : file?.policy;
   if (rest.length > 0) throw usageError(`unexpected argument '${rest[0]}'`);
   const grpcPort = port(flags, 'grpc-port');
   const httpPort = port(flags, 'http-port');
@@ -69,7 +84,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     topology = buildGatewayCluster({ ...shape, numWorkers });
     readClusterConfig(clusterName, 'cluster');
-    if (flags.policy !== undefined) readPolicy(flags.policy);
+    if (policy !== undefined) readPolicy(policy);
   } catch (error) {
     if (error instanceof ConfigError && error.field === 'numWorkers') throw usageError(`--${local !== undefined ? 'local-workers' : 'worker-ports'}: ${error.message.slice(error.field.length + 2)}`);
     if (error instanceof ConfigError) throw usageError(`--${error.field === 'model' ? 'model' : error.field.startsWith('policy') ? 'policy' : 'cluster'}: ${error.message}`);
@@ -98,7 +113,8 @@ export async function run(argv: string[]): Promise<number> {
       host: (flags.host as string | undefined) ?? '127.0.0.1',
       grpcPort,
       httpPort,
-      ...(flags.policy !== undefined ? { policy: flags.policy } : {}),
+      ...(policy !== undefined ? { policy } : {}),
+      ...(file?.classification !== undefined ? { classification: file.classification } : {}),
       ...(flags.seed !== undefined ? { seed: flags.seed as number } : {}),
       log,
     });

@@ -22,6 +22,8 @@ export interface GatewayOptions extends Omit<GatewayClusterOptions, 'numWorkers'
   workerPorts: readonly number[];
   workerHost?: string;
   policy?: unknown;
+  /** The classification section (classifier, predictor, SLOs per shape), as SchedulerOptions takes it. */
+  classification?: unknown;
   seed?: number;
   host?: string;
   /** 0 picks a free port. */
@@ -75,6 +77,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   const cost = makePerfCostModel([{ pool: cluster.pool.name, model: cluster.model, instance: cluster.perf, kvDtype: cluster.kvDtype, blockTokens }], makeFittedOpTimes());
   const sched = new Scheduler({
     policy: o.policy,
+    ...(o.classification !== undefined ? { classification: o.classification } : {}),
     pools: [{ ...cluster.pool, kvBytesPerBlock: cluster.kvBytesPerBlock }],
     instances: topology.instances.map((i) => i.setup),
     cost,

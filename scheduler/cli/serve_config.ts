@@ -1,0 +1,81 @@
+// `serve --config <file.yaml>`: one YAML document for a gateway — the scheduler sections `nvlsched config` knows
+// (policy, classification; validated by building every plugin) plus a `serve` section whose keys are the serve
+// flags in camelCase (cluster, model, localWorkers, grpcPort, httpPort, ...). Flags given on the command line win
+// over the file. `pools` is refused for now: the gateway serves the one self-hosted pool built from serve.cluster
+// and serve.model. Every error names its field (E_BAD_CONFIG), YAML syntax errors their line.
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+
+import { ConfigError, asParams } from '../core/config/params.js';
+import { parseSchedulerConfig, type SchedulerConfig } from '../core/scheduler_config.js';
+import type { FlagSpec, ParsedFlags } from './args.js';
+
+export interface ServeConfig {
+  scheduler: SchedulerConfig;
+  /** The policy and classification sections as written (what the Scheduler takes; validated above). */
+  policy: unknown;
+  classification: unknown;
+  /** Flag values from the `serve` section, by flag name (kebab-case). */
+  flags: ParsedFlags;
+}
+
+const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** Keys of the `serve` section: every serve flag except these (they belong elsewhere or only to the command line). */
+const NOT_IN_FILE = new Set(['config', 'help', 'policy']);
+
+export function parseServeConfig(value: unknown, flagSpecs: Readonly<Record<string, FlagSpec>>, path = 'config'): ServeConfig {
+  const doc = asParams(value ?? {}, path);
+  if (doc.pools !== undefined) {
+    throw new ConfigError(`${path}.pools`, 'serve drives one self-hosted pool built from serve.cluster and serve.model; multi-pool serving is not built yet (remove pools)');
+  }
+  const { serve, ...schedulerPart } = doc;
+  const scheduler = parseSchedulerConfig(schedulerPart, path);
+  const section = asParams(serve ?? {}, `${path}.serve`);
+  const allowed = Object.keys(flagSpecs).filter((f) => !NOT_IN_FILE.has(f)).map(camel);
+  const flags: ParsedFlags = {};
+  for (const [key, raw] of Object.entries(section)) {
+    const flag = kebab(key);
+    const spec = flagSpecs[flag];
+    if (!spec || NOT_IN_FILE.has(flag)) throw new ConfigError(`${path}.serve.${key}`, `unknown key; known: ${allowed.join(', ')}`);
+    const field = `${path}.serve.${key}`;
+    if (flag === 'worker-ports' && Array.isArray(raw)) {
+      flags[flag] = raw.map(String).join(',');
+    } else if (spec.type === 'number') {
+      if (typeof raw !== 'number' || !Number.isFinite(raw)) throw new ConfigError(field, `expected a number, got ${JSON.stringify(raw)}`);
+      flags[flag] = raw;
+    } else if (spec.type === 'boolean') {
+      if (typeof raw !== 'boolean') throw new ConfigError(field, `expected true or false, got ${JSON.stringify(raw)}`);
+      flags[flag] = raw;
+    } else {
+      if (typeof raw !== 'string') throw new ConfigError(field, `expected a string, got ${JSON.stringify(raw)}`);
+      flags[flag] = raw;
+    }
+  }
+  return { scheduler, policy: schedulerPart.policy, classification: schedulerPart.classification, flags };
+}
+
+/** Reads and validates the file; `flagSpecs` are serve's flags (the `serve` section's vocabulary). */
+export function loadServeConfig(file: string, flagSpecs: Readonly<Record<string, FlagSpec>>): ServeConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError('--config', `cannot read ${file}: ${(error as Error).message}`);
+  }
+  const doc = parseDocument(text, { prettyErrors: false });
+  const problem = doc.errors[0];
+  if (problem) {
+    const line = text.slice(0, problem.pos[0]).split('\n').length;
+    throw new ConfigError(`${file}:${line}`, `not valid YAML: ${problem.message.split('\n')[0]}`);
+  }
+  return parseServeConfig(doc.toJS(), flagSpecs);
+}
+
+/** The file's flag values under the command line's: a flag given on the command line wins. */
+export function mergeFlags(fromFile: ParsedFlags, fromCommandLine: ParsedFlags): ParsedFlags {
+  const out: ParsedFlags = { ...fromFile };
+  for (const [k, v] of Object.entries(fromCommandLine)) if (v !== undefined) out[k] = v;
+  return out;
+}
