@@ -13,6 +13,9 @@ import type { EnginePlan } from '../core/engine/types.js';
 import type { EndedRequest, Scheduler } from '../core/scheduler.js';
 import type { ScheduleRequest } from '../core/types.js';
 import type { ScheduledSequence } from '../gen/proto/nvlsched/v1/ScheduledSequence.js';
+import type { SessionHold } from '../gen/proto/nvlsched/v1/SessionHold.js';
+import type { SessionMove } from '../gen/proto/nvlsched/v1/SessionMove.js';
+import type { StepPlan } from '../gen/proto/nvlsched/v1/StepPlan.js';
 import type { StepResult__Output } from '../gen/proto/nvlsched/v1/StepResult.js';
 import { packEvents } from '../kv/event_batch.js';
 import type { StepStreamClient } from './step_stream.js';
@@ -53,6 +56,8 @@ export interface AdmittedRequest {
 /** Re-runs of one request after worker failures before it ends with an error. */
 const MAX_RERUNS = 3;
 
+const emptyMoves = (): InstRun['moves'] => ({ holds: [], swapOut: [], swapIn: [], sessionMoves: [], releases: [] });
+
 interface LiveReq {
   requestId: string;
   sink: RequestSink;
@@ -73,6 +78,10 @@ interface LiveReq {
   outputs: number;
   emitting: boolean;
   instanceId: string;
+  /** Swapped to Grace by a preemption: still on the worker, moved back when it resumes. */
+  swapped: boolean;
+  /** Its session's previous turn is held on this same instance: release it in the plan that first runs this one. */
+  releaseOnFirstRun: string | null;
 }
 
 interface InstRun extends DriverInstance {
@@ -84,6 +93,8 @@ interface InstRun extends DriverInstance {
   failed: string | null;
   seqs: Map<number, LiveReq>;
   toFree: number[];
+  /** KV moves for the next plan (see proto StepPlan: applied in this order on the worker). */
+  moves: { holds: SessionHold[]; swapOut: number[]; swapIn: number[]; sessionMoves: SessionMove[]; releases: string[] };
   cancels: Array<{ requestId: string; reason: string }>;
   timer: NodeJS.Timeout | null;
   stepId: number;
@@ -114,12 +125,17 @@ export class GatewayDriver {
   reruns = 0;
   failures = 0;
   rejoins = 0;
+  /** Swap preemptions sent to workers; sequences a worker freed instead of moving (they recompute). */
+  swapsOut = 0;
+  swapFallbacks = 0;
+  /** Session id → the instance whose worker holds its previous turn's KV. */
+  private readonly heldSessions = new Map<string, string>();
 
   constructor(private readonly o: DriverOptions) {
     this.log = o.log ?? (() => undefined);
     this.rejoiner = new Rejoiner({ log: this.log, ...(o.rejoinBackoffMs ? { backoffMs: o.rejoinBackoffMs } : {}) });
     for (const d of o.instances) {
-      const inst: InstRun = { ...d, stream: null, outstanding: null, busy: false, again: false, failed: null, seqs: new Map(), toFree: [], cancels: [], timer: null, stepId: 0 };
+      const inst: InstRun = { ...d, stream: null, outstanding: null, busy: false, again: false, failed: null, seqs: new Map(), toFree: [], moves: emptyMoves(), cancels: [], timer: null, stepId: 0 };
       this.insts.set(d.instanceId, inst);
       this.attach(inst, d.connect());
     }
@@ -158,8 +174,35 @@ export class GatewayDriver {
       outputs: 0,
       emitting: false,
       instanceId,
+      swapped: false,
+      releaseOnFirstRun: null,
     });
+    if (req.sessionId !== undefined) this.nextTurn(req.sessionId, this.live.get(req.requestId) as LiveReq);
     this.kick(inst);
+  }
+
+  /** Sessions whose previous turn's KV a worker holds now. */
+  get heldSessionCount(): number {
+    return this.heldSessions.size;
+  }
+
+  /**
+   * A session's next turn was admitted: the scheduler released its retained context, so the worker's hold goes —
+   * in the plan that first runs the new turn when that is on the same instance (it shares the held blocks first),
+   * at once elsewhere.
+   */
+  private nextTurn(sessionId: string, live: LiveReq): void {
+    const holder = this.heldSessions.get(sessionId);
+    if (holder === undefined) return;
+    this.heldSessions.delete(sessionId);
+    if (holder === live.instanceId) {
+      live.releaseOnFirstRun = sessionId;
+      return;
+    }
+    const h = this.insts.get(holder);
+    if (!h || h.failed) return;
+    h.moves.releases.push(sessionId);
+    this.kick(h);
   }
 
   /** Cancels a live request (client Cancel or disconnect); false when it is unknown or already ended. */
@@ -218,7 +261,7 @@ export class GatewayDriver {
         const ran = await this.step(inst);
         this.applyCancels(inst);
         if (ran || inst.again) continue;
-        if (inst.toFree.length === 0) break;
+        if (!this.hasPendingWork(inst)) break;
         // A request admitted while this free-only plan is in flight only sets `again`: look again after it.
         await this.freeOnly(inst);
         if (!inst.again) break;
@@ -240,8 +283,9 @@ export class GatewayDriver {
     const stream = inst.stream;
     const sched = this.o.sched;
     const plan = sched.planStep(inst.instanceId, this.o.clock());
-    for (const p of plan.preempted) this.preempted(inst, p.seqId);
+    for (const p of plan.preempted) this.preempted(inst, p.seqId, p.mode);
     this.preemptions += plan.preempted.length;
+    this.planMoves(inst, plan);
     if (plan.items.length === 0) {
       const ended = sched.completeStep(inst.instanceId, plan, { stepId: plan.stepId, durationS: 0, finishedSeqIds: [] }, this.o.clock());
       for (const e of ended) this.ended(inst, e, undefined);
@@ -251,10 +295,11 @@ export class GatewayDriver {
     }
     const sequences = plan.items.map((item) => this.scheduled(inst, item));
     inst.outstanding = plan;
-    const result = await stream.send({ stepId: ++inst.stepId, instanceId: inst.instanceId, sequences, finishedSeqIds: inst.toFree.splice(0) });
+    const result = await stream.send(this.stepPlan(inst, sequences));
     if (inst.outstanding !== plan) return false; // the instance failed under this step (its plan was settled)
     inst.outstanding = null;
     this.stepsRun++;
+    this.applyMoveResults(inst, result);
     this.applyEvents(inst, result);
     const errors = this.emit(inst, plan, result);
     const finished: number[] = [];
@@ -286,6 +331,10 @@ export class GatewayDriver {
     const tokens = item.numCachedTokens + item.numNewTokens;
     const first = !s.onWorker;
     if (first) s.hashedBlocks = 0;
+    if (first && s.releaseOnFirstRun !== null) {
+      inst.moves.releases.push(s.releaseOnFirstRun);
+      s.releaseOnFirstRun = null;
+    }
     const upTo = Math.min(s.hashes.length, Math.floor(tokens / this.o.blockTokens));
     const blockHashes = s.hashedBlocks < upTo ? s.hashes.slice(s.hashedBlocks, upTo).map(String) : [];
     s.hashedBlocks = Math.max(s.hashedBlocks, upTo);
@@ -336,12 +385,74 @@ export class GatewayDriver {
     );
   }
 
-  private preempted(inst: InstRun, seqId: number): void {
+  private preempted(inst: InstRun, seqId: number, mode: 'recompute' | 'swap'): void {
     const s = inst.seqs.get(seqId);
-    if (!s || !s.onWorker) return;
-    // Recompute or swap: the worker frees it now and allocates again (cached + new tokens) when it next runs.
+    if (!s || !s.onWorker || s.swapped) return;
+    if (mode === 'swap') {
+      // Its blocks move to Grace before the plan's step; they come back when the engine resumes it (swappedIn).
+      inst.moves.swapOut.push(seqId);
+      s.swapped = true;
+      this.swapsOut++;
+      return;
+    }
+    // Recompute: the worker frees it now and allocates again (cached + new tokens) when it next runs.
     inst.toFree.push(seqId);
     s.onWorker = false;
+  }
+
+  /** The plan's swap-ins and idle-session decisions, as moves for the worker. */
+  private planMoves(inst: InstRun, plan: EnginePlan): void {
+    for (const m of plan.swappedIn) {
+      const s = inst.seqs.get(m.seqId);
+      if (!s?.swapped) continue;
+      s.swapped = false;
+      inst.moves.swapIn.push(m.seqId);
+    }
+    for (const key of plan.evictedSessions) {
+      if (this.heldSessions.get(key) !== inst.instanceId) continue;
+      this.heldSessions.delete(key);
+      inst.moves.releases.push(key);
+    }
+    for (const m of plan.sessionMoves) {
+      if (this.heldSessions.get(m.sessionKey) === inst.instanceId) inst.moves.sessionMoves.push({ sessionKey: m.sessionKey, toHost: m.to === 'host', gpu: inst.gpu });
+    }
+  }
+
+  /** The StepPlan message: the sequences plus every pending free and move of the instance. */
+  private stepPlan(inst: InstRun, sequences: ScheduledSequence[]): StepPlan {
+    const m = inst.moves;
+    inst.moves = emptyMoves();
+    return {
+      stepId: ++inst.stepId,
+      instanceId: inst.instanceId,
+      sequences,
+      finishedSeqIds: inst.toFree.splice(0),
+      holdSessions: m.holds,
+      swapOutSeqIds: m.swapOut,
+      swapInSeqIds: m.swapIn,
+      sessionMoves: m.sessionMoves,
+      releaseSessions: m.releases,
+    };
+  }
+
+  private hasPendingWork(inst: InstRun): boolean {
+    const m = inst.moves;
+    return inst.toFree.length + m.holds.length + m.swapOut.length + m.swapIn.length + m.sessionMoves.length + m.releases.length > 0;
+  }
+
+  /** What the worker could not move: freed sequences re-allocate on their next step; dropped sessions are gone. */
+  private applyMoveResults(inst: InstRun, result: StepResult__Output): void {
+    for (const id of result.freedSeqIds ?? []) {
+      const s = inst.seqs.get(id);
+      if (!s) continue;
+      s.onWorker = false;
+      s.swapped = false;
+      this.swapFallbacks++;
+      this.log(`instance ${inst.instanceId}: the worker had no room to move seq ${id}; it re-allocates`);
+    }
+    for (const key of result.droppedSessions ?? []) {
+      if (this.heldSessions.get(key) === inst.instanceId) this.heldSessions.delete(key);
+    }
   }
 
   private applyCancels(inst: InstRun): void {
@@ -358,7 +469,19 @@ export class GatewayDriver {
     if (!live) return;
     if (live.seqId >= 0) {
       inst.seqs.delete(live.seqId);
-      if (live.onWorker) inst.toFree.push(live.seqId);
+      if (live.onWorker) {
+        const sessionId = live.req.sessionId;
+        // A completed turn whose context the scheduler retains: the worker holds its blocks instead of freeing.
+        const tier = sessionId !== undefined && e.end.kind === 'completed' && !live.swapped ? this.o.sched.sessionTier(inst.instanceId, sessionId) : undefined;
+        if (tier !== undefined && sessionId !== undefined) {
+          const before = this.heldSessions.get(sessionId);
+          if (before !== undefined && before !== inst.instanceId) this.insts.get(before)?.moves.releases.push(sessionId);
+          inst.moves.holds.push({ seqId: live.seqId, sessionKey: sessionId, toHost: tier === 'host' });
+          this.heldSessions.set(sessionId, inst.instanceId);
+        } else {
+          inst.toFree.push(live.seqId);
+        }
+      }
     }
     this.finish(live, e, error);
   }
@@ -382,10 +505,12 @@ export class GatewayDriver {
     if (this.live.size === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
-  /** Frees ended sequences on an idle instance's worker (a plan with no sequences). */
+  /** Frees ended sequences and applies pending moves on an idle instance's worker (a plan with no sequences). */
   private async freeOnly(inst: InstRun): Promise<void> {
     if (inst.failed || !inst.stream) return;
-    await inst.stream.send({ stepId: ++inst.stepId, instanceId: inst.instanceId, sequences: [], finishedSeqIds: inst.toFree.splice(0) });
+    const result = await inst.stream.send(this.stepPlan(inst, []));
+    this.applyMoveResults(inst, result);
+    this.applyEvents(inst, result);
   }
 
   private wakeAt(inst: InstRun, atS: number | null): void {
@@ -426,6 +551,9 @@ export class GatewayDriver {
     }
     inst.seqs.clear();
     inst.toFree = [];
+    inst.moves = emptyMoves();
+    // The worker frees what it held for the instance when the stream ends (or lost it with the process).
+    for (const [key, holder] of [...this.heldSessions]) if (holder === inst.instanceId) this.heldSessions.delete(key);
     this.rejoiner.start(inst.instanceId, () => this.rejoin(inst));
   }
 
@@ -460,7 +588,7 @@ export class GatewayDriver {
     if (!res.ok) return this.finish(live, runOnly, `worker failed: ${message}; re-run rejected: ${res.end.code}: ${res.end.reason}`);
     if (res.external) return this.finish(live, runOnly, `worker failed: ${message}; re-run routed to external pool ${res.pool}, which cannot continue a stream`);
     this.reruns++;
-    Object.assign(live, { instanceId: res.instanceId, seqId: -1, onWorker: false, hashedBlocks: 0, outputs: 0, emitting: false, promptTokens: req.promptTokens, maxTokens: owed });
+    Object.assign(live, { instanceId: res.instanceId, seqId: -1, onWorker: false, swapped: false, hashedBlocks: 0, outputs: 0, emitting: false, promptTokens: req.promptTokens, maxTokens: owed });
     this.log(`request ${live.requestId}: re-run on ${res.instanceId} after ${streamed} streamed tokens`);
     this.kick(this.inst(res.instanceId));
   }

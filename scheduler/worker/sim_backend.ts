@@ -6,6 +6,9 @@
 // hashes (num_cached_tokens + num_tokens), appended as it grows, freed when a plan lists it in finished_seq_ids.
 // A sequence that cannot run (draining, unknown GPU, KV error) gets its error in its output and is left out of the
 // step; the step still runs the others. Every KV call that fails changes nothing (native/SPEC.md).
+// KV moves (kv_moves.ts): an ended session turn the scheduler retains is held under its session key (in HBM or
+// moved to Grace) instead of freed, and freed on release — a next turn allocated meanwhile shares its blocks;
+// swap preemptions move a sequence to Grace and back. A move without room frees instead and says so in the result.
 import type { ScheduledSequence__Output } from '../gen/proto/nvlsched/v1/ScheduledSequence.js';
 import type { SequenceOutput } from '../gen/proto/nvlsched/v1/SequenceOutput.js';
 import type { StepPlan__Output } from '../gen/proto/nvlsched/v1/StepPlan.js';
@@ -17,6 +20,7 @@ import { makeStepPredictor } from '../perf/step.js';
 import type { StepBreakdown, StepPredictor, StepSequence } from '../perf/step_types.js';
 import type { Cluster } from '../sim/cluster.js';
 import { eventsToProto, snapshotToProto } from './events.js';
+import { KvMoves } from './kv_moves.js';
 import { syntheticTokenId } from './tokens.js';
 
 interface SeqState {
@@ -48,6 +52,7 @@ export class SimBackend {
   private readonly maxContextTokens: number;
   private readonly vocabSize: number;
   private readonly seed: number;
+  private readonly moves: KvMoves;
 
   constructor(options: SimBackendOptions) {
     const { cluster } = options;
@@ -66,6 +71,12 @@ export class SimBackend {
     this.maxContextTokens = cluster.model.maxContextTokens;
     this.vocabSize = cluster.model.vocabSize;
     this.seed = options.seed;
+    this.moves = new KvMoves(this.kv);
+  }
+
+  /** Sessions held between turns (all instances). */
+  get heldSessions(): number {
+    return this.moves.heldCount;
   }
 
   get tokensPerBlock(): number {
@@ -79,8 +90,33 @@ export class SimBackend {
 
   execute(plan: StepPlan__Output): StepResult {
     const table = this.instance(plan.instanceId);
+    const result: StepResult = { stepId: plan.stepId, durationS: 0, outputs: [], kvEvents: [], errorCode: '', errorMessage: '', freedSeqIds: [], droppedSessions: [] };
+    const freed = result.freedSeqIds as number[];
+    const dropped = result.droppedSessions as string[];
+    for (const h of plan.holdSessions ?? []) {
+      const s = table.get(h.seqId);
+      if (!s) continue;
+      this.forget(table, h.seqId, s);
+      if (!this.moves.hold(plan.instanceId, h.sessionKey, s.native, h.toHost)) dropped.push(h.sessionKey);
+    }
     for (const id of plan.finishedSeqIds) this.release(table, id);
-    const result: StepResult = { stepId: plan.stepId, durationS: 0, outputs: [], kvEvents: [], errorCode: '', errorMessage: '' };
+    for (const id of plan.swapOutSeqIds ?? []) {
+      const s = table.get(id);
+      if (s && !this.moves.move(s.native, 'host', 0)) {
+        this.release(table, id);
+        freed.push(id);
+      }
+    }
+    for (const id of plan.swapInSeqIds ?? []) {
+      const s = table.get(id);
+      if (s && !this.moves.move(s.native, 'device', s.gpu)) {
+        this.release(table, id);
+        freed.push(id);
+      }
+    }
+    for (const m of plan.sessionMoves ?? []) {
+      if (!this.moves.moveHeld(plan.instanceId, m.sessionKey, m.toHost, m.gpu)) dropped.push(m.sessionKey);
+    }
     const outputs = result.outputs as SequenceOutput[];
     this.batch.length = 0;
     plan.sequences.forEach((item, i) => {
@@ -98,6 +134,7 @@ export class SimBackend {
       const position = cachedBefore + item.numTokens;
       outputs.push({ seqId: item.seqId, tokenIds: [syntheticTokenId(this.seed, item.seqId, position, this.vocabSize)], finished: false, errorCode: '', errorMessage: '' });
     });
+    for (const key of plan.releaseSessions ?? []) this.moves.release(plan.instanceId, key);
     result.durationS = this.batch.length > 0 ? this.predictor.predict(this.batch, this.breakdown).stepS : 0;
     const events = this.kv.drainEventsPacked();
     if (events.count > 0) result.kvEvents = eventsToProto(events, (id) => this.gatewayIds.get(id) ?? 0);
@@ -155,10 +192,15 @@ export class SimBackend {
   private release(table: Map<number, SeqState>, seqId: number): void {
     const s = table.get(seqId);
     if (!s) return;
+    this.forget(table, seqId, s);
+    this.kv.free(s.native);
+  }
+
+  /** Drops the gateway's handle on a sequence (its native blocks are freed or held by the caller). */
+  private forget(table: Map<number, SeqState>, seqId: number, s: SeqState): void {
     table.delete(seqId);
     this.gatewayIds.delete(s.native);
     this.liveSequences--;
-    this.kv.free(s.native);
   }
 
   /** Frees every sequence of an instance (its step stream ended: the gateway re-runs them elsewhere). */
@@ -168,6 +210,7 @@ export class SimBackend {
     const ids = [...table.keys()];
     for (const id of ids) this.release(table, id);
     this.seqs.delete(instanceId);
+    this.moves.releaseInstance(instanceId);
     return ids.length;
   }
 

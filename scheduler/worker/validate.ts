@@ -36,5 +36,48 @@ export function checkPlan(plan: StepPlan__Output, limits: PlanLimits, tokensBefo
     }
     for (const h of s.blockHashes) if (!DECIMAL_U64.test(h) || BigInt(h) > 0xffffffffffffffffn) return `${at}.block_hashes: not a 64-bit hash: ${h}`;
   }
+  return checkMoves(plan, seen);
+}
+
+/** Session keys are the gateway's session ids: bounded, non-empty. */
+const MAX_SESSION_KEY_CHARS = 256;
+
+function checkKey(key: unknown, at: string): string | null {
+  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_SESSION_KEY_CHARS) return `${at}: expected a session key of 1..${MAX_SESSION_KEY_CHARS} characters`;
+  return null;
+}
+
+/** The KV moves of a plan: each sequence at most once across holds and swaps, none both swapped and scheduled out. */
+function checkMoves(plan: StepPlan__Output, scheduled: ReadonlySet<number>): string | null {
+  const moved = new Set<number>();
+  const once = (id: number, at: string): string | null => {
+    if (moved.has(id)) return `${at}: seq ${id} appears twice among hold_sessions / swap_out_seq_ids / swap_in_seq_ids`;
+    moved.add(id);
+    return null;
+  };
+  for (const [i, h] of (plan.holdSessions ?? []).entries()) {
+    const at = `hold_sessions[${i}]`;
+    const bad = checkKey(h.sessionKey, `${at}.session_key`) ?? once(h.seqId, `${at}.seq_id`);
+    if (bad) return bad;
+    if (scheduled.has(h.seqId)) return `${at}.seq_id: seq ${h.seqId} is held and scheduled in one plan`;
+  }
+  for (const [i, id] of (plan.swapOutSeqIds ?? []).entries()) {
+    const at = `swap_out_seq_ids[${i}]`;
+    const bad = once(id, at);
+    if (bad) return bad;
+    if (scheduled.has(id)) return `${at}: seq ${id} is swapped out and scheduled in one plan`;
+  }
+  for (const [i, id] of (plan.swapInSeqIds ?? []).entries()) {
+    const bad = once(id, `swap_in_seq_ids[${i}]`);
+    if (bad) return bad;
+  }
+  for (const [i, m] of (plan.sessionMoves ?? []).entries()) {
+    const bad = checkKey(m.sessionKey, `session_moves[${i}].session_key`);
+    if (bad) return bad;
+  }
+  for (const [i, key] of (plan.releaseSessions ?? []).entries()) {
+    const bad = checkKey(key, `release_sessions[${i}]`);
+    if (bad) return bad;
+  }
   return null;
 }

@@ -134,6 +134,12 @@ test('malformed plans end the stream with INVALID_ARGUMENT naming the field; the
     { plan: { stepId: '1', sequences: [{ seqId: 1, numTokens: 20, isPrefill: true, blockHashes: ['1', '2'] }] }, field: 'sequences[0].block_hashes' },
     { plan: { stepId: '1', sequences: [{ seqId: 1, numTokens: 1, reserveTokens: 4_000_000_000 }] }, field: 'sequences[0].reserve_tokens' },
     { plan: { stepId: '1', sequences: [{ seqId: 1, numTokens: 4_000_000_000, isPrefill: true }] }, field: 'sequences[0].num_tokens' },
+    { plan: { stepId: '1', holdSessions: [{ seqId: 1, sessionKey: '' }] }, field: 'hold_sessions[0].session_key' },
+    { plan: { stepId: '1', holdSessions: [{ seqId: 1, sessionKey: 's' }], sequences: [{ seqId: 1, numTokens: 1 }] }, field: 'hold_sessions[0].seq_id' },
+    { plan: { stepId: '1', swapOutSeqIds: [3], swapInSeqIds: [3] }, field: 'swap_in_seq_ids[0]' },
+    { plan: { stepId: '1', swapOutSeqIds: [2], sequences: [{ seqId: 2, numTokens: 1 }] }, field: 'swap_out_seq_ids[0]' },
+    { plan: { stepId: '1', sessionMoves: [{ sessionKey: 'k'.repeat(300) }] }, field: 'session_moves[0].session_key' },
+    { plan: { stepId: '1', releaseSessions: [''] }, field: 'release_sessions[0]' },
   ];
   await withWorker(async (client) => {
     for (const c of cases) {

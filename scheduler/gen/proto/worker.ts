@@ -12,6 +12,8 @@ import type { KvStored as _nvlsched_v1_KvStored, KvStored__Output as _nvlsched_v
 import type { Location as _nvlsched_v1_Location, Location__Output as _nvlsched_v1_Location__Output } from './nvlsched/v1/Location.js';
 import type { ScheduledSequence as _nvlsched_v1_ScheduledSequence, ScheduledSequence__Output as _nvlsched_v1_ScheduledSequence__Output } from './nvlsched/v1/ScheduledSequence.js';
 import type { SequenceOutput as _nvlsched_v1_SequenceOutput, SequenceOutput__Output as _nvlsched_v1_SequenceOutput__Output } from './nvlsched/v1/SequenceOutput.js';
+import type { SessionHold as _nvlsched_v1_SessionHold, SessionHold__Output as _nvlsched_v1_SessionHold__Output } from './nvlsched/v1/SessionHold.js';
+import type { SessionMove as _nvlsched_v1_SessionMove, SessionMove__Output as _nvlsched_v1_SessionMove__Output } from './nvlsched/v1/SessionMove.js';
 import type { SnapshotLocation as _nvlsched_v1_SnapshotLocation, SnapshotLocation__Output as _nvlsched_v1_SnapshotLocation__Output } from './nvlsched/v1/SnapshotLocation.js';
 import type { SnapshotRequest as _nvlsched_v1_SnapshotRequest, SnapshotRequest__Output as _nvlsched_v1_SnapshotRequest__Output } from './nvlsched/v1/SnapshotRequest.js';
 import type { SnapshotResponse as _nvlsched_v1_SnapshotResponse, SnapshotResponse__Output as _nvlsched_v1_SnapshotResponse__Output } from './nvlsched/v1/SnapshotResponse.js';
@@ -37,6 +39,8 @@ export interface ProtoGrpcType {
       Location: MessageTypeDefinition<_nvlsched_v1_Location, _nvlsched_v1_Location__Output>
       ScheduledSequence: MessageTypeDefinition<_nvlsched_v1_ScheduledSequence, _nvlsched_v1_ScheduledSequence__Output>
       SequenceOutput: MessageTypeDefinition<_nvlsched_v1_SequenceOutput, _nvlsched_v1_SequenceOutput__Output>
+      SessionHold: MessageTypeDefinition<_nvlsched_v1_SessionHold, _nvlsched_v1_SessionHold__Output>
+      SessionMove: MessageTypeDefinition<_nvlsched_v1_SessionMove, _nvlsched_v1_SessionMove__Output>
       Shape: EnumTypeDefinition
       SnapshotLocation: MessageTypeDefinition<_nvlsched_v1_SnapshotLocation, _nvlsched_v1_SnapshotLocation__Output>
       SnapshotRequest: MessageTypeDefinition<_nvlsched_v1_SnapshotRequest, _nvlsched_v1_SnapshotRequest__Output>

@@ -11,6 +11,8 @@ export interface StepResult {
   'kvEvents'?: (_nvlsched_v1_KvEvent)[];
   'errorCode'?: (string);
   'errorMessage'?: (string);
+  'freedSeqIds'?: (number)[];
+  'droppedSessions'?: (string)[];
 }
 
 export interface StepResult__Output {
@@ -20,4 +22,6 @@ export interface StepResult__Output {
   'kvEvents': (_nvlsched_v1_KvEvent__Output)[];
   'errorCode': (string);
   'errorMessage': (string);
+  'freedSeqIds': (number)[];
+  'droppedSessions': (string)[];
 }
