@@ -1,11 +1,15 @@
 // Synthetic mixes: the default mix, arrival processes, sessions, prefixes, and validation errors naming the field.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { parse } from 'yaml';
 import { ConfigError } from '../core/config/params.js';
 import { SHAPES } from '../core/types.js';
 import { DEFAULT_MIX_YAML, defaultMix } from './default_mix.js';
 import { parseMix, readMix } from './mix.js';
+import { readTrace } from './read_trace.js';
 import type { OpenLoopWorkload, WorkloadRequest } from './types.js';
 
 const summary = (w: OpenLoopWorkload) => w.requests.map((r) => [r.req.requestId, r.req.arrivalS, r.req.promptTokens, r.outputTokens, r.req.blockHashes.length]);
@@ -160,4 +164,14 @@ test('bad mixes throw ConfigError naming the field', () => {
     );
   }
   assert.throws(() => readMix(chat({}), 'mix', { seed: 1.5 }), /mix\(options\)\.seed/);
+});
+
+test("a mix file through readTrace (simulate --trace mix.yaml): no limits given → the mix own duration, no cap", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mix-'));
+  const file = path.join(dir, 'mix.yaml');
+  writeFileSync(file, DEFAULT_MIX_YAML);
+  const all = readTrace(file).workload as OpenLoopWorkload;
+  assert.ok(all.requests.length > 10);
+  assert.equal(all.requests.length, (readMix(DEFAULT_MIX_YAML, 'mix') as OpenLoopWorkload).requests.length);
+  assert.equal((readTrace(file, { maxRequests: 7 }).workload as OpenLoopWorkload).requests.length, 7);
 });

@@ -70,7 +70,15 @@ function readText(target: string, format: TraceFormat): string {
 }
 
 function mixOptions(opts: ReaderOptions) {
-  return { seed: opts.seed, blockTokens: opts.blockTokens, rateScale: opts.rateScale, hintShapes: opts.hintShapes, durationS: opts.durationS, maxRequests: opts.maxRequests };
+  // Unset limits stay unset: the mix has its own defaults (its duration, no request cap), and Infinity is no integer.
+  return {
+    seed: opts.seed,
+    blockTokens: opts.blockTokens,
+    rateScale: opts.rateScale,
+    hintShapes: opts.hintShapes,
+    ...(Number.isFinite(opts.durationS) ? { durationS: opts.durationS } : {}),
+    ...(Number.isFinite(opts.maxRequests) ? { maxRequests: opts.maxRequests } : {}),
+  };
 }
 
 /** A directory of trace_*.json sessions (or one session file), closed loop. maxRequests keeps whole sessions. */
