@@ -533,6 +533,11 @@ export class Scheduler {
     this.instance(instanceId).view.healthy = healthy;
   }
 
+  /** A draining instance finishes what it runs and gets no new requests (its worker is being stopped or rolled). */
+  setInstanceDraining(instanceId: string, draining: boolean): void {
+    this.instance(instanceId).view.draining = draining;
+  }
+
   /** Where an idle session's retained KV is on this instance (undefined: not retained here). */
   sessionTier(instanceId: string, sessionId: string): 'device' | 'host' | undefined {
     return this.instance(instanceId).engine.sessionTier(sessionId);

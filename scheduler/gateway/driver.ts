@@ -312,7 +312,14 @@ export class GatewayDriver {
     for (const e of ended) this.ended(inst, e, undefined);
     for (const [seqId, message] of errors) {
       const s = inst.seqs.get(seqId);
-      if (s) this.cancelNow(inst, s.requestId, `worker: ${message}`, message);
+      if (!s) continue;
+      if (message.startsWith('E_DRAINING:')) {
+        // The worker is being stopped or rolled: no new work here; this request starts elsewhere (nothing streamed).
+        this.markDraining(inst);
+        this.rerun(inst, s, 'its worker is draining');
+      } else {
+        this.cancelNow(inst, s.requestId, `worker: ${message}`, message);
+      }
     }
     return true;
   }
@@ -557,6 +564,12 @@ export class GatewayDriver {
     this.rejoiner.start(inst.instanceId, () => this.rejoin(inst));
   }
 
+  private markDraining(inst: InstRun): void {
+    if (this.o.sched.instanceView(inst.instanceId).draining) return;
+    this.o.sched.setInstanceDraining(inst.instanceId, true);
+    this.log(`instance ${inst.instanceId}: its worker is draining; no new requests go there`);
+  }
+
   private rerunAll(inst: InstRun, message: string): void {
     for (const live of [...this.live.values()]) if (live.instanceId === inst.instanceId) this.rerun(inst, live, message);
   }
@@ -604,6 +617,7 @@ export class GatewayDriver {
     inst.stepId = 0;
     this.attach(inst, stream);
     this.o.sched.setInstanceHealth(inst.instanceId, true);
+    this.o.sched.setInstanceDraining(inst.instanceId, false);
     this.rejoins++;
     this.log(`instance ${inst.instanceId} rejoined`);
     this.kick(inst);

@@ -126,6 +126,32 @@ describe('failover with in-process workers', () => {
   });
 });
 
+describe('draining a worker', () => {
+  test('running requests finish where they are, new ones start on the other worker, none fails', async () => {
+    const rig = await startRig(2, { rejoinBackoffMs: 20 });
+    try {
+      const { driver, sched } = rig.gateway;
+      const { done, streaming } = longRequests(rig.client, 6, 200);
+      await streaming;
+      const draining = rig.workers[0]?.server.drain(30);
+      // New work while tray 0 drains: what lands there is refused (E_DRAINING) and re-run on tray 1.
+      const fresh = await Promise.all(Array.from({ length: 24 }, (_, i) => generate(rig.client, { promptTokenIds: ids(64, 30_000 + i * 100), maxTokens: 4 })));
+      for (const o of fresh) {
+        assert.equal(o.error, undefined, o.error?.details);
+        assert.equal(o.last?.finishReason, 'length');
+        assert.equal(o.tokens.length, 4);
+      }
+      for (const o of await done) assert.equal(o.tokens.length, 200);
+      assert.equal(await draining, 0, 'tray 0 drained: nothing left running');
+      const onZero = instancesOfWorker(rig.gateway, 0);
+      assert.ok(onZero.some((id) => sched.instanceView(id).draining), 'the gateway saw the drain');
+      assert.equal(driver.failures, 0);
+    } finally {
+      await rig.close();
+    }
+  });
+});
+
 describe('failover with worker processes', () => {
   test('SIGKILL of a worker process: requests finish elsewhere; the restarted process rejoins', async () => {
     const cliPath = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.ts');
