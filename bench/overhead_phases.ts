@@ -14,6 +14,8 @@ import { parseGenerate } from '../scheduler/gateway/request.js';
 import { StepStreamClient } from '../scheduler/gateway/step_stream.js';
 import type { ScheduledSequence } from '../scheduler/gen/proto/nvlsched/v1/ScheduledSequence.js';
 import type { StepPlan } from '../scheduler/gen/proto/nvlsched/v1/StepPlan.js';
+import type { StepResult__Output } from '../scheduler/gen/proto/nvlsched/v1/StepResult.js';
+import { packOutputs, packSequences, unpackOutputs, unpackSequences } from '../scheduler/rpc/packed_step.js';
 import { loadWorkerProto } from '../scheduler/rpc/proto.js';
 
 export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -51,11 +53,19 @@ export interface RoundTripResult {
 const CYCLE_DECODES = 4096;
 const PROMPT_TOKENS = 512;
 
+/** A plan as the gateway sends it: the sequences in packed columns (scheduler/rpc/packed_step.ts). */
 function plan(stepId: number, seqIds: readonly number[], prefill: boolean, finishedSeqIds: number[]): StepPlan {
   const sequences: ScheduledSequence[] = seqIds.map((seqId) => ({
     seqId, gpu: 0, numTokens: prefill ? PROMPT_TOKENS : 1, isPrefill: prefill, blockHashes: [], reserveTokens: 0, numCachedTokens: 0,
   }));
-  return { stepId, instanceId: 'bench-overhead', sequences, finishedSeqIds };
+  return { stepId, instanceId: 'bench-overhead', packedSequences: packSequences(sequences), finishedSeqIds };
+}
+
+const seqCount = (p: StepPlan): number => (p.packedSequences ? unpackSequences(p.packedSequences as Uint8Array).length : 0);
+
+/** Outputs of a packed plan's answer: the packed ones plus the refused ones. */
+function outputCount(r: StepResult__Output): number {
+  return (r.packedOutputs.length > 0 ? unpackOutputs(r.packedOutputs).length : 0) + r.outputs.length;
 }
 
 /** Back-to-back 64-decode plans over one Step stream for `seconds` (after `warmupS`) or `maxRoundTrips`. */
@@ -73,8 +83,8 @@ export async function roundTrips(
     let decodes = CYCLE_DECODES;
     const send = async (p: StepPlan): Promise<void> => {
       const r = await stream.send(p);
-      if (r.errorCode !== '' || r.outputs.length !== (p.sequences?.length ?? 0)) {
-        throw new Error(`bench overhead: the worker could not run step ${String(p.stepId)}: ${r.errorCode} ${r.errorMessage} (${r.outputs.length} outputs)`);
+      if (r.errorCode !== '' || outputCount(r) !== seqCount(p)) {
+        throw new Error(`bench overhead: the worker could not run step ${String(p.stepId)}: ${r.errorCode} ${r.errorMessage} (${outputCount(r)} outputs)`);
       }
     };
     const decode = async (): Promise<void> => {
@@ -129,13 +139,12 @@ export async function roundTrips(
 export function codecUsPerRoundTrip(sequences: number, iterations: number): number {
   const method = loadWorkerProto().nvlsched.v1.Worker.service.Step;
   const ids = Array.from({ length: sequences }, (_, i) => i);
-  const result = {
-    stepId: 1, durationS: 0.0134, kvEvents: [], errorCode: '', errorMessage: '',
-    outputs: ids.map((seqId) => ({ seqId, tokenIds: [seqId * 7919 % 128_000], finished: false, errorCode: '', errorMessage: '' })),
-  };
+  const outputs = ids.map((seqId) => ({ seqId, tokenIds: [seqId * 7919 % 128_000] }));
   const once = (k: number): void => {
-    method.requestDeserialize(method.requestSerialize(plan(k, ids, false, [])));
-    method.responseDeserialize(method.responseSerialize({ ...result, stepId: k }));
+    const p = method.requestDeserialize(method.requestSerialize(plan(k, ids, false, [])));
+    unpackSequences(p.packedSequences);
+    const result = { stepId: k, durationS: 0.0134, kvEvents: [], errorCode: '', errorMessage: '', outputs: [], packedOutputs: packOutputs(outputs) };
+    unpackOutputs(method.responseDeserialize(method.responseSerialize(result)).packedOutputs);
   };
   for (let k = 0; k < Math.min(500, iterations); k++) once(k);
   const t0 = performance.now();

@@ -12,12 +12,12 @@
 import type { EnginePlan } from '../core/engine/types.js';
 import type { EndedRequest, Scheduler } from '../core/scheduler.js';
 import type { ScheduleRequest } from '../core/types.js';
-import type { ScheduledSequence } from '../gen/proto/nvlsched/v1/ScheduledSequence.js';
 import type { SessionHold } from '../gen/proto/nvlsched/v1/SessionHold.js';
 import type { SessionMove } from '../gen/proto/nvlsched/v1/SessionMove.js';
 import type { StepPlan } from '../gen/proto/nvlsched/v1/StepPlan.js';
 import type { StepResult__Output } from '../gen/proto/nvlsched/v1/StepResult.js';
 import { packEvents } from '../kv/event_batch.js';
+import { packSequences, unpackOutputs, type PackableSequence } from '../rpc/packed_step.js';
 import type { StepStreamClient } from './step_stream.js';
 import { eventsFromProto } from './kv_events.js';
 import { Rejoiner } from './rejoin.js';
@@ -325,7 +325,7 @@ export class GatewayDriver {
   }
 
   /** The proto form of one plan item; first sight of a sequence binds it to its request. */
-  private scheduled(inst: InstRun, item: EnginePlan['items'][number]): ScheduledSequence {
+  private scheduled(inst: InstRun, item: EnginePlan['items'][number]): PackableSequence {
     let s = inst.seqs.get(item.seqId);
     if (!s) {
       const found = this.o.sched.sequence(inst.instanceId, item.seqId);
@@ -343,7 +343,7 @@ export class GatewayDriver {
       s.releaseOnFirstRun = null;
     }
     const upTo = Math.min(s.hashes.length, Math.floor(tokens / this.o.blockTokens));
-    const blockHashes = s.hashedBlocks < upTo ? s.hashes.slice(s.hashedBlocks, upTo).map(String) : [];
+    const blockHashes = s.hashedBlocks < upTo ? s.hashes.slice(s.hashedBlocks, upTo) : [];
     s.hashedBlocks = Math.max(s.hashedBlocks, upTo);
     s.onWorker = true;
     // A token comes out once the prompt is in: a partial prefill chunk's sample is dropped (as an engine does).
@@ -363,23 +363,29 @@ export class GatewayDriver {
   /** Tokens of the sequences that emitted; returns the sequences the worker could not run (seqId → message). */
   private emit(inst: InstRun, plan: EnginePlan, result: StepResult__Output): Map<number, string> {
     const errors = new Map<number, string>();
+    // A packed plan's answer: the outputs that ran in packed columns, only refused sequences as messages.
+    const ran = result.packedOutputs !== undefined && result.packedOutputs.length > 0 ? unpackOutputs(result.packedOutputs) : [];
+    for (const out of ran) this.tokens(inst, out.seqId, out.tokenIds);
     for (const out of result.outputs) {
-      const s = inst.seqs.get(out.seqId);
-      if (!s) continue;
       if (out.errorCode !== '') {
-        errors.set(out.seqId, `${out.errorCode}: ${out.errorMessage}`);
+        if (inst.seqs.has(out.seqId)) errors.set(out.seqId, `${out.errorCode}: ${out.errorMessage}`);
         continue;
       }
-      if (!s.emitting || out.tokenIds.length === 0) continue;
-      s.outputs += out.tokenIds.length;
-      s.sink.onTokens(out.tokenIds);
+      this.tokens(inst, out.seqId, out.tokenIds);
     }
     // A sequence of the plan with no output at all did not run: treat it as a worker error, not a silent stall.
-    if (result.outputs.length < plan.items.length) {
-      const seen = new Set(result.outputs.map((o) => o.seqId));
+    if (ran.length + result.outputs.length < plan.items.length) {
+      const seen = new Set([...ran, ...result.outputs].map((o) => o.seqId));
       for (const item of plan.items) if (!seen.has(item.seqId)) errors.set(item.seqId, result.errorMessage || 'no output for the sequence');
     }
     return errors;
+  }
+
+  private tokens(inst: InstRun, seqId: number, tokenIds: readonly number[]): void {
+    const s = inst.seqs.get(seqId);
+    if (!s || !s.emitting || tokenIds.length === 0) return;
+    s.outputs += tokenIds.length;
+    s.sink.onTokens(tokenIds);
   }
 
   private applyEvents(inst: InstRun, result: StepResult__Output): void {
@@ -426,13 +432,14 @@ export class GatewayDriver {
   }
 
   /** The StepPlan message: the sequences plus every pending free and move of the instance. */
-  private stepPlan(inst: InstRun, sequences: ScheduledSequence[]): StepPlan {
+  private stepPlan(inst: InstRun, sequences: PackableSequence[]): StepPlan {
     const m = inst.moves;
     inst.moves = emptyMoves();
     return {
       stepId: ++inst.stepId,
       instanceId: inst.instanceId,
-      sequences,
+      // Packed columns: the worker answers with packed outputs (scheduler/rpc/packed_step.ts, bench overhead).
+      ...(sequences.length > 0 ? { packedSequences: packSequences(sequences) } : {}),
       finishedSeqIds: inst.toFree.splice(0),
       holdSessions: m.holds,
       swapOutSeqIds: m.swapOut,

@@ -8,6 +8,8 @@ import * as grpc from '@grpc/grpc-js';
 import type { DrainRequest__Output } from '../gen/proto/nvlsched/v1/DrainRequest.js';
 import type { StepPlan__Output } from '../gen/proto/nvlsched/v1/StepPlan.js';
 import type { StepResult } from '../gen/proto/nvlsched/v1/StepResult.js';
+import type { SequenceOutput } from '../gen/proto/nvlsched/v1/SequenceOutput.js';
+import { packOutputs, unpackSequences } from '../rpc/packed_step.js';
 import { loadWorkerProto } from '../rpc/proto.js';
 import type { SimBackend } from './sim_backend.js';
 import { checkPlan, type PlanLimits } from './validate.js';
@@ -136,7 +138,19 @@ export class WorkerServer {
     this.streams.add(endStream);
     call.on('data', (plan: StepPlan__Output) => {
       if (closed) return;
-      const bad = checkPlan(plan, this.options.limits, (instance, seq) => backend.tokensOf(instance, seq));
+      const packed = plan.packedSequences !== undefined && plan.packedSequences.length > 0;
+      let bad: string | null = null;
+      if (packed) {
+        if (plan.sequences.length > 0) bad = 'packed_sequences: give sequences or packed_sequences, not both';
+        else {
+          try {
+            plan.sequences = unpackSequences(plan.packedSequences);
+          } catch (error) {
+            bad = (error as Error).message;
+          }
+        }
+      }
+      bad ??= checkPlan(plan, this.options.limits, (instance, seq) => backend.tokensOf(instance, seq));
       if (bad) {
         finish();
         call.emit('error', invalid(`StepPlan ${plan.stepId}: ${bad}`));
@@ -144,6 +158,7 @@ export class WorkerServer {
       }
       instances.add(plan.instanceId);
       const result = this.execute(plan);
+      if (packed) packResult(result);
       this.afterStep();
       if (this.options.pace === 'real' && Number(result.durationS) > 0) {
         pending = pending.then(() => new Promise((resolve) => setTimeout(resolve, Number(result.durationS) * 1000))).then(() => {
@@ -168,4 +183,13 @@ export class WorkerServer {
       return { stepId: plan.stepId, durationS: 0, outputs: [], kvEvents: [], errorCode: 'E_INTERNAL', errorMessage: message };
     }
   }
+}
+
+/** A packed plan's answer: the outputs that ran as packed columns, only the refused ones as messages. */
+function packResult(result: StepResult): void {
+  const all = (result.outputs ?? []) as SequenceOutput[];
+  const ran = all.filter((o) => !o.errorCode);
+  if (ran.length === 0) return;
+  result.packedOutputs = packOutputs(ran.map((o) => ({ seqId: o.seqId as number, tokenIds: (o.tokenIds ?? []) as number[] })));
+  result.outputs = all.filter((o) => o.errorCode);
 }

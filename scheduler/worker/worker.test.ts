@@ -9,6 +9,7 @@ import type { StepPlan } from '../gen/proto/nvlsched/v1/StepPlan.js';
 import type { WorkerClient } from '../gen/proto/nvlsched/v1/Worker.js';
 import { getModel } from '../perf/models.js';
 import type { WorkerConfig } from './config.js';
+import { packSequences } from '../rpc/packed_step.js';
 import { connect, eventsFromProto, StepStream, unary } from './testing.js';
 import { syntheticTokenId } from './tokens.js';
 import { startWorker, type RunningWorker } from './worker.js';
@@ -140,6 +141,8 @@ test('malformed plans end the stream with INVALID_ARGUMENT naming the field; the
     { plan: { stepId: '1', swapOutSeqIds: [2], sequences: [{ seqId: 2, numTokens: 1 }] }, field: 'swap_out_seq_ids[0]' },
     { plan: { stepId: '1', sessionMoves: [{ sessionKey: 'k'.repeat(300) }] }, field: 'session_moves[0].session_key' },
     { plan: { stepId: '1', releaseSessions: [''] }, field: 'release_sessions[0]' },
+    { plan: { stepId: '1', packedSequences: Buffer.from([1, 0, 0, 0, 9, 0, 0, 0]) }, field: 'packed_sequences' },
+    { plan: { stepId: '1', packedSequences: packSequences([{ seqId: 1, gpu: 0, numTokens: 0, isPrefill: true, blockHashes: [], reserveTokens: 0, numCachedTokens: 0 }]) }, field: 'sequences[0].num_tokens' },
   ];
   await withWorker(async (client) => {
     for (const c of cases) {

@@ -15,6 +15,7 @@ export interface StepPlan {
   'swapInSeqIds'?: (number)[];
   'sessionMoves'?: (_nvlsched_v1_SessionMove)[];
   'releaseSessions'?: (string)[];
+  'packedSequences'?: (Buffer | Uint8Array | string);
 }
 
 export interface StepPlan__Output {
@@ -27,4 +28,5 @@ export interface StepPlan__Output {
   'swapInSeqIds': (number)[];
   'sessionMoves': (_nvlsched_v1_SessionMove__Output)[];
   'releaseSessions': (string)[];
+  'packedSequences': (Buffer);
 }

@@ -13,6 +13,7 @@ export interface StepResult {
   'errorMessage'?: (string);
   'freedSeqIds'?: (number)[];
   'droppedSessions'?: (string)[];
+  'packedOutputs'?: (Buffer | Uint8Array | string);
 }
 
 export interface StepResult__Output {
@@ -24,4 +25,5 @@ export interface StepResult__Output {
   'errorMessage': (string);
   'freedSeqIds': (number)[];
   'droppedSessions': (string)[];
+  'packedOutputs': (Buffer);
 }
