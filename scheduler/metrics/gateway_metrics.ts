@@ -1,0 +1,299 @@
+// The gateway's Prometheus recorder: one object per gateway, owning its own prom-client Registry (never the global
+// one — several gateways run in one test process). The gateway calls the typed methods at the moments named on
+// each; state that is cheap to read at any time (queue depths, running counts, KV usage, cost totals) can instead
+// be pulled at scrape time through onCollect. No per-request state is kept here: labels are bounded (labels.ts).
+// Every method throws MetricsInputError naming the field on a bad value, and nothing else.
+import { Registry } from 'prom-client';
+import { addProcessMetrics } from './process_metrics.js';
+import { defineGatewayFamilies, type GatewayFamilies } from './gateway_families.js';
+import {
+  count, DEFAULT_MAX_LABEL_VALUES, errorCode, HIT_TIERS, KV_TIERS, LabelGuard, LINKS, MetricsInputError, nonNegative,
+  oneOf, OUTCOMES, SHAPE_LABELS, type HitTier, type KvTier, type Link, type Outcome, type ShapeLabel,
+} from './labels.js';
+
+export interface GatewayMetricsOptions {
+  /** Also export prom-client's process_* and nodejs_* metrics (enable in one registry per process). Default false. */
+  processMetrics?: boolean;
+  /** Distinct values per identifier label before folding into "other". Default 1024. */
+  maxLabelValues?: number;
+}
+
+/** A request's end, as Frontend's `Finished` (or a rejection) describes it. */
+export interface RequestEndedEvent {
+  shape: ShapeLabel;
+  /** Pool that ran it; omit when rejected before routing ("none"). */
+  pool?: string;
+  outcome: Outcome;
+  /** Required when outcome is 'rejected' (E_QUEUE_FULL, E_SLO_UNREACHABLE, ...). */
+  rejectCode?: string;
+  /** Latencies in seconds; observed for completed requests only (TPOT only when outputTokens > 1). */
+  ttftS?: number;
+  tpotS?: number;
+  e2eS?: number;
+  queueS?: number;
+  promptTokens: number;
+  outputTokens: number;
+  cachedPromptTokens: number;
+  costUsd: number;
+  /** Completed within both its TTFT and TPOT targets: counts toward goodput. */
+  sloMet?: boolean;
+}
+
+export interface StepCompletedEvent {
+  instanceId: string;
+  pool: string;
+  numTokens: number;
+  numSeqs: number;
+  durationS: number;
+  /** Sequences preempted by this step's plan. */
+  preemptions: number;
+}
+
+export interface KvUsage {
+  /** NVLink domain (rack or clique) of the worker. */
+  domain: string;
+  workerId: string;
+  /** GPU index on the tray; omit for tiers not tied to one GPU (host = the tray's Grace memory). */
+  gpu?: number | string;
+  tier: KvTier;
+  usedBlocks: number;
+  totalBlocks: number;
+}
+
+/** What onCollect returns at scrape time. A field given replaces that family's series; a field left out keeps
+ *  what the push methods set. */
+export interface GatewaySnapshot {
+  queueDepth?: readonly { shape: ShapeLabel; pool: string; requests: number }[];
+  running?: readonly { instanceId: string; pool: string; requests: number }[];
+  kv?: readonly KvUsage[];
+  /** Scheduler.costTotals(): monotonic over the gateway's life. */
+  costTotals?: { usd: number; gpuSeconds: number; kvByteSeconds: number; idleKvByteSeconds: number };
+}
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  private readonly f: GatewayFamilies;
+  private readonly guard: LabelGuard;
+  private source: (() => GatewaySnapshot) | undefined;
+  private tickSnapshot: GatewaySnapshot | undefined;
+
+  constructor(opts: GatewayMetricsOptions = {}) {
+    this.f = defineGatewayFamilies(this.registry, {
+      queueDepth: () => this.pullQueueDepth(),
+      running: () => this.pullRunning(),
+      kv: () => this.pullKv(),
+      cost: () => this.pullCost(),
+    });
+    this.guard = new LabelGuard(opts.maxLabelValues ?? DEFAULT_MAX_LABEL_VALUES, this.f.labelOverflow);
+    if (opts.processMetrics) addProcessMetrics(this.registry);
+  }
+
+  /** Call once per request end: completion, rejection (at submit), cancel, or failure. */
+  requestEnded(e: RequestEndedEvent): void {
+    const at = 'requestEnded';
+    const labels = this.shapePool(at, e.shape, e.pool ?? 'none');
+    const outcome = oneOf(`${at}.outcome`, e.outcome, OUTCOMES);
+    const prompt = count(`${at}.promptTokens`, e.promptTokens);
+    const output = count(`${at}.outputTokens`, e.outputTokens);
+    const cached = count(`${at}.cachedPromptTokens`, e.cachedPromptTokens);
+    if (cached > prompt) throw new MetricsInputError(`${at}.cachedPromptTokens`, `${cached} exceeds promptTokens ${prompt}`);
+    const costUsd = nonNegative(`${at}.costUsd`, e.costUsd);
+    const code = outcome === 'rejected' ? errorCode(`${at}.rejectCode`, e.rejectCode) : undefined;
+    const optional = (name: 'ttftS' | 'tpotS' | 'e2eS' | 'queueS') =>
+      e[name] === undefined ? undefined : nonNegative(`${at}.${name}`, e[name]);
+    const ttftS = optional('ttftS'), tpotS = optional('tpotS'), e2eS = optional('e2eS'), queueS = optional('queueS');
+    if (e.sloMet !== undefined && typeof e.sloMet !== 'boolean') throw new MetricsInputError(`${at}.sloMet`, 'must be a boolean');
+
+    this.f.requests.inc({ ...labels, outcome });
+    if (costUsd > 0) this.f.requestCost.inc(labels, costUsd);
+    if (code !== undefined) {
+      this.f.rejected.inc({ ...labels, code: this.guard.id(`${at}.rejectCode`, 'code', code) });
+      return;
+    }
+    this.f.promptTokens.inc(labels, prompt);
+    this.f.cachedPromptTokens.inc(labels, cached);
+    if (outcome !== 'completed') return;
+    if (e.sloMet === true) this.f.sloMet.inc(labels);
+    if (ttftS !== undefined) this.f.ttft.observe(labels, ttftS);
+    if (tpotS !== undefined && output > 1) this.f.tpot.observe(labels, tpotS);
+    if (e2eS !== undefined) this.f.e2e.observe(labels, e2eS);
+    if (queueS !== undefined) this.f.queueTime.observe(labels, queueS);
+  }
+
+  /** Tokens streamed to one request's client; gapS = seconds since that request's previous emission (omit for the first). */
+  tokensEmitted(e: { shape: ShapeLabel; pool: string; numTokens: number; gapS?: number }): void {
+    const labels = this.shapePool('tokensEmitted', e.shape, e.pool);
+    const n = count('tokensEmitted.numTokens', e.numTokens);
+    const gapS = e.gapS === undefined ? undefined : nonNegative('tokensEmitted.gapS', e.gapS);
+    if (n > 0) this.f.generationTokens.inc(labels, n);
+    if (gapS !== undefined) this.f.itl.observe(labels, gapS);
+  }
+
+  /** One step of one instance came back (StepResult applied). */
+  stepCompleted(e: StepCompletedEvent): void {
+    const at = 'stepCompleted';
+    const pool = this.guard.id(`${at}.pool`, 'pool', e.pool);
+    const inst = { pool, model_instance: this.guard.id(`${at}.instanceId`, 'model_instance', e.instanceId) };
+    const tokens = count(`${at}.numTokens`, e.numTokens);
+    const seqs = count(`${at}.numSeqs`, e.numSeqs);
+    const durationS = nonNegative(`${at}.durationS`, e.durationS);
+    const preemptions = count(`${at}.preemptions`, e.preemptions);
+    this.f.steps.inc(inst);
+    this.f.stepDuration.observe({ pool }, durationS);
+    this.f.stepTokens.observe({ pool }, tokens);
+    this.f.stepSequences.observe({ pool }, seqs);
+    if (preemptions > 0) this.f.preemptions.inc(inst, preemptions);
+  }
+
+  setQueueDepth(shape: ShapeLabel, pool: string, requests: number): void {
+    this.f.waiting.set(this.shapePool('setQueueDepth', shape, pool), count('setQueueDepth.requests', requests));
+  }
+
+  setRunning(instanceId: string, pool: string, requests: number): void {
+    this.f.running.set(this.instanceLabels('setRunning', instanceId, pool), count('setRunning.requests', requests));
+  }
+
+  setKv(u: KvUsage): void {
+    this.writeKv('setKv', u);
+  }
+
+  /** A request's prefix lookup at placement, in tokens: queried = its prompt tokens; hits by where they were found. */
+  prefixLookup(e: { instanceId: string; pool: string; queriedTokens: number; hitTokens: Partial<Record<HitTier, number>> }): void {
+    const at = 'prefixLookup';
+    const inst = this.instanceLabels(at, e.instanceId, e.pool);
+    const queried = count(`${at}.queriedTokens`, e.queriedTokens);
+    const hits: [HitTier, number][] = [];
+    let total = 0;
+    for (const [tier, n] of Object.entries(e.hitTokens ?? {})) {
+      if (n === undefined) continue;
+      const t = oneOf(`${at}.hitTokens key`, tier, HIT_TIERS);
+      const tokens = count(`${at}.hitTokens.${t}`, n);
+      hits.push([t, tokens]);
+      total += tokens;
+    }
+    if (total > queried) throw new MetricsInputError(`${at}.hitTokens`, `${total} hit tokens exceed queriedTokens ${queried}`);
+    this.f.prefixQueries.inc(inst, queried);
+    for (const [tier, tokens] of hits) if (tokens > 0) this.f.prefixHits.inc({ ...inst, tier }, tokens);
+  }
+
+  eviction(e: { workerId: string; tier: KvTier; blocks: number }): void {
+    const worker = this.guard.id('eviction.workerId', 'worker', e.workerId);
+    const tier = oneOf('eviction.tier', e.tier, KV_TIERS);
+    const blocks = count('eviction.blocks', e.blocks);
+    if (blocks > 0) this.f.evicted.inc({ worker, tier }, blocks);
+  }
+
+  tierMove(e: { link: Link; bytes: number }): void {
+    const link = oneOf('tierMove.link', e.link, LINKS);
+    const bytes = nonNegative('tierMove.bytes', e.bytes);
+    this.f.transfers.inc({ link });
+    if (bytes > 0) this.f.transferBytes.inc({ link }, bytes);
+  }
+
+  schedulingLatency(plugin: string, seconds: number): void {
+    const p = this.guard.id('schedulingLatency.plugin', 'plugin', plugin);
+    this.f.schedulingLatency.observe({ plugin: p }, nonNegative('schedulingLatency.seconds', seconds));
+  }
+
+  workerFailure(workerId: string): void {
+    this.f.workerFailures.inc({ worker: this.guard.id('workerFailure.workerId', 'worker', workerId) });
+  }
+
+  /** A request continued on another instance after its worker failed. */
+  rerun(e: { shape: ShapeLabel; pool: string }): void {
+    this.f.reruns.inc(this.shapePool('rerun', e.shape, e.pool));
+  }
+
+  /** Register the scrape-time source (replaces an earlier one). It must be cheap and must not block. */
+  onCollect(source: () => GatewaySnapshot): void {
+    if (typeof source !== 'function') throw new MetricsInputError('onCollect', 'expects a function returning a GatewaySnapshot');
+    this.source = source;
+  }
+
+  /** The exposition text (what GET /metrics serves). */
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  // ------------------------------------------------------------ labels
+
+  private shapePool(at: string, shape: unknown, pool: unknown): { shape: ShapeLabel; pool: string } {
+    return { shape: oneOf(`${at}.shape`, shape, SHAPE_LABELS), pool: this.guard.id(`${at}.pool`, 'pool', pool) };
+  }
+
+  private instanceLabels(at: string, instanceId: unknown, pool: unknown): { pool: string; model_instance: string } {
+    return { pool: this.guard.id(`${at}.pool`, 'pool', pool), model_instance: this.guard.id(`${at}.instanceId`, 'model_instance', instanceId) };
+  }
+
+  private writeKv(at: string, u: KvUsage): void {
+    const labels = {
+      domain: this.guard.id(`${at}.domain`, 'domain', u.domain),
+      worker: this.guard.id(`${at}.workerId`, 'worker', u.workerId),
+      // Empty = the label is absent (Prometheus semantics): the tier is not per GPU.
+      gpu: u.gpu === undefined ? '' : this.guard.id(`${at}.gpu`, 'gpu', u.gpu),
+      tier: oneOf(`${at}.tier`, u.tier, KV_TIERS),
+    };
+    const used = count(`${at}.usedBlocks`, u.usedBlocks);
+    const total = count(`${at}.totalBlocks`, u.totalBlocks);
+    if (used > total) throw new MetricsInputError(`${at}.usedBlocks`, `${used} exceeds totalBlocks ${total}`);
+    this.f.kvUsed.set(labels, used);
+    this.f.kvCapacity.set(labels, total);
+    this.f.kvUsage.set(labels, total === 0 ? 0 : used / total);
+  }
+
+  // ------------------------------------------------------------ pull at scrape time
+
+  /** The source's snapshot, taken once per scrape: prom-client runs every family's collect in one synchronous pass,
+   *  so the cached value is dropped at the next microtask. (Were that to change, the source is merely called more.) */
+  private snapshot(): GatewaySnapshot | undefined {
+    if (!this.source) return undefined;
+    if (this.tickSnapshot === undefined) {
+      this.tickSnapshot = this.source();
+      queueMicrotask(() => { this.tickSnapshot = undefined; });
+    }
+    return this.tickSnapshot;
+  }
+
+  private pullQueueDepth(): void {
+    const rows = this.snapshot()?.queueDepth;
+    if (!rows) return;
+    this.f.waiting.reset();
+    rows.forEach((r, i) => this.f.waiting.set(this.shapePool(`onCollect.queueDepth[${i}]`, r.shape, r.pool), count(`onCollect.queueDepth[${i}].requests`, r.requests)));
+  }
+
+  private pullRunning(): void {
+    const rows = this.snapshot()?.running;
+    if (!rows) return;
+    this.f.running.reset();
+    rows.forEach((r, i) => this.f.running.set(this.instanceLabels(`onCollect.running[${i}]`, r.instanceId, r.pool), count(`onCollect.running[${i}].requests`, r.requests)));
+  }
+
+  // kvUsed, kvCapacity and kvUsage share this hook: the first of them in a scrape rewrites all three.
+  private kvPulledFrom: GatewaySnapshot | undefined;
+  private pullKv(): void {
+    const snap = this.snapshot();
+    if (!snap?.kv || this.kvPulledFrom === snap) return;
+    this.kvPulledFrom = snap;
+    queueMicrotask(() => { this.kvPulledFrom = undefined; });
+    for (const g of [this.f.kvUsed, this.f.kvCapacity, this.f.kvUsage]) g.reset();
+    snap.kv.forEach((u, i) => this.writeKv(`onCollect.kv[${i}]`, u));
+  }
+
+  private costPulledFrom: GatewaySnapshot | undefined;
+  private pullCost(): void {
+    const snap = this.snapshot();
+    const c = snap?.costTotals;
+    if (!c || this.costPulledFrom === snap) return;
+    this.costPulledFrom = snap;
+    queueMicrotask(() => { this.costPulledFrom = undefined; });
+    const set = (counter: GatewayFamilies['costUsd'], field: keyof typeof c) => {
+      const v = nonNegative(`onCollect.costTotals.${field}`, c[field]);
+      counter.reset();
+      counter.inc(v);
+    };
+    set(this.f.costUsd, 'usd');
+    set(this.f.gpuSeconds, 'gpuSeconds');
+    set(this.f.kvByteSeconds, 'kvByteSeconds');
+    set(this.f.idleKvByteSeconds, 'idleKvByteSeconds');
+  }
+}
