@@ -348,7 +348,10 @@ export class GatewayDriver {
     s.onWorker = true;
     // A token comes out once the prompt is in: a partial prefill chunk's sample is dropped (as an engine does).
     s.emitting = tokens >= s.promptTokens + s.outputs;
-    const reserveTokens = first ? Math.max(0, Math.min(s.maxTokens - s.outputs, this.o.maxContextTokens - tokens)) : 0;
+    // The room the engine holds for this sequence beyond what the step fills (rest of the prompt, its output
+    // reservation): the worker reserves exactly that, so both ledgers agree and the worker never runs out first.
+    const held = first ? this.o.sched.sequence(inst.instanceId, item.seqId)?.seq.kvBlocks ?? 0 : 0;
+    const reserveTokens = first ? Math.max(0, Math.min(held * this.o.blockTokens - tokens, this.o.maxContextTokens - tokens)) : 0;
     return {
       seqId: item.seqId,
       gpu: inst.gpu,

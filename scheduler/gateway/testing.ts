@@ -17,10 +17,12 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export async function startRig(numWorkers: number, extra: Partial<GatewayOptions> = {}): Promise<Rig> {
+/** workerBackend: 'cuda' puts the workers' KV in real GPU memory (GPU machines: *.cuda.test.ts). */
+export async function startRig(numWorkers: number, extra: Partial<GatewayOptions> = {}, workerBackend: 'sim' | 'cuda' = 'sim'): Promise<Rig> {
   const workers: RunningWorker[] = [];
+  const kvBlocksPerGpu = extra.kvBlocksPerGpu ?? SMALL.kvBlocksPerGpu;
   for (let tray = 0; tray < numWorkers; tray++) {
-    workers.push(await startWorker({ topology: 'gb200-nvl72', tray, model: SMALL.model, tensorParallel: SMALL.tensorParallel, kvBlocksPerGpu: SMALL.kvBlocksPerGpu, blockTokens: SMALL.blockTokens, seed: 1 }, { port: 0 }));
+    workers.push(await startWorker({ topology: 'gb200-nvl72', tray, model: SMALL.model, tensorParallel: SMALL.tensorParallel, kvBlocksPerGpu, blockTokens: SMALL.blockTokens, seed: 1, backend: workerBackend }, { port: 0 }));
   }
   const gateway = await startGateway({ ...SMALL, workerPorts: workers.map((w) => w.port), grpcPort: 0, ...extra });
   const proto = loadGatewayProto();

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 
+import { probeDevices } from '../kv/native.js';
 import { packageRoot } from '../util/paths.js';
 import { connect, StepStream, unary } from './testing.js';
 
@@ -75,7 +76,9 @@ test('bad flags exit 2 with a one-line reason naming the flag', () => {
   const cases: Array<[string[], RegExp]> = [
     [['--tray', '18'], /tray: expected an integer in \[0, 17\]/],
     [['--pace', 'fast'], /--pace: expected none or real/],
-    [['--backend', 'cuda'], /--backend/],
+    [['--backend', 'tpu'], /--backend: expected sim or cuda/],
+    // Without a usable GPU, --backend cuda refuses to start, naming why (on a GPU machine it would serve).
+    ...(probeDevices().cudaDeviceCount === 0 ? [[['--backend', 'cuda', '--kv-blocks', '16'], /--backend cuda: backend 'cuda' is unavailable/] as [string[], RegExp]] : []),
     [['--model', 'gpt-9'], /model: expected one of/],
     [['--bogus'], /unknown flag --bogus/],
   ];

@@ -19,6 +19,12 @@ export interface WorkerConfig {
   blockTokens?: number;
   /** Seeds the synthetic token ids. Default 1. */
   seed: number;
+  /**
+   * sim (default): the tray's KV manager in metadata mode. cuda: real KV memory on the GPUs (device pools,
+   * pinned Grace tier) so holds, swaps and demotions are real copies; step times still come from the performance
+   * model (no weights are loaded). Needs a usable CUDA device; otherwise the worker refuses to start.
+   */
+  backend?: 'sim' | 'cuda';
 }
 
 export const DEFAULT_WORKER_CONFIG: WorkerConfig = { topology: 'gb200-nvl72', tray: 0, model: DEFAULT_MODEL, seed: 1 };

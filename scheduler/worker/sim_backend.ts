@@ -36,6 +36,8 @@ export interface SimBackendOptions {
   cluster: Cluster;
   hostBlocks: number;
   seed: number;
+  /** 'cuda': KV blocks in real device memory (worker --backend cuda). Default 'cpu' metadata mode. */
+  kvBackend?: 'cpu' | 'cuda';
 }
 
 export class SimBackend {
@@ -63,8 +65,7 @@ export class SimBackend {
       deviceBlocksPerGpu: cluster.engine.kvBlocksTotal,
       hostBlocksPerTray: options.hostBlocks,
       diskBlocksPerTray: 0,
-      dataMode: 'metadata',
-      backend: 'cpu',
+      ...kvMemory(options),
     });
     this.gpusPerTray = cluster.trayTopology.gpusPerTray;
     this.predictor = makeStepPredictor(cluster.model, cluster.perf, makeFittedOpTimes());
@@ -72,6 +73,11 @@ export class SimBackend {
     this.vocabSize = cluster.model.vocabSize;
     this.seed = options.seed;
     this.moves = new KvMoves(this.kv);
+  }
+
+  /** Where the KV blocks live: 'cpu' (metadata) or 'cuda' (device memory). */
+  get kvBackend(): string {
+    return this.kv.backendInfo().backend;
   }
 
   /** Sessions held between turns (all instances). */
@@ -100,6 +106,9 @@ export class SimBackend {
       if (!this.moves.hold(plan.instanceId, h.sessionKey, s.native, h.toHost)) dropped.push(h.sessionKey);
     }
     for (const id of plan.finishedSeqIds) this.release(table, id);
+    // Released holds are freed before the sequences allocate: the engine reclaimed that room for them. A next turn
+    // still finds the released blocks as a prefix hit (freed blocks stay cached until evicted).
+    for (const key of plan.releaseSessions ?? []) this.moves.release(plan.instanceId, key);
     for (const id of plan.swapOutSeqIds ?? []) {
       const s = table.get(id);
       if (s && !this.moves.move(s.native, 'host', 0)) {
@@ -134,7 +143,6 @@ export class SimBackend {
       const position = cachedBefore + item.numTokens;
       outputs.push({ seqId: item.seqId, tokenIds: [syntheticTokenId(this.seed, item.seqId, position, this.vocabSize)], finished: false, errorCode: '', errorMessage: '' });
     });
-    for (const key of plan.releaseSessions ?? []) this.moves.release(plan.instanceId, key);
     result.durationS = this.batch.length > 0 ? this.predictor.predict(this.batch, this.breakdown).stepS : 0;
     const events = this.kv.drainEventsPacked();
     if (events.count > 0) result.kvEvents = eventsToProto(events, (id) => this.gatewayIds.get(id) ?? 0);
@@ -230,6 +238,19 @@ export class SimBackend {
   close(): void {
     this.kv.close();
   }
+}
+
+/**
+ * The KV manager's memory: metadata only (sim), or real bytes on the GPUs (cuda) — then every pool is allocated, so
+ * the byte limit is the pools' own size (the operator sizes them with --kv-blocks; the default fills HBM).
+ */
+function kvMemory(o: SimBackendOptions): { dataMode: 'metadata' | 'bytes'; backend: 'cpu' | 'cuda'; maxRealBytes?: number } {
+  if (o.kvBackend !== 'cuda') return { dataMode: 'metadata', backend: 'cpu' };
+  const c = o.cluster;
+  // A block on one GPU holds that GPU's tensor-parallel shard of the instance's block.
+  const blockBytes = c.kvBytesPerBlock / c.tensorParallel;
+  const bytes = blockBytes * (c.engine.kvBlocksTotal * c.trayTopology.gpusPerTray + o.hostBlocks);
+  return { dataMode: 'bytes', backend: 'cuda', maxRealBytes: Math.ceil(bytes * 1.05) + 1 };
 }
 
 function hashesOf(item: ScheduledSequence__Output): BigUint64Array | undefined {

@@ -20,8 +20,9 @@ export interface RunningWorker {
 
 export async function startWorker(config: WorkerConfig, options: StartOptions = {}): Promise<RunningWorker> {
   const { cluster, hostBlocks } = resolveWorker(config);
-  const backend = new SimBackend({ cluster, hostBlocks, seed: config.seed });
-  const label = `tray ${config.tray} of ${config.topology}, ${cluster.model.name} tp${cluster.tensorParallel}, backend sim`;
+  const kind = config.backend ?? 'sim';
+  const backend = new SimBackend({ cluster, hostBlocks, seed: config.seed, kvBackend: kind === 'cuda' ? 'cuda' : 'cpu' });
+  const label = `tray ${config.tray} of ${config.topology}, ${cluster.model.name} tp${cluster.tensorParallel}, backend ${kind}`;
   const server = new WorkerServer({
     backend,
     limits: { maxContextTokens: cluster.model.maxContextTokens, tokensPerBlock: backend.tokensPerBlock },
