@@ -15,7 +15,7 @@ const FLAGS: Record<string, FlagSpec> = {
   tray: { type: 'number', help: 'this worker\'s compute tray, 0-based (default 0)' },
   model: { type: 'string', help: `model whose step times are used (default ${DEFAULT_WORKER_CONFIG.model})` },
   'tensor-parallel': { type: 'number', help: 'GPUs per model instance (default: the sizing rule)' },
-  backend: { type: 'string', help: 'step backend: sim (default; cuda is not in this build)' },
+  backend: { type: 'string', help: 'sim (default: KV metadata only) or cuda (KV in real GPU memory, real tier copies; step times from the model; needs a CUDA device)' },
   pace: { type: 'string', help: 'none (answer at once with duration_s, default) or real (sleep each step\'s duration)' },
   seed: { type: 'number', help: 'seed of the synthetic token ids (default 1)' },
   'kv-blocks': { type: 'number', help: 'device KV blocks per GPU (default: from HBM)' },
@@ -44,7 +44,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (rest.length > 0) throw usageError(`unexpected argument '${rest[0]}'`);
   const backend = (flags.backend as string | undefined) ?? 'sim';
-  if (backend !== 'sim') throw usageError(`--backend: expected sim (cuda is not in this build), got '${backend}'`);
+  if (backend !== 'sim' && backend !== 'cuda') throw usageError(`--backend: expected sim or cuda, got '${backend}'`);
   const pace = (flags.pace as string | undefined) ?? 'none';
   if (pace !== 'none' && pace !== 'real') throw usageError(`--pace: expected none or real, got '${pace}'`);
   const port = (flags.port as number | undefined) ?? 0;
@@ -54,9 +54,12 @@ export async function run(argv: string[]): Promise<number> {
   const log = (line: string): void => void process.stderr.write(`nvlsched worker: ${line}\n`);
   let worker;
   try {
-    worker = await startWorker(readConfig(flags), { host: (flags.host as string | undefined) ?? '127.0.0.1', port, pace: pace as Pace, log });
+    worker = await startWorker({ ...readConfig(flags), backend }, { host: (flags.host as string | undefined) ?? '127.0.0.1', port, pace: pace as Pace, log });
   } catch (error) {
     if (error instanceof ConfigError) throw usageError(error.message);
+    // No usable GPU (or pools that do not fit it) for --backend cuda: one line, exit 2.
+    const code = (error as { code?: unknown }).code;
+    if (backend === 'cuda' && typeof code === 'string') throw usageError(`--backend cuda: ${(error as Error).message} (${code})`);
     throw error;
   }
   log(`serving ${worker.label} on port ${worker.port}`);
