@@ -36,7 +36,7 @@ test('serve --local-workers 1: listening line, a Generate to max_tokens, SIGTERM
   const dir = mkdtempSync(path.join(tmpdir(), 'serve-test-'));
   const config = path.join(dir, 'serve.yaml');
   writeFileSync(config, 'policy: shape-aware\nserve:\n  localWorkers: 1\n  tensorParallel: 2\n  kvBlocks: 512\n  blockTokens: 16\n  grpcPort: 1\n');
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--config', config, '--grpc-port', '0', '--http-port', '0'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--config', config, '--grpc-port', '0', '--http-port', '0', '--metrics-port', '0'], {
     cwd: packageRoot(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -67,6 +67,12 @@ test('serve --local-workers 1: listening line, a Generate to max_tokens, SIGTERM
     assert.equal(body.object, 'chat.completion');
     assert.equal(body.usage.completion_tokens, 5);
     assert.equal(body.choices[0]?.finish_reason, 'length');
+    // Prometheus: the two requests above are counted, by shape and outcome.
+    assert.ok(typeof line.metrics === 'number' && line.metrics > 0);
+    const scrape = await (await withTimeout(fetch(`http://127.0.0.1:${line.metrics}/metrics`), 'a scrape')).text();
+    const completed = [...scrape.matchAll(/^nvlsched_requests_total\{[^}]*outcome="completed"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    assert.equal(completed, 2, scrape.split('\n').filter((l) => l.startsWith('nvlsched_requests_total')).join('\n'));
+    assert.match(scrape, /^nvlsched_time_to_first_token_seconds_count\{/m);
     child.kill('SIGTERM');
     assert.equal(await withTimeout(exited, 'exit after SIGTERM'), 0, stderr);
     assert.match(stderr, /worker of tray 0 exited \(0\)/);

@@ -1,7 +1,7 @@
 // `nvlsched serve`: the gateway (scheduler/gateway/README.md). With --local-workers N it starts N simulated workers
 // as child processes (trays 0..N-1) and drives the cluster's instances on those trays; --worker-ports connects to
-// running workers instead. When ready it prints {"event":"listening","grpc":<port>,"http":<port>,"metrics":null} on
-// stdout (the metrics server is not built yet: null). SIGTERM (or SIGINT) cancels live requests, stops the workers
+// running workers instead. When ready it prints {"event":"listening","grpc":<port>,"http":<port>,"metrics":<port>}
+// on stdout (architecture §6). SIGTERM (or SIGINT) cancels live requests, stops the workers
 // it started and exits 0. Bad flags exit 2 with a one-line reason.
 import { ConfigError } from '../core/config/params.js';
 import { readPolicy } from '../core/policy.js';
@@ -16,7 +16,7 @@ const FLAGS: Record<string, FlagSpec> = {
   config: { type: 'string', help: 'YAML file: policy, classification and a `serve` section of these flags in camelCase (flags win)' },
   'grpc-port': { type: 'number', help: 'gRPC port of the Gateway service; 0 picks a free one (default 0)' },
   'http-port': { type: 'number', help: 'OpenAI-compatible HTTP port (/v1/chat/completions, /v1/completions, /v1/models); 0 picks a free one (default 0)' },
-  'metrics-port': { type: 'number', help: 'Prometheus port (not built yet; the listening line says null)' },
+  'metrics-port': { type: 'number', help: 'Prometheus /metrics port; 0 picks a free one (default 0)' },
   host: { type: 'string', help: 'address to bind (default 127.0.0.1)' },
   'local-workers': { type: 'number', help: 'start N simulated workers as child processes (trays 0..N-1)' },
   'worker-ports': { type: 'string', help: 'comma-separated gRPC ports of running workers of trays 0..N-1 (instead of --local-workers)' },
@@ -65,7 +65,7 @@ export async function run(argv: string[]): Promise<number> {
   if (rest.length > 0) throw usageError(`unexpected argument '${rest[0]}'`);
   const grpcPort = port(flags, 'grpc-port');
   const httpPort = port(flags, 'http-port');
-  port(flags, 'metrics-port');
+  const metricsPort = port(flags, 'metrics-port');
   const local = flags['local-workers'] as number | undefined;
   const given = flags['worker-ports'] !== undefined ? workerPortsFlag(flags['worker-ports'] as string) : undefined;
   if ((local === undefined) === (given === undefined)) throw usageError('give --local-workers <n> or --worker-ports <p0,p1,...> (one of them)');
@@ -113,6 +113,7 @@ export async function run(argv: string[]): Promise<number> {
       host: (flags.host as string | undefined) ?? '127.0.0.1',
       grpcPort,
       httpPort,
+      metricsPort,
       ...(policy !== undefined ? { policy } : {}),
       ...(file?.classification !== undefined ? { classification: file.classification } : {}),
       ...(flags.seed !== undefined ? { seed: flags.seed as number } : {}),
@@ -123,8 +124,8 @@ export async function run(argv: string[]): Promise<number> {
     if (error instanceof ConfigError) throw usageError(`--${error.field.startsWith('policy') ? 'policy' : error.field}: ${error.message}`);
     throw error;
   }
-  log(`serving ${topology.instances.length} instances on ${numWorkers} worker(s), gRPC port ${gateway.port}, HTTP port ${gateway.httpPort}`);
-  process.stdout.write(`${JSON.stringify({ event: 'listening', grpc: gateway.port, http: gateway.httpPort, metrics: null })}\n`);
+  log(`serving ${topology.instances.length} instances on ${numWorkers} worker(s), gRPC port ${gateway.port}, HTTP port ${gateway.httpPort}, metrics port ${gateway.metricsPort}`);
+  process.stdout.write(`${JSON.stringify({ event: 'listening', grpc: gateway.port, http: gateway.httpPort, metrics: gateway.metricsPort })}\n`);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {

@@ -10,6 +10,7 @@ import { flagHelp, parseFlags, usageError, type FlagSpec } from './args.js';
 
 const FLAGS: Record<string, FlagSpec> = {
   port: { type: 'number', help: 'gRPC port; 0 picks a free one (default 0)' },
+  'metrics-port': { type: 'number', help: 'Prometheus /metrics port; 0 picks a free one (default: no metrics server)' },
   host: { type: 'string', help: 'address to bind (default 127.0.0.1)' },
   topology: { type: 'string', help: 'topology preset of the rack (default gb200-nvl72)' },
   tray: { type: 'number', help: 'this worker\'s compute tray, 0-based (default 0)' },
@@ -49,12 +50,14 @@ export async function run(argv: string[]): Promise<number> {
   if (pace !== 'none' && pace !== 'real') throw usageError(`--pace: expected none or real, got '${pace}'`);
   const port = (flags.port as number | undefined) ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`--port: expected an integer in [0, 65535], got ${port}`);
+  const metricsPort = flags['metrics-port'] as number | undefined;
+  if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) throw usageError(`--metrics-port: expected an integer in [0, 65535], got ${metricsPort}`);
   const drainTimeoutS = (flags['drain-timeout'] as number | undefined) ?? 30;
   if (!(drainTimeoutS >= 0)) throw usageError(`--drain-timeout: expected seconds ≥ 0, got ${drainTimeoutS}`);
   const log = (line: string): void => void process.stderr.write(`nvlsched worker: ${line}\n`);
   let worker;
   try {
-    worker = await startWorker({ ...readConfig(flags), backend }, { host: (flags.host as string | undefined) ?? '127.0.0.1', port, pace: pace as Pace, log });
+    worker = await startWorker({ ...readConfig(flags), backend }, { host: (flags.host as string | undefined) ?? '127.0.0.1', port, pace: pace as Pace, log, ...(metricsPort !== undefined ? { metricsPort } : {}) });
   } catch (error) {
     if (error instanceof ConfigError) throw usageError(error.message);
     // No usable GPU (or pools that do not fit it) for --backend cuda: one line, exit 2.
@@ -63,7 +66,8 @@ export async function run(argv: string[]): Promise<number> {
     throw error;
   }
   log(`serving ${worker.label} on port ${worker.port}`);
-  process.stdout.write(`${JSON.stringify({ event: 'listening', grpc: worker.port })}\n`);
+  // The metrics port joins the line only when asked for (readers of the line look for grpc).
+  process.stdout.write(`${JSON.stringify({ event: 'listening', grpc: worker.port, ...(worker.metricsPort !== null ? { metrics: worker.metricsPort } : {}) })}\n`);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
@@ -73,6 +77,7 @@ export async function run(argv: string[]): Promise<number> {
       void worker.server.drain(drainTimeoutS).then(async (running) => {
         log(running > 0 ? `drain deadline passed with ${running} running sequences; exiting` : 'drained; exiting');
         await worker.server.close();
+        await worker.closeMetrics();
         resolve(0);
       });
     };

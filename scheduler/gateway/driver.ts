@@ -11,7 +11,7 @@
 // worker with backoff and rejoins once it answers (fresh stream, KV snapshot), see rejoin.ts.
 import type { EnginePlan } from '../core/engine/types.js';
 import type { EndedRequest, Scheduler } from '../core/scheduler.js';
-import type { ScheduleRequest } from '../core/types.js';
+import type { ScheduleRequest, Shape } from '../core/types.js';
 import type { SessionHold } from '../gen/proto/nvlsched/v1/SessionHold.js';
 import type { SessionMove } from '../gen/proto/nvlsched/v1/SessionMove.js';
 import type { StepPlan } from '../gen/proto/nvlsched/v1/StepPlan.js';
@@ -51,6 +51,15 @@ export interface AdmittedRequest {
   req: ScheduleRequest;
   /** The request's own output cap (the EOS rule). */
   maxTokens: number;
+  /** The shape the scheduler assigned (metrics). */
+  shape?: Shape;
+}
+
+/** What the driver reports to Prometheus (scheduler/metrics GatewayMetrics has these). */
+export interface DriverMetrics {
+  stepCompleted(e: { instanceId: string; pool: string; numTokens: number; numSeqs: number; durationS: number; preemptions: number }): void;
+  workerFailure(workerId: string): void;
+  rerun(e: { shape: Shape | 'unknown'; pool: string }): void;
 }
 
 /** Re-runs of one request after worker failures before it ends with an error. */
@@ -63,6 +72,7 @@ interface LiveReq {
   sink: RequestSink;
   /** As first submitted (a re-run submits a continuation of it). */
   req: ScheduleRequest;
+  shape: Shape | 'unknown';
   /** This run's cap and prompt: a re-run's prompt includes the tokens streamed before it. */
   maxTokens: number;
   promptTokens: number;
@@ -109,6 +119,7 @@ export interface DriverOptions {
   log?: (line: string) => void;
   /** First wait before a failed instance probes its worker again (doubles up to 5 s). Default 250 ms. */
   rejoinBackoffMs?: number;
+  metrics?: DriverMetrics;
 }
 
 export class GatewayDriver {
@@ -162,6 +173,7 @@ export class GatewayDriver {
       requestId: req.requestId,
       sink,
       req,
+      shape: a.shape ?? 'unknown',
       maxTokens: a.maxTokens,
       promptTokens: req.promptTokens,
       hashes: req.blockHashes,
@@ -299,6 +311,7 @@ export class GatewayDriver {
     if (inst.outstanding !== plan) return false; // the instance failed under this step (its plan was settled)
     inst.outstanding = null;
     this.stepsRun++;
+    if (this.o.metrics) this.recordStep(inst, plan, result.durationS);
     this.applyMoveResults(inst, result);
     this.applyEvents(inst, result);
     const errors = this.emit(inst, plan, result);
@@ -549,6 +562,7 @@ export class GatewayDriver {
     if (inst.failed !== null || this.stopped) return;
     inst.failed = message;
     this.failures++;
+    this.metric(() => this.o.metrics?.workerFailure(inst.workerId));
     const stream = inst.stream;
     inst.stream = null;
     stream?.cancel();
@@ -611,6 +625,7 @@ export class GatewayDriver {
     if (!res.ok) return this.finish(live, runOnly, `worker failed: ${message}; re-run rejected: ${res.end.code}: ${res.end.reason}`);
     if (res.external) return this.finish(live, runOnly, `worker failed: ${message}; re-run routed to external pool ${res.pool}, which cannot continue a stream`);
     this.reruns++;
+    this.metric(() => this.o.metrics?.rerun({ shape: live.shape, pool: res.pool }));
     Object.assign(live, { instanceId: res.instanceId, seqId: -1, onWorker: false, swapped: false, hashedBlocks: 0, outputs: 0, emitting: false, promptTokens: req.promptTokens, maxTokens: owed });
     this.log(`request ${live.requestId}: re-run on ${res.instanceId} after ${streamed} streamed tokens`);
     this.kick(this.inst(res.instanceId));
@@ -631,6 +646,33 @@ export class GatewayDriver {
     this.rejoins++;
     this.log(`instance ${inst.instanceId} rejoined`);
     this.kick(inst);
+  }
+
+  private recordStep(inst: InstRun, plan: EnginePlan, durationS: number): void {
+    let numTokens = 0;
+    for (const item of plan.items) numTokens += item.numNewTokens;
+    const pool = this.o.sched.instanceView(inst.instanceId).pool;
+    this.metric(() => this.o.metrics?.stepCompleted({ instanceId: inst.instanceId, pool, numTokens, numSeqs: plan.items.length, durationS, preemptions: plan.preempted.length }));
+  }
+
+  /** A metrics call that refuses its input must not stop the loop: logged once. */
+  private metric(call: () => void): void {
+    try {
+      call();
+    } catch (error) {
+      if (this.metricsErrorSaid) return;
+      this.metricsErrorSaid = true;
+      this.log(`metrics: ${(error as Error).message} (further metrics errors are not logged)`);
+    }
+  }
+
+  private metricsErrorSaid = false;
+
+  /** Requests waiting for their first step, by shape (queue depth for metrics, read at scrape time). */
+  queuedByShape(): Map<Shape | 'unknown', number> {
+    const out = new Map<Shape | 'unknown', number>();
+    for (const live of this.live.values()) if (live.firstPlannedS === null) out.set(live.shape, (out.get(live.shape) ?? 0) + 1);
+    return out;
   }
 
   /** Whether an instance can take work (its stream is up). */

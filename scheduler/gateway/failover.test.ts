@@ -75,6 +75,11 @@ describe('failover with in-process workers', () => {
       }
       assert.ok(driver.reruns >= 1, `re-runs: ${driver.reruns}`);
       assert.equal(driver.failures, onZero.length);
+      // Prometheus sees the same: failures per worker, re-runs.
+      const scrape = await rig.gateway.metrics.metrics();
+      const sum = (name: string): number => [...scrape.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
+      assert.equal(sum('nvlsched_worker_failures_total'), onZero.length);
+      assert.equal(sum('nvlsched_request_reruns_total'), driver.reruns);
       for (const id of onZero) assert.equal(sched.instanceView(id).healthy, false);
       assert.equal(sched.stats().live, 0);
 

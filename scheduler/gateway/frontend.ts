@@ -4,6 +4,7 @@
 // the caller gets a handle to cancel (client Cancel, disconnect). Parsing stays with each API (its own field names).
 import type { EndedRequest, Scheduler } from '../core/scheduler.js';
 import type { Shape } from '../core/types.js';
+import type { GatewayMetrics } from '../metrics/gateway_metrics.js';
 import type { Clock, GatewayDriver } from './driver.js';
 import type { ParsedRequest } from './request.js';
 
@@ -54,6 +55,9 @@ export interface FrontendDeps {
   driver: GatewayDriver;
   clock: Clock;
   isStopping: () => boolean;
+  /** Prometheus recorder (scheduler/metrics); absent in tests that do not look. */
+  metrics?: GatewayMetrics;
+  log?: (line: string) => void;
 }
 
 function finishReason(e: EndedRequest, maxTokens: number, error: string | undefined): Finished['finishReason'] {
@@ -86,18 +90,31 @@ export class Frontend {
     if (this.d.isStopping()) return { ok: false, rejection: { kind: 'unavailable', code: 'E_SHUTTING_DOWN', reason: 'the gateway is shutting down' } };
     const { req, maxTokens } = parsed;
     const res = sched.submit(req, req.arrivalS);
+    const m = this.d.metrics;
     if (!res.ok) {
       const r: Rejection = { kind: KIND_OF_CODE[res.end.code] ?? 'overloaded', code: res.end.code, reason: res.end.reason };
       if (res.end.retryAfterS !== undefined) r.retryAfterS = res.end.retryAfterS;
+      if (m) this.record(() => m.requestEnded({ shape: res.cls?.shape ?? 'unknown', outcome: 'rejected', rejectCode: res.end.code, promptTokens: req.promptTokens, outputTokens: 0, cachedPromptTokens: 0, costUsd: 0 }));
       return { ok: false, rejection: r };
     }
     if (res.external) {
       return { ok: false, rejection: { kind: 'unimplemented', code: 'E_EXTERNAL_POOL', reason: `pool ${res.pool} is external: upstream forwarding is not built yet` } };
     }
     const shape = res.cls.shape;
+    const slo = res.cls.slo;
+    const pool = res.pool;
     const requestId = req.requestId;
-    driver.admitted(res.instanceId, { req, maxTokens }, {
-      onTokens: (ids) => sink.onTokens(ids),
+    let lastTokensS: number | undefined;
+    driver.admitted(res.instanceId, { req, maxTokens, shape }, {
+      onTokens: (ids) => {
+        if (m) {
+          const nowS = this.d.clock();
+          const gap = lastTokensS !== undefined ? { gapS: Math.max(0, nowS - lastTokensS) } : {};
+          this.record(() => m.tokensEmitted({ shape, pool, numTokens: ids.length, ...gap }));
+          lastTokensS = nowS;
+        }
+        sink.onTokens(ids);
+      },
       onEnd: (e, detail) => {
         const ttftS = e.firstTokenS !== undefined ? e.firstTokenS - e.arrivalS : 0;
         const tpotS = e.firstTokenS !== undefined && e.outputTokens > 1 ? (e.endS - e.firstTokenS) / (e.outputTokens - 1) : 0;
@@ -110,11 +127,32 @@ export class Frontend {
         };
         if (detail.error !== undefined) f.error = detail.error;
         if (e.end.kind === 'cancelled') f.cancelReason = e.end.reason;
+        if (m) {
+          const outcome = f.finishReason === 'error' ? 'error' : f.finishReason === 'cancelled' ? 'cancelled' : 'completed';
+          const sloMet = outcome === 'completed' && ttftS <= slo.ttftS && (e.outputTokens <= 1 || tpotS <= slo.tpotS);
+          this.record(() => m.requestEnded({
+            shape, pool, outcome, ttftS, tpotS, e2eS: f.timings.e2eS, queueS: f.timings.queueS,
+            promptTokens: e.promptTokens, outputTokens: e.outputTokens, cachedPromptTokens: e.cachedPromptTokens, costUsd: e.cost.usd, sloMet,
+          }));
+        }
         sink.onEnd(f);
       },
     });
     return { ok: true, requestId, shape, pool: res.pool, instanceId: res.instanceId, cancel: (reason) => driver.cancel(requestId, reason) };
   }
+
+  /** A metrics call that refuses its input must not break serving: say it once, keep going. */
+  private record(call: () => void): void {
+    try {
+      call();
+    } catch (error) {
+      if (this.metricsErrorSaid) return;
+      this.metricsErrorSaid = true;
+      this.d.log?.(`metrics: ${(error as Error).message} (further metrics errors are not logged)`);
+    }
+  }
+
+  private metricsErrorSaid = false;
 
   /** Cancels by id (an API's Cancel call); false when unknown or already ended. */
   cancel(requestId: string, reason: string): boolean {

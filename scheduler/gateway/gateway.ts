@@ -13,6 +13,8 @@ import { GatewayDriver, type Clock, type DriverInstance } from './driver.js';
 import { snapshotFromProto } from './kv_events.js';
 import { Frontend } from './frontend.js';
 import { startHttpApi, type RunningHttpApi } from './http/server.js';
+import { GatewayMetrics, type GatewaySnapshot } from '../metrics/gateway_metrics.js';
+import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
 import { GatewayService } from './service.js';
 import { StepStreamClient } from './step_stream.js';
 import { buildGatewayCluster, type GatewayClusterOptions, type GatewayCluster } from './topology.js';
@@ -30,6 +32,8 @@ export interface GatewayOptions extends Omit<GatewayClusterOptions, 'numWorkers'
   grpcPort?: number;
   /** The OpenAI-compatible HTTP API's port (0 picks a free one); undefined: no HTTP API. */
   httpPort?: number;
+  /** Prometheus /metrics port (0 picks a free one); undefined: none (metrics are still recorded). */
+  metricsPort?: number;
   clock?: Clock;
   log?: (line: string) => void;
   /** First wait before a failed instance probes its worker again (driver.ts). */
@@ -40,6 +44,9 @@ export interface RunningGateway {
   port: number;
   /** The HTTP API's port, null when not started. */
   httpPort: number | null;
+  /** The /metrics port, null when not started. */
+  metricsPort: number | null;
+  metrics: GatewayMetrics;
   sched: Scheduler;
   frontend: Frontend;
   driver: GatewayDriver;
@@ -97,26 +104,31 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     };
   });
   const maxContextTokens = cluster.model.maxContextTokens;
-  const driver = new GatewayDriver({ sched, clock, instances, maxContextTokens, blockTokens, ...(o.log ? { log: o.log } : {}), ...(o.rejoinBackoffMs !== undefined ? { rejoinBackoffMs: o.rejoinBackoffMs } : {}) });
+  const metrics = new GatewayMetrics({ processMetrics: true });
+  const driver = new GatewayDriver({ sched, clock, instances, maxContextTokens, blockTokens, metrics, ...(o.log ? { log: o.log } : {}), ...(o.rejoinBackoffMs !== undefined ? { rejoinBackoffMs: o.rejoinBackoffMs } : {}) });
+  metrics.onCollect(() => snapshot(sched, driver, topology));
   let stopping = false;
   const server = new grpc.Server();
   const label = `${topology.instances.length} instances of ${cluster.model.name} tp${cluster.tensorParallel} on ${o.workerPorts.length} tray(s) of ${cluster.name}, policy ${sched.policyName}`;
-  const frontend = new Frontend({ sched, driver, clock, isStopping: () => stopping });
+  const frontend = new Frontend({ sched, driver, clock, isStopping: () => stopping, metrics, ...(o.log ? { log: o.log } : {}) });
   new GatewayService({ frontend, limits: { maxContextTokens, blockTokens }, label }).addTo(server);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${o.host ?? '127.0.0.1'}:${o.grpcPort ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
   let http: RunningHttpApi | null = null;
-  if (o.httpPort !== undefined) {
-    try {
+  let metricsServer: MetricsServer | null = null;
+  try {
+    if (o.httpPort !== undefined) {
       // Served names: the pool and its model (either routes here); the pool is the default.
       const models = [...new Set([cluster.pool.name, cluster.model.name])];
       http = await startHttpApi({ frontend, limits: { maxContextTokens, blockTokens }, models, host: o.host ?? '127.0.0.1', port: o.httpPort, ...(o.log ? { log: o.log } : {}) });
-    } catch (error) {
-      server.forceShutdown();
-      driver.stop();
-      for (const c of clients) c.close();
-      throw error;
     }
+    if (o.metricsPort !== undefined) metricsServer = await startMetricsServer({ registries: [metrics.registry], host: o.host ?? '127.0.0.1', port: o.metricsPort });
+  } catch (error) {
+    await http?.close();
+    server.forceShutdown();
+    driver.stop();
+    for (const c of clients) c.close();
+    throw error;
   }
   const close = async (): Promise<void> => {
     if (stopping) return;
@@ -135,8 +147,26 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       });
     });
     await httpClosed;
+    await metricsServer?.close();
     driver.stop();
     for (const c of clients) c.close();
   };
-  return { port, httpPort: http?.port ?? null, sched, frontend, driver, topology, close };
+  return { port, httpPort: http?.port ?? null, metricsPort: metricsServer?.port ?? null, metrics, sched, frontend, driver, topology, close };
+}
+
+/** Scheduler state for a scrape: queue depth by shape, running requests and device KV per instance, cost so far. */
+function snapshot(sched: Scheduler, driver: GatewayDriver, topology: GatewayCluster): GatewaySnapshot {
+  const pool = topology.cluster.pool.name;
+  const queued = driver.queuedByShape();
+  return {
+    queueDepth: [...queued].map(([shape, requests]) => ({ shape, pool, requests })),
+    running: topology.instances.map((i) => ({ instanceId: i.setup.instanceId, pool, requests: sched.instanceView(i.setup.instanceId).runningRequests })),
+    // The engine's ledger per instance, reported on the instance's leading GPU (where its KV is kept).
+    kv: topology.instances.map((i) => {
+      const v = sched.instanceView(i.setup.instanceId);
+      const worker = topology.cluster.workers[i.leaderWorker] as { workerId: string };
+      return { domain: i.setup.domainId, workerId: worker.workerId, gpu: i.leaderGpu, tier: 'device' as const, usedBlocks: v.kvBlocksUsed + v.kvBlocksRetained, totalBlocks: v.kvBlocksTotal };
+    }),
+    costTotals: sched.costTotals(),
+  };
 }

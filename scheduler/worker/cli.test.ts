@@ -21,10 +21,10 @@ function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-function listeningLine(child: ChildProcess): Promise<{ event: string; grpc: number }> {
+function listeningLine(child: ChildProcess): Promise<{ event: string; grpc: number; metrics?: number }> {
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    lines.once('line', (line) => resolve(JSON.parse(line) as { event: string; grpc: number }));
+    lines.once('line', (line) => resolve(JSON.parse(line) as { event: string; grpc: number; metrics?: number }));
     child.once('exit', (code) => reject(new Error(`worker exited (${code}) before listening`)));
   });
 }
@@ -34,7 +34,7 @@ function exitCode(child: ChildProcess): Promise<number | null> {
 }
 
 test('worker --port 0 prints its listening line, serves steps, and exits 0 on SIGTERM after draining', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'worker', '--port', '0', '--tray', '1', '--tensor-parallel', '1', '--drain-timeout', '5'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'worker', '--port', '0', '--metrics-port', '0', '--tray', '1', '--tensor-parallel', '1', '--drain-timeout', '5'], {
     cwd: packageRoot(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -55,6 +55,11 @@ test('worker --port 0 prints its listening line, serves steps, and exits 0 on SI
       assert.equal(r.outputs[0]?.tokenIds.length, 1);
     }
     assert.match((await unary(client.Health.bind(client), {})).detail, /tray 1 of gb200-nvl72/);
+    // Prometheus on the worker: the 4 steps, the live sequence, its KV on GPU 2.
+    const scrape = await (await withTimeout(fetch(`http://127.0.0.1:${ready.metrics}/metrics`), 'a scrape')).text();
+    assert.match(scrape, /^nvlsched_worker_steps_total\{[^}]*\} 4$/m);
+    assert.match(scrape, /^nvlsched_worker_live_sequences\{[^}]*\} 1$/m);
+    assert.match(scrape, /^nvlsched_worker_kv_cache_used_blocks\{[^}]*gpu="2"[^}]*tier="device"[^}]*\} [1-9]/m);
     // The sequence is still running: SIGTERM drains until the gateway finishes it, then the process exits 0.
     child.kill('SIGTERM');
     // The signal arrives asynchronously: poll Health (bounded) until the worker says it is draining.

@@ -9,6 +9,7 @@ import type { DrainRequest__Output } from '../gen/proto/nvlsched/v1/DrainRequest
 import type { StepPlan__Output } from '../gen/proto/nvlsched/v1/StepPlan.js';
 import type { StepResult } from '../gen/proto/nvlsched/v1/StepResult.js';
 import type { SequenceOutput } from '../gen/proto/nvlsched/v1/SequenceOutput.js';
+import type { WorkerMetrics } from '../metrics/worker_metrics.js';
 import { packOutputs, unpackSequences } from '../rpc/packed_step.js';
 import { loadWorkerProto } from '../rpc/proto.js';
 import type { SimBackend } from './sim_backend.js';
@@ -24,6 +25,8 @@ export interface WorkerServerOptions {
   /** Describes the worker in Health.detail. */
   label?: string;
   log?: (line: string) => void;
+  /** Prometheus recorder (scheduler/metrics): steps, KV events, refusals by code. */
+  metrics?: WorkerMetrics;
 }
 
 /** Longest Drain wait a client may ask for, seconds. */
@@ -158,6 +161,7 @@ export class WorkerServer {
       }
       instances.add(plan.instanceId);
       const result = this.execute(plan);
+      this.record(plan, result);
       if (packed) packResult(result);
       this.afterStep();
       if (this.options.pace === 'real' && Number(result.durationS) > 0) {
@@ -171,6 +175,36 @@ export class WorkerServer {
     call.on('end', endStream);
     call.on('cancelled', finish);
     call.on('error', finish);
+  }
+
+  private record(plan: StepPlan__Output, result: StepResult): void {
+    const m = this.options.metrics;
+    if (!m) return;
+    try {
+      const outputs = (result.outputs ?? []) as SequenceOutput[];
+      let ran = 0;
+      let tokens = 0;
+      plan.sequences.forEach((s, i) => {
+        if (outputs[i]?.errorCode) return;
+        ran++;
+        tokens += s.numTokens;
+      });
+      for (const o of outputs) if (o.errorCode) m.error(o.errorCode);
+      if (result.errorCode && !outputs.some((o) => o.errorCode)) m.error(result.errorCode);
+      m.stepCompleted({ numTokens: tokens, numSeqs: ran, durationS: Number(result.durationS) || 0 });
+      const events = (result.kvEvents ?? []) as Array<{ stored?: unknown; removed?: unknown; moved?: unknown }>;
+      if (events.length > 0) {
+        const counts = { stored: 0, removed: 0, moved: 0 };
+        for (const e of events) {
+          if (e.stored) counts.stored++;
+          else if (e.removed) counts.removed++;
+          else if (e.moved) counts.moved++;
+        }
+        m.kvEvents(counts);
+      }
+    } catch (error) {
+      this.log(`metrics: ${(error as Error).message}`);
+    }
   }
 
   private execute(plan: StepPlan__Output): StepResult {

@@ -75,6 +75,16 @@ export class SimBackend {
     this.moves = new KvMoves(this.kv);
   }
 
+  /** Blocks in use / in all per GPU (device) and for the tray's Grace tier (host), for metrics. */
+  kvUsage(): Array<{ gpu?: number; tier: 'device' | 'host'; usedBlocks: number; totalBlocks: number }> {
+    const out: Array<{ gpu?: number; tier: 'device' | 'host'; usedBlocks: number; totalBlocks: number }> = [];
+    for (const p of this.kv.stats().pools) {
+      if (p.location.tier === 'device') out.push({ gpu: p.location.index, tier: 'device', usedBlocks: p.usedBlocks, totalBlocks: p.totalBlocks });
+      else if (p.location.tier === 'host') out.push({ tier: 'host', usedBlocks: p.usedBlocks, totalBlocks: p.totalBlocks });
+    }
+    return out;
+  }
+
   /** Where the KV blocks live: 'cpu' (metadata) or 'cuda' (device memory). */
   get kvBackend(): string {
     return this.kv.backendInfo().backend;
