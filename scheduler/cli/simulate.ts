@@ -3,10 +3,13 @@
 // --plots, SVG plots. --compare runs several policies on the same workload and seed; --capacity finds each one's
 // goodput capacity by bisection on the load. Progress goes to stderr. Every bad flag exits 2 with a one-line reason
 // before anything runs.
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { flagHelp, parseFlags, usageError, type FlagSpec } from './args.js';
+import { ConfigError } from '../core/config/params.js';
 import { POLICY_NAMES } from '../core/policy.js';
+import { loadSchedulerConfigText } from '../core/scheduler_config.js';
 import { MODEL_NAMES } from '../perf/models.js';
 import { findCapacity, type CapacityResult } from '../report/capacity.js';
 import { NO_OVERRIDES, parseGoodput, type SloOverrides } from '../report/goodput.js';
@@ -25,6 +28,7 @@ export const SIMULATE_FLAGS: Record<string, FlagSpec> = {
   cluster: { type: 'string', help: 'cluster preset (gb200-nvl72, gb200-nvl72x4, hgx-h100x8, ...) or a YAML/JSON file' },
   model: { type: 'string', help: MODEL_NAMES.join(', ') },
   policy: { type: 'string', help: `${POLICY_NAMES.join(', ')} (default shape-aware)` },
+  config: { type: 'string', help: 'scheduler config YAML (policy, classification; e.g. `nvlsched tune --out`) instead of --policy' },
   compare: { type: 'string', help: 'comma-separated policies run side by side on the same workload and seed' },
   'rate-scale': { type: 'number', help: 'multiplies arrival rates (open-loop workloads), > 0' },
   sessions: { type: 'number', help: 'concurrent sessions (closed-loop workloads), integer ≥ 1' },
@@ -45,6 +49,8 @@ export interface SimulateArgs {
   cluster?: string;
   model?: string;
   policies: string[];
+  /** --config: the file's policy and classification sections as written (validated); policies = [its policy name]. */
+  config?: { file: string; policy: unknown; classification: unknown };
   compare: boolean;
   rateScale?: number;
   sessions?: number;
@@ -112,6 +118,25 @@ function readNumbers(flags: Record<string, unknown>) {
   return { rateScale, sessions, durationS, seed };
 }
 
+/** --config: validated by the scheduler config loader (every plugin built once); errors name the file's field. */
+function readConfigFile(file: string): { name: string; config: NonNullable<SimulateArgs['config']> } {
+  checkPath('config', file);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw usageError(`--config: cannot read '${file}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  try {
+    const parsed = loadSchedulerConfigText(text, file);
+    const doc = (parseYaml(text) ?? {}) as { policy?: unknown; classification?: unknown };
+    return { name: parsed.policyName, config: { file, policy: doc.policy ?? parsed.policyName, classification: doc.classification } };
+  } catch (error) {
+    if (error instanceof ConfigError) throw usageError(`--config: ${error.message}`);
+    throw error;
+  }
+}
+
 /** Validates every flag; throws a usage error (exit 2) naming the flag. */
 export function parseSimulateArgs(argv: readonly string[]): SimulateArgs | 'help' {
   const { tokens, rest } = takeGoodput(argv);
@@ -139,6 +164,9 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateArgs | 'help
   const plotsDir = optionalString(flags.plots);
   if (plotsDir !== undefined && existsSync(plotsDir) && !statSync(plotsDir).isDirectory()) throw usageError(`--plots: '${plotsDir}' is a file, not a directory`);
   const compare = optionalString(flags.compare);
+  const configFile = optionalString(flags.config);
+  if (configFile !== undefined && (flags.policy !== undefined || compare !== undefined)) throw usageError('--config gives the policy; it excludes --policy and --compare');
+  const config = configFile === undefined ? undefined : readConfigFile(configFile);
   const n = readNumbers(flags);
   return {
     ...(trace !== undefined && { trace }),
@@ -146,7 +174,8 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateArgs | 'help
     ...(mix !== undefined && { mix }),
     ...(cluster !== undefined && { cluster }),
     ...(model !== undefined && { model }),
-    policies: readPolicies(optionalString(flags.policy), compare),
+    policies: config ? [config.name] : readPolicies(optionalString(flags.policy), compare),
+    ...(config && { config: config.config }),
     compare: compare !== undefined,
     ...(n.rateScale !== undefined && { rateScale: n.rateScale }),
     ...(n.sessions !== undefined && { sessions: n.sessions }),
@@ -331,7 +360,8 @@ export async function realEngines(): Promise<Engines> {
     },
     async simulate(args, workload, policy, sessions, progress) {
       return runSimulation({
-        workload, policy, seed: args.seed,
+        workload, policy: args.config ? args.config.policy : policy, seed: args.seed,
+        ...(args.config?.classification !== undefined && { classification: args.config.classification }),
         ...(args.cluster !== undefined && { cluster: args.cluster }),
         ...(args.model !== undefined && { model: args.model }),
         ...(args.durationS !== undefined && { durationS: args.durationS }),
@@ -344,7 +374,7 @@ export async function realEngines(): Promise<Engines> {
 
 function help(): string {
   return 'usage: nvlsched simulate [--trace <file|dir> [--trace-format <f>] | --mix <yaml>] [--cluster <preset|file>] ' +
-    '[--model <name>] [--policy <name> | --compare <p1,p2,...>] [--rate-scale <x> | --sessions <n>] [--duration <s>] ' +
+    '[--model <name>] [--policy <name> | --config <file.yaml> | --compare <p1,p2,...>] [--rate-scale <x> | --sessions <n>] [--duration <s>] ' +
     '[--seed <n>] [--goodput ttft:<ms> tpot:<ms> ...] [--strict] [--plots <dir>] [--capacity] --json <out.json>\n\n' +
     `${flagHelp(SIMULATE_FLAGS)}\n`;
 }
