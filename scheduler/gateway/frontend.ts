@@ -2,6 +2,8 @@
 // submit to the scheduler → on rejection, a transport-neutral Rejection (kind + code + reason + retry hint) that
 // each API maps to its own status; on admission, the driver streams tokens and the end to the caller's sink, and
 // the caller gets a handle to cancel (client Cancel, disconnect). Parsing stays with each API (its own field names).
+// With gateway replicas (replica/README.md) an optional Forwarder is asked first whether another replica should serve
+// the request, and hears of every request admitted and ended here; without one, nothing changes.
 import type { EndedRequest, Scheduler } from '../core/scheduler.js';
 import type { Shape } from '../core/types.js';
 import type { GatewayMetrics } from '../metrics/gateway_metrics.js';
@@ -60,6 +62,25 @@ export interface FrontendDeps {
   log?: (line: string) => void;
 }
 
+/** A request another replica serves: its tokens and end reach the caller's sink as if served here. */
+export interface ForwardStart {
+  shape: Shape;
+  pool: string;
+  /** The instance the forward targets (the other replica places it itself). */
+  instanceId: string;
+  cancel(reason: string): boolean;
+}
+
+/** Gateway replicas (scheduler/gateway/replica): consulted before the local submit; hears local admissions and ends. */
+export interface Forwarder {
+  /** Takes the request to another replica (tokens and the end go to `sink`, never before this returns), or null: serve here. */
+  forward(parsed: ParsedRequest, sink: StreamSink): ForwardStart | null;
+  /** The request was admitted here, on this instance (requests another replica forwarded here too). */
+  admitted(parsed: ParsedRequest, instanceId: string): void;
+  /** A request admitted here ended. */
+  ended(parsed: ParsedRequest, instanceId: string, f: Finished): void;
+}
+
 function finishReason(e: EndedRequest, maxTokens: number, error: string | undefined): Finished['finishReason'] {
   if (error !== undefined) return 'error';
   if (e.end.kind === 'completed') return e.outputTokens >= maxTokens ? 'length' : 'stop';
@@ -68,11 +89,33 @@ function finishReason(e: EndedRequest, maxTokens: number, error: string | undefi
 
 export class Frontend {
   private nextId = 0;
+  private forwarderSet: Forwarder | null = null;
+  /** Requests handed to another replica, by request id (for Cancel by id and the live count). */
+  private readonly forwarded = new Map<string, ForwardStart>();
 
-  constructor(private readonly d: FrontendDeps) {}
+  /** `parent`: set for the local-only view (localOnly()), which shares the parent's forwarder hooks. */
+  constructor(private readonly d: FrontendDeps, private readonly parent?: Frontend) {}
+
+  /** Installs (or, with null, removes) the replica forwarder (replica/replica.ts startReplica does it). */
+  setForwarder(f: Forwarder | null): void {
+    if (this.parent) throw new Error('setForwarder: set it on the main frontend, not on its local-only view');
+    this.forwarderSet = f;
+  }
+
+  /**
+   * A view that never forwards (it still reports admissions and ends to the forwarder): what the replica's peer
+   * port serves, so that a request another replica forwarded here is served here and never bounces.
+   */
+  localOnly(): Frontend {
+    return new Frontend(this.d, this);
+  }
+
+  private get forwarder(): Forwarder | null {
+    return this.parent ? this.parent.forwarderSet : this.forwarderSet;
+  }
 
   /** A fresh request id for a client that gave none. */
-  newRequestId(prefix = 'gw'): string {
+  newRequestId(prefix = this.parent ? 'gwp' : 'gw'): string {
     return `${prefix}-${process.pid}-${++this.nextId}`;
   }
 
@@ -86,6 +129,28 @@ export class Frontend {
 
   /** Submits; tokens and the end go to `sink` (never called when the result is a rejection). */
   start(parsed: ParsedRequest, sink: StreamSink): StartResult {
+    if (this.d.isStopping()) return { ok: false, rejection: { kind: 'unavailable', code: 'E_SHUTTING_DOWN', reason: 'the gateway is shutting down' } };
+    const fw = this.parent ? null : this.forwarder;
+    if (fw) {
+      const requestId = parsed.req.requestId;
+      if (this.forwarded.has(requestId)) return { ok: false, rejection: { kind: 'conflict', code: 'E_DUPLICATE_REQUEST', reason: `request ${requestId} is already running` } };
+      const fwd = this.hook(() => fw.forward(parsed, {
+        onTokens: (ids) => sink.onTokens(ids),
+        onEnd: (f) => {
+          this.forwarded.delete(requestId);
+          sink.onEnd(f);
+        },
+      }), null);
+      if (fwd) {
+        this.forwarded.set(requestId, fwd);
+        return { ok: true, requestId, shape: fwd.shape, pool: fwd.pool, instanceId: fwd.instanceId, cancel: (reason) => fwd.cancel(reason) };
+      }
+    }
+    return this.startLocal(parsed, sink);
+  }
+
+  /** Submits here, never forwarding (a forward that could not reach its replica falls back to this). */
+  startLocal(parsed: ParsedRequest, sink: StreamSink): StartResult {
     const { sched, driver } = this.d;
     if (this.d.isStopping()) return { ok: false, rejection: { kind: 'unavailable', code: 'E_SHUTTING_DOWN', reason: 'the gateway is shutting down' } };
     const { req, maxTokens } = parsed;
@@ -105,6 +170,8 @@ export class Frontend {
     const pool = res.pool;
     const requestId = req.requestId;
     let lastTokensS: number | undefined;
+    const fw = this.forwarder;
+    const instanceId = res.instanceId;
     driver.admitted(res.instanceId, { req, maxTokens, shape }, {
       onTokens: (ids) => {
         if (m) {
@@ -135,11 +202,26 @@ export class Frontend {
             promptTokens: e.promptTokens, outputTokens: e.outputTokens, cachedPromptTokens: e.cachedPromptTokens, costUsd: e.cost.usd, sloMet,
           }));
         }
+        if (fw) this.hook(() => fw.ended(parsed, instanceId, f), undefined);
         sink.onEnd(f);
       },
     });
+    if (fw) this.hook(() => fw.admitted(parsed, instanceId), undefined);
     return { ok: true, requestId, shape, pool: res.pool, instanceId: res.instanceId, cancel: (reason) => driver.cancel(requestId, reason) };
   }
+
+  /** A forwarder that throws must not break serving: say it once, serve locally. */
+  private hook<T>(call: () => T, otherwise: T): T {
+    try {
+      return call();
+    } catch (error) {
+      if (!this.hookErrorSaid) this.d.log?.(`replica forwarder: ${(error as Error).message} (served locally; further forwarder errors are not logged)`);
+      this.hookErrorSaid = true;
+      return otherwise;
+    }
+  }
+
+  private hookErrorSaid = false;
 
   /** A metrics call that refuses its input must not break serving: say it once, keep going. */
   private record(call: () => void): void {
@@ -156,10 +238,13 @@ export class Frontend {
 
   /** Cancels by id (an API's Cancel call); false when unknown or already ended. */
   cancel(requestId: string, reason: string): boolean {
+    const fwd = this.forwarded.get(requestId);
+    if (fwd) return fwd.cancel(reason);
     return this.d.driver.cancel(requestId, reason);
   }
 
+  /** Live requests: served here, and (on the main frontend) forwarded to another replica. */
   get liveRequests(): number {
-    return this.d.driver.liveRequests;
+    return this.d.driver.liveRequests + this.forwarded.size;
   }
 }
