@@ -125,7 +125,6 @@ export async function run(argv: string[]): Promise<number> {
     throw error;
   }
   log(`serving ${topology.instances.length} instances on ${numWorkers} worker(s), gRPC port ${gateway.port}, HTTP port ${gateway.httpPort}, metrics port ${gateway.metricsPort}`);
-  process.stdout.write(`${JSON.stringify({ event: 'listening', grpc: gateway.port, http: gateway.httpPort, metrics: gateway.metricsPort })}\n`);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
@@ -139,5 +138,7 @@ export async function run(argv: string[]): Promise<number> {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // Only now: a client that signals right after reading the line must find the handlers installed.
+    process.stdout.write(`${JSON.stringify({ event: 'listening', grpc: gateway.port, http: gateway.httpPort, metrics: gateway.metricsPort })}\n`);
   });
 }

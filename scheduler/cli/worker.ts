@@ -67,7 +67,6 @@ export async function run(argv: string[]): Promise<number> {
   }
   log(`serving ${worker.label} on port ${worker.port}`);
   // The metrics port joins the line only when asked for (readers of the line look for grpc).
-  process.stdout.write(`${JSON.stringify({ event: 'listening', grpc: worker.port, ...(worker.metricsPort !== null ? { metrics: worker.metricsPort } : {}) })}\n`);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
@@ -83,5 +82,7 @@ export async function run(argv: string[]): Promise<number> {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // Only now: a client that signals right after reading the line must find the handlers installed.
+    process.stdout.write(`${JSON.stringify({ event: 'listening', grpc: worker.port, ...(worker.metricsPort !== null ? { metrics: worker.metricsPort } : {}) })}\n`);
   });
 }
