@@ -169,6 +169,15 @@ async function drive(d: ChunkDeps, batchId: string, queue: Item[]): Promise<Chun
       pollCancel();
     }
     const head = queue[0];
+    const other = head ? d.running.get(`${batchId}#${head.index}`) : undefined;
+    if (other) {
+      // Another copy of this chunk (handed back by a stalled check while this one ran) has started it: not twice.
+      queue.shift();
+      settles.add(other);
+      const forget = (): boolean => settles.delete(other);
+      other.then(forget, forget);
+      continue;
+    }
     if (head && head.notBeforeMs <= nowMs && d.gate.canStart(nowMs)) {
       launch(queue.shift() as Item);
       continue;

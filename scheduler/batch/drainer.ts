@@ -165,6 +165,12 @@ export async function startBatchDrainer(o: BatchDrainerOptions): Promise<BatchDr
         if (stopMode === 'graceful' && token !== undefined) await job.moveToWait(token);
         throw new WaitingError();
       }
+      // Redis away longer than the lock: the stalled check has handed the chunk to another run (here or elsewhere),
+      // which finishes it; this run leaves quietly instead of failing to complete a job it no longer holds.
+      if (token !== undefined && (await redis.get(`${job.prefix}:${job.queueName}:${job.id}:lock`)) !== token) {
+        log(`chunk ${job.id}: its lock expired while Redis was away; the run that took it over finishes it`);
+        throw new WaitingError();
+      }
       chunksDone++;
       return { outcome };
     } finally {
@@ -181,11 +187,13 @@ export async function startBatchDrainer(o: BatchDrainerOptions): Promise<BatchDr
     maxStalledCount: c.maxStalled,
     autorun: false,
   });
-  let lastWorkerError = '';
+  const saidErrors = new Set<string>();
   worker.on('error', (err) => {
-    // While Redis is away the store's watcher has said so once; BullMQ's own retries would repeat it.
-    if (!gate.redisUp || err.message === lastWorkerError || stopMode !== null) return;
-    lastWorkerError = err.message;
+    // While Redis is away the store's watcher has said so once; BullMQ's own retries would repeat it, and a lost
+    // lock is reported at every renewal: each message once.
+    if (!gate.redisUp || saidErrors.has(err.message) || stopMode !== null) return;
+    if (saidErrors.size >= 1000) saidErrors.clear();
+    saidErrors.add(err.message);
     log(`queue worker (Redis at ${redactUrl(o.redisUrl)}): ${err.message}`);
   });
   worker.on('failed', (job, err) => log(`chunk ${job?.id ?? '?'} failed: ${err.message}`));
