@@ -32,6 +32,8 @@ export interface LineEnd {
   customId: string;
   requestId: string;
   arrivalS: number;
+  /** Where the scheduler placed it (absent when it never was). */
+  instanceId?: string;
   outcome: LineOutcome['kind'];
   finished?: Finished;
 }
@@ -67,11 +69,12 @@ export function startLine(line: BatchLine, ids: LineIds, ctx: LineContext, onSta
     started = true;
     onStarted();
   };
+  let instanceId: string | undefined;
   let settle: (o: LineOutcome, f?: Finished) => void = () => {};
   const done = new Promise<LineOutcome>((resolve) => {
     settle = (o, f) => {
       markStarted();
-      onEnd?.({ batchId: ids.batchId, index: ids.index, customId: line.customId, requestId: ids.requestId, arrivalS, outcome: o.kind, ...(f ? { finished: f } : {}) });
+      onEnd?.({ batchId: ids.batchId, index: ids.index, customId: line.customId, requestId: ids.requestId, arrivalS, outcome: o.kind, ...(instanceId !== undefined ? { instanceId } : {}), ...(f ? { finished: f } : {}) });
       resolve(o);
     };
   });
@@ -105,7 +108,9 @@ export function startLine(line: BatchLine, ids: LineIds, ctx: LineContext, onSta
       }
     },
   };
+  // The sink may hear the end before start() returns; the placement is known only after.
   const res = fe.start(api.parsed, sink);
+  if (res.ok) instanceId = res.instanceId;
   if (!res.ok) {
     const r = res.rejection;
     if (r.code === 'E_SHUTTING_DOWN') settle({ kind: 'dropped', reason: r.reason });
