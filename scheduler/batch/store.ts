@@ -187,11 +187,15 @@ export class BatchStore {
 
   /**
    * Cancels: marks the batch (drainers stop and cancel what they run), then gives every line without a result its
-   * cancelled output. Results already written stay. Null when there is no such batch.
+   * cancelled output. Results already written stay; a finished batch is left as it is. Null when there is no such
+   * batch.
    */
   async cancel(batchId: string, output: (index: number, customId: string) => string): Promise<BatchMeta | null> {
     const metaKey = this.key(batchId, 'meta');
-    if ((await this.redis.exists(metaKey)) === 0) return null;
+    const before = await this.meta(batchId);
+    if (before === null) return null;
+    // A batch that has finished stays completed (OpenAI's cancel also only applies to unfinished batches).
+    if (before.cancelledAtS === undefined && before.completed + before.failed + before.cancelled >= before.total) return before;
     await this.redis.hsetnx(metaKey, 'cancelled_at', nowS());
     const total = await this.redis.llen(this.key(batchId, 'ids'));
     for (let first = 0; first < total; first += PAGE_LINES) {

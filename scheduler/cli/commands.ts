@@ -22,6 +22,7 @@ const COMMANDS: Record<string, Command> = {
   worker: { summary: 'one compute tray\'s worker (gRPC step stream): `worker --port 0 --tray <n> [--model m]`', load: () => import('./worker.js') },
   serve: { summary: 'the gateway (gRPC Generate): `serve --grpc-port 0 --local-workers <n> [--cluster c] [--model m] [--policy p]`', load: () => import('./serve.js') },
   tune: { summary: 'policy search on the simulator: `tune [--rate-scale x] [--out best.yaml] [--json trials.json] [--redis redis://host:port]`', load: () => import('./tune.js') },
+  batch: { summary: 'OpenAI-style batch jobs on Redis, drained by `serve --redis` gateways: `batch submit|status|cancel|results|wait|list ... --redis redis://host:port`', load: () => import('./batch.js') },
   'tune-worker': { summary: 'runs `tune --redis` trials from BullMQ: `tune-worker --redis redis://host:port [--concurrency n]`', load: () => import('./tune_worker.js') },
   bench: { summary: 'live load on a gateway: `bench --target host:port [--trace f] [--json out.json]`; micro-benchmarks: `bench kv|perf|sched|classify|overhead|evaluate [--json]`', load: () => import('../../bench/cli.js') },
 };
