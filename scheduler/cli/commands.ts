@@ -24,6 +24,7 @@ const COMMANDS: Record<string, Command> = {
   tune: { summary: 'policy search on the simulator: `tune [--rate-scale x] [--out best.yaml] [--json trials.json] [--redis redis://host:port]`', load: () => import('./tune.js') },
   batch: { summary: 'OpenAI-style batch jobs on Redis, drained by `serve --redis` gateways: `batch submit|status|cancel|results|wait|list ... --redis redis://host:port`', load: () => import('./batch.js') },
   'tune-worker': { summary: 'runs `tune --redis` trials from BullMQ: `tune-worker --redis redis://host:port [--concurrency n]`', load: () => import('./tune_worker.js') },
+  deploy: { summary: 'Kubernetes: `deploy render [--config cluster.yaml]` (manifests on stdout), `deploy default`, `deploy probe|drain|discover` (pod hooks)', load: () => import('./deploy.js') },
   bench: { summary: 'live load on a gateway: `bench --target host:port [--trace f] [--json out.json]`; micro-benchmarks: `bench kv|perf|sched|classify|overhead|evaluate [--json]`', load: () => import('../../bench/cli.js') },
 };
 

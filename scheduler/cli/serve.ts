@@ -12,7 +12,8 @@ import { readClusterConfig } from '../sim/cluster.js';
 import { flagHelp, parseFlags, usageError, type FlagSpec } from './args.js';
 import { loadServeConfig, mergeFlags, type ServeConfig } from './serve_config.js';
 
-const FLAGS: Record<string, FlagSpec> = {
+/** Exported for `deploy render`, which validates a config's serve section with the same vocabulary. */
+export const FLAGS: Record<string, FlagSpec> = {
   config: { type: 'string', help: 'YAML file: policy, classification and a `serve` section of these flags in camelCase (flags win)' },
   'grpc-port': { type: 'number', help: 'gRPC port of the Gateway service; 0 picks a free one (default 0)' },
   'http-port': { type: 'number', help: 'OpenAI-compatible HTTP port (/v1/chat/completions, /v1/completions, /v1/models); 0 picks a free one (default 0)' },
