@@ -39,6 +39,10 @@ export interface ReplicaTuning {
   maxSummaryHashes: number;
   /** A prefix not (yet) in the KV index stays tracked this long (KV events lag the admission). */
   summaryPendingGraceMs: number;
+  /** Summary checkpoints checked against the KV index per tick (new ones first; ~4 µs each for 8 instances). */
+  summaryChecksPerTick: number;
+  /** A changed summary is written at most this often (every peer reads each write). */
+  summaryPublishMs: number;
   /** Seconds one forward is assumed to add (gRPC stream setup and relay): forward only when the prefill saved exceeds it. */
   forwardHopS: number;
   /** Never forward to save fewer blocks than this. */
@@ -56,7 +60,9 @@ export const DEFAULT_TUNING: Readonly<ReplicaTuning> = {
   maxSessions: 200_000,
   maxSummaryHashes: 32_768,
   summaryPendingGraceMs: 5000,
-  forwardHopS: 0.005,
+  summaryChecksPerTick: 2048,
+  summaryPublishMs: 1000,
+  forwardHopS: 0.01,
   minForwardSavedBlocks: 2,
   connectTimeoutMs: 1000,
   redisRetryMaxMs: 2000,
@@ -94,7 +100,7 @@ export interface ReplicaStats {
   forwards: ForwarderCounts;
   liveForwards: number;
   directory: SessionDirectory['counts'] & { mirrored: number; own: number };
-  summary: { trackedHashes: number; version: number };
+  summary: { trackedHashes: number; heldHashes: number; publishedHashes: number; version: number };
   ticks: number;
   lastTickMs: number;
 }
@@ -155,7 +161,7 @@ export async function startReplica(o: ReplicaOptions): Promise<RunningReplica> {
   const keys = new ReplicaKeys(keyPrefix);
   const directory = new SessionDirectory({ link, keys, replicaId, ttlMs: tuning.sessionTtlMs, maxSessions: tuning.maxSessions, nowMs });
   const registry = new ReplicaRegistry({ link, keys, replicaId, address, instances, ttlMs: tuning.registryTtlMs, nowMs });
-  const tracker = new SummaryTracker({ kvIndex: o.sched.kvIndex, instances, maxHashes: tuning.maxSummaryHashes, pendingGraceMs: tuning.summaryPendingGraceMs, nowMs });
+  const tracker = new SummaryTracker({ kvIndex: o.sched.kvIndex, instances, maxHashes: tuning.maxSummaryHashes, pendingGraceMs: tuning.summaryPendingGraceMs, checksPerRefresh: tuning.summaryChecksPerTick, nowMs });
   const proto = loadGatewayProto();
   const clients = new Map<string, GatewayClient>();
   const client = (addr: string): GatewayClient => {
@@ -191,13 +197,24 @@ export async function startReplica(o: ReplicaOptions): Promise<RunningReplica> {
   let stopped = false;
   /** The summary must be written again after a reconnect (Redis may have restarted empty). */
   let summaryDirty = true;
+  let lastPublishMs = -Infinity;
+  let publishedHashes = 0;
   const once = async (): Promise<void> => {
     if (stopped || !link.up) return;
     const t0 = performance.now();
     try {
-      const s = tracker.refresh();
-      const blob = s.changed || summaryDirty ? encodeSummary(s.hashes, s.instances) : null;
-      await registry.publish(tracker.version, s.hashes.length, blob);
+      const { changed } = tracker.refresh();
+      // A changed summary goes out at most every summaryPublishMs (each write is read by every peer); after a
+      // reconnect at once.
+      const due = performance.now() - lastPublishMs >= tuning.summaryPublishMs;
+      let blob: Buffer | null = null;
+      if ((changed && due) || summaryDirty) {
+        const b = tracker.build();
+        blob = encodeSummary(b.hashes, b.instances);
+        publishedHashes = b.hashes.length;
+        lastPublishMs = performance.now();
+      }
+      await registry.publish(tracker.version, publishedHashes, blob);
       if (blob) summaryDirty = false;
       await registry.readPeers();
       ticks++;
@@ -249,7 +266,7 @@ export async function startReplica(o: ReplicaOptions): Promise<RunningReplica> {
       forwards: { ...forwarder.counts },
       liveForwards: forwarder.liveForwards,
       directory: { ...directory.counts, mirrored: directory.mirrorSize, own: directory.ownSize },
-      summary: { trackedHashes: tracker.size, version: tracker.version },
+      summary: { trackedHashes: tracker.size, heldHashes: tracker.published, publishedHashes, version: tracker.version },
       ticks,
       lastTickMs,
     }),

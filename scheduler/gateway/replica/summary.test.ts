@@ -37,24 +37,43 @@ test('the tracker publishes what the index holds and forgets what it lost after 
   const index = new KvIndex();
   index.registerInstance('i0', 'rack0', [{ workerId: 'w0', gpus: [0] }]);
   index.registerInstance('i1', 'rack0', [{ workerId: 'w0', gpus: [1] }]);
-  const tracker = new SummaryTracker({ kvIndex: index, instances: ['i0', 'i1'], maxHashes: 1000, pendingGraceMs: 500, nowMs: () => nowMs });
+  const tracker = new SummaryTracker({ kvIndex: index, instances: ['i0', 'i1'], maxHashes: 1000, pendingGraceMs: 500, checksPerRefresh: 100, nowMs: () => nowMs });
   const hashes = promptBlockHashes(ids(16 * 8, 3), 16);
-  tracker.note(hashes, 'i1');
+  tracker.note(hashes, 'i0');
   assert.equal(tracker.size, 6, 'checkpoints 1, 2, 3, 4, 6, 8 of an 8-block prompt');
-  const none = tracker.refresh();
-  assert.equal(none.hashes.length, 0, 'nothing published before the KV index holds it');
+  tracker.refresh();
+  assert.equal(tracker.build().hashes.length, 0, 'nothing published before the KV index holds it');
+  // The worker reports the blocks on GPU 1 (instance i1): the summary names the instance that holds them.
   index.applyEvents('w0', hashes.map((h, i) => ({ eventId: i + 1, kind: 'stored' as const, location: { tier: 'device' as const, index: 1 }, hash: h, parentHash: i > 0 ? (hashes[i - 1] as bigint) : 0n })));
-  const some = tracker.refresh();
-  assert.equal(some.changed, true);
+  assert.equal(tracker.refresh().changed, true);
+  const some = tracker.build();
   assert.deepEqual(new Set(some.hashes), new Set([1, 2, 3, 4, 6, 8].map((d) => hashes[d - 1])));
   assert.ok(some.instances.every((i) => i === 1));
-  assert.equal(tracker.refresh().changed, false, 'same set: no new version');
+  assert.equal(tracker.refresh().changed, false, 'same set: nothing to publish');
   index.applyEvents('w0', [{ eventId: 9, kind: 'removed', location: { tier: 'device', index: 1 }, hash: hashes[7] as bigint }]);
   nowMs += 400;
-  const fewer = tracker.refresh();
-  assert.equal(fewer.hashes.length, 5, 'the evicted checkpoint leaves the summary');
+  assert.equal(tracker.refresh().changed, true);
+  assert.equal(tracker.build().hashes.length, 5, 'the evicted checkpoint leaves the summary');
   assert.equal(tracker.size, 6, 'but stays tracked during the grace');
   nowMs += 200;
   tracker.refresh();
   assert.equal(tracker.size, 5, 'and is forgotten after it');
+});
+
+test('checks per refresh are bounded: new checkpoints first, then a round over the rest', () => {
+  const index = new KvIndex();
+  index.registerInstance('i0', 'rack0', [{ workerId: 'w0', gpus: [0] }]);
+  const tracker = new SummaryTracker({ kvIndex: index, instances: ['i0'], maxHashes: 100, pendingGraceMs: 60_000, checksPerRefresh: 4, nowMs: () => 0 });
+  const prompts = [0, 1, 2].map((k) => promptBlockHashes(ids(16 * 8, k * 10_000), 16));
+  let id = 0;
+  for (const hs of prompts) {
+    index.applyEvents('w0', hs.map((h, i) => ({ eventId: ++id, kind: 'stored' as const, location: { tier: 'device' as const, index: 0 }, hash: h, parentHash: i > 0 ? (hs[i - 1] as bigint) : 0n })));
+    tracker.note(hs, 'i0');
+  }
+  assert.equal(tracker.size, 18);
+  tracker.refresh();
+  assert.equal(tracker.published, 4, 'four checks');
+  for (let r = 0; r < 4; r++) tracker.refresh();
+  assert.equal(tracker.published, 18, 'all held after enough refreshes');
+  assert.equal(tracker.build().hashes.length, 18);
 });
