@@ -15,12 +15,11 @@ import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 
 import type { Limits } from '../gateway/request.js';
 import { defaultTokenizer, type Tokenizer } from '../gateway/tokenizer.js';
-import { pingRedis } from '../tune/redis.js';
 import { runChunk, type ChunkDeps, type DrainerCounters, type StopMode } from './chunk.js';
 import { DrainGate, type IdleTest } from './gate.js';
 import type { BatchFrontend, LineEnd } from './line_run.js';
 import { BATCH_QUEUE, checkChunkData, type ChunkJobData } from './queue.js';
-import { reconnectDelayMs, redactUrl, waitingClient, watchConnection } from './redis_conn.js';
+import { connectOrExplain, failFastClient, reconnectDelayMs, redactUrl, waitingClient, watchConnection } from './redis_conn.js';
 import { BatchStore, type ResultEntry } from './store.js';
 
 export interface BatchDrainerOptions {
@@ -81,6 +80,8 @@ export interface DrainerStats extends DrainerCounters {
   /** Chunks this drainer's stalled check took back from a drainer that died (their lock expired). */
   chunksRecovered: number;
   redisUp: boolean;
+  /** stop() was called, or the drainer saw its gateway stopping. */
+  stopped: boolean;
 }
 
 export interface BatchDrainer {
@@ -103,7 +104,13 @@ export async function startBatchDrainer(o: BatchDrainerOptions): Promise<BatchDr
   const name = o.name ?? `${hostname()}:${process.pid}`;
   const queueName = o.queue ?? BATCH_QUEUE;
   const log = (line: string): void => o.log?.(`batch drainer ${name}: ${line}`);
-  await pingRedis(o.redisUrl, 5000);
+  // Fail at once with a reason rather than start a drainer whose connections retry forever.
+  const probe = failFastClient(o.redisUrl, 5000);
+  try {
+    await connectOrExplain(probe, o.redisUrl);
+  } finally {
+    probe.disconnect();
+  }
   const gate = new DrainGate({ maxInFlight: c.maxInFlight, maxUnstarted: c.maxUnstarted, idle: o.idle ?? (() => true), pollMs: c.idlePollMs });
   const redis = waitingClient(o.redisUrl);
   const watch = watchConnection(redis, o.redisUrl, `batch drainer ${name}`, (l) => o.log?.(l), (up) => {
@@ -142,7 +149,14 @@ export async function startBatchDrainer(o: BatchDrainerOptions): Promise<BatchDr
     line: { frontend: o.frontend, parse: { limits: o.limits, models: o.models, tokenizer: o.tokenizer ?? defaultTokenizer() }, priority: c.priority },
     running: new Map(),
     newRequestId: (batchId, index) => `${batchId}.${index}.${nonce}-${++seq}`,
-    stopMode: () => stopMode,
+    stopMode: () => {
+      // A gateway that stops before its drainer does refuses every line: stop draining, hand the chunks back.
+      if (stopMode === null && o.frontend.stopping) {
+        log('the gateway is stopping: the drainer stops too (call stop() before closing the gateway)');
+        void drainer.stop();
+      }
+      return stopMode;
+    },
     writeResults,
     counters,
     cancelPollMs: c.cancelPollMs,
@@ -228,9 +242,10 @@ export async function startBatchDrainer(o: BatchDrainerOptions): Promise<BatchDr
     redis.disconnect();
   };
 
-  return {
+  const drainer: BatchDrainer = {
     name,
-    stats: () => ({ name, ...counters, inFlight: gate.inFlight, unstarted: gate.unstarted, chunksActive, chunksDone, chunksRecovered, redisUp: gate.redisUp }),
+    stats: () => ({ name, ...counters, inFlight: gate.inFlight, unstarted: gate.unstarted, chunksActive, chunksDone, chunksRecovered, redisUp: gate.redisUp, stopped: stopMode !== null }),
     stop: (so) => (stopping ??= stop(so?.abandon === true)),
   };
+  return drainer;
 }

@@ -69,7 +69,9 @@ describe('batch lifecycle', { skip: 'skip' in redis ? redis.skip : false }, () =
     }
   });
 
-  for (const mode of ['graceful', 'crash'] as const) {
+  // graceful: drainer.stop() then the gateway; gateway-first: the gateway closes under a running drainer, which
+  // stops by itself; crash: the drainer dies (stop({ abandon: true })).
+  for (const mode of ['graceful', 'gateway-first', 'crash'] as const) {
     test(`gateway restart mid-job (${mode}): the job completes, one result per line, earlier results unchanged`, async () => {
       const queue = testQueue(`restart-${mode}`);
       let first: BatchRig | undefined;
@@ -82,8 +84,12 @@ describe('batch lifecycle', { skip: 'skip' in redis ? redis.skip : false }, () =
         await until(() => a.ends.filter((e) => e.outcome === 'result').length >= 20 && a.drainer.stats().inFlight === 5, 'the first 20 results and 5 long lines in flight');
       } finally {
         if (mode === 'graceful') await a.drainer.stop();
-        else await a.drainer.stop({ abandon: true });
+        if (mode === 'crash') await a.drainer.stop({ abandon: true });
         await a.rig.close();
+        if (mode === 'gateway-first') {
+          await until(() => a.drainer.stats().stopped && a.drainer.stats().chunksActive === 0, 'the drainer to stop with its gateway');
+          await a.drainer.stop();
+        }
       }
       assert.equal(a.ends.filter((e) => e.outcome === 'dropped').length, 5, 'the 5 long lines were cut by the restart');
       const before = await rawResults(redis.url, queue, sub.id);
@@ -94,7 +100,7 @@ describe('batch lifecycle', { skip: 'skip' in redis ? redis.skip : false }, () =
       try {
         const meta = await waitForBatch({ redisUrl: redis.url, queue }, sub.id, { timeoutMs: 30_000, pollMs: 50 });
         // Graceful: the chunk came back at once; a crash: through BullMQ's stalled check, once its lock expired.
-        assert.equal(b.drainer.stats().chunksRecovered, mode === 'graceful' ? 0 : 1);
+        assert.equal(b.drainer.stats().chunksRecovered, mode === 'crash' ? 1 : 0);
         assert.deepEqual([statusOf(meta), meta.completed, meta.failed, meta.cancelled], ['completed', 60, 0, 0]);
         const after = await rawResults(redis.url, queue, sub.id);
         assert.equal(Object.keys(after).length, 60);

@@ -52,6 +52,7 @@ test('an unreachable --redis: the real CLI exits 2 with one line naming the URL'
 
 describe('batch CLI on a real Redis', { skip: 'skip' in redis ? redis.skip : false }, () => {
   if ('skip' in redis) return;
+  const url = redis.url;
   const queue = testQueue('cli');
   let br: BatchRig;
   before(async () => {
@@ -63,7 +64,7 @@ describe('batch CLI on a real Redis', { skip: 'skip' in redis ? redis.skip : fal
   });
 
   async function cli(argv: string[], q = queue): Promise<{ code: number; out: string; err: string }> {
-    const args = parseBatchArgs([...argv, '--redis', redis.url, '--queue', q]);
+    const args = parseBatchArgs([...argv, '--redis', url, '--queue', q]);
     assert.notEqual(args, 'help');
     let out = '';
     const stderr = new PassThrough();
