@@ -82,7 +82,9 @@ test('serve --local-workers 1: listening line, a Generate to max_tokens, SIGTERM
 });
 
 const BAD: Array<{ args: string[]; match: RegExp }> = [
-  { args: ['--grpc-port', '0'], match: /--local-workers <n> or --worker-ports/ },
+  { args: ['--grpc-port', '0'], match: /give one of --local-workers <n>, --worker-ports <p0,p1,...> or --workers/ },
+  { args: ['--workers', 'tray0:50052,nope'], match: /--workers: expected comma-separated host:port, got 'nope'/ },
+  { args: ['--workers', 'a:1', '--local-workers', '1'], match: /give one of/ },
   { args: ['--local-workers', '99'], match: /^nvlsched: E_USAGE: --local-workers: expected an integer in \[1, 18\]/ },
   { args: ['--local-workers', '1', '--cluster', 'nope'], match: /--cluster: .*unknown cluster preset/ },
   { args: ['--local-workers', '1', '--grpc-port', '70000'], match: /--grpc-port: expected an integer/ },

@@ -20,7 +20,8 @@ export const FLAGS: Record<string, FlagSpec> = {
   'metrics-port': { type: 'number', help: 'Prometheus /metrics port; 0 picks a free one (default 0)' },
   host: { type: 'string', help: 'address to bind (default 127.0.0.1)' },
   'local-workers': { type: 'number', help: 'start N simulated workers as child processes (trays 0..N-1)' },
-  'worker-ports': { type: 'string', help: 'comma-separated gRPC ports of running workers of trays 0..N-1 (instead of --local-workers)' },
+  'worker-ports': { type: 'string', help: 'comma-separated gRPC ports of running workers of trays 0..N-1 on --host (instead of --local-workers)' },
+  workers: { type: 'string', help: 'comma-separated host:port of running workers of trays 0..N-1 (Kubernetes: one DNS name per tray pod)' },
   cluster: { type: 'string', help: 'cluster preset (default gb200-nvl72); only the instances on the served trays are used' },
   model: { type: 'string', help: 'model (default llama-3.1-70b)' },
   policy: { type: 'string', help: 'scheduling policy (default shape-aware)' },
@@ -36,6 +37,16 @@ function port(flags: Record<string, unknown>, name: string): number {
   const value = (flags[name] as number | undefined) ?? 0;
   if (!Number.isInteger(value) || value < 0 || value > 65535) throw usageError(`--${name}: expected an integer in [0, 65535], got ${value}`);
   return value;
+}
+
+/** host:port entries; hosts are names or IPv4 (IPv6 in brackets: [::1]:50052). */
+function workersFlag(raw: string): string[] {
+  const list = raw.split(',').map((a) => a.trim());
+  for (const a of list) {
+    const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(a);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw usageError(`--workers: expected comma-separated host:port, got '${a}'`);
+  }
+  return list;
 }
 
 function workerPortsFlag(raw: string): number[] {
@@ -69,10 +80,13 @@ export async function run(argv: string[]): Promise<number> {
   const metricsPort = port(flags, 'metrics-port');
   const local = flags['local-workers'] as number | undefined;
   const given = flags['worker-ports'] !== undefined ? workerPortsFlag(flags['worker-ports'] as string) : undefined;
-  if ((local === undefined) === (given === undefined)) throw usageError('give --local-workers <n> or --worker-ports <p0,p1,...> (one of them)');
+  const addresses = flags.workers !== undefined ? workersFlag(flags.workers as string) : undefined;
+  if ([local, given, addresses].filter((x) => x !== undefined).length !== 1) {
+    throw usageError('give one of --local-workers <n>, --worker-ports <p0,p1,...> or --workers <host:port,...>');
+  }
   const pace = (flags.pace as string | undefined) ?? 'none';
   if (pace !== 'none' && pace !== 'real') throw usageError(`--pace: expected none or real, got '${pace}'`);
-  const numWorkers = local ?? (given as number[]).length;
+  const numWorkers = local ?? given?.length ?? (addresses as string[]).length;
   const clusterName = (flags.cluster as string | undefined) ?? 'gb200-nvl72';
   const shape = {
     cluster: clusterName,
@@ -87,7 +101,7 @@ export async function run(argv: string[]): Promise<number> {
     readClusterConfig(clusterName, 'cluster');
     if (policy !== undefined) readPolicy(policy);
   } catch (error) {
-    if (error instanceof ConfigError && error.field === 'numWorkers') throw usageError(`--${local !== undefined ? 'local-workers' : 'worker-ports'}: ${error.message.slice(error.field.length + 2)}`);
+    if (error instanceof ConfigError && error.field === 'numWorkers') throw usageError(`--${local !== undefined ? 'local-workers' : given !== undefined ? 'worker-ports' : 'workers'}: ${error.message.slice(error.field.length + 2)}`);
     if (error instanceof ConfigError) throw usageError(`--${error.field === 'model' ? 'model' : error.field.startsWith('policy') ? 'policy' : 'cluster'}: ${error.message}`);
     throw error;
   }
@@ -110,7 +124,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     gateway = await startGateway({
       ...shape,
-      workerPorts: workers?.ports ?? (given as number[]),
+      ...(addresses !== undefined ? { workerAddresses: addresses } : { workerPorts: workers?.ports ?? (given as number[]) }),
       host: (flags.host as string | undefined) ?? '127.0.0.1',
       grpcPort,
       httpPort,

@@ -30,7 +30,8 @@ export function parseServeConfig(value: unknown, flagSpecs: Readonly<Record<stri
   if (doc.pools !== undefined) {
     throw new ConfigError(`${path}.pools`, 'serve drives one self-hosted pool built from serve.cluster and serve.model; multi-pool serving is not built yet (remove pools)');
   }
-  const { serve, ...schedulerPart } = doc;
+  // `deploy` belongs to `nvlsched deploy render` (the same file describes the deployment): serve ignores it.
+  const { serve, deploy: _deploy, ...schedulerPart } = doc;
   const scheduler = parseSchedulerConfig(schedulerPart, path);
   const section = asParams(serve ?? {}, `${path}.serve`);
   const allowed = Object.keys(flagSpecs).filter((f) => !NOT_IN_FILE.has(f)).map(camel);
@@ -40,7 +41,7 @@ export function parseServeConfig(value: unknown, flagSpecs: Readonly<Record<stri
     const spec = flagSpecs[flag];
     if (!spec || NOT_IN_FILE.has(flag)) throw new ConfigError(`${path}.serve.${key}`, `unknown key; known: ${allowed.join(', ')}`);
     const field = `${path}.serve.${key}`;
-    if (flag === 'worker-ports' && Array.isArray(raw)) {
+    if ((flag === 'worker-ports' || flag === 'workers') && Array.isArray(raw)) {
       flags[flag] = raw.map(String).join(',');
     } else if (spec.type === 'number') {
       if (typeof raw !== 'number' || !Number.isFinite(raw)) throw new ConfigError(field, `expected a number, got ${JSON.stringify(raw)}`);

@@ -7,11 +7,8 @@ import type { FlagSpec } from '../cli/args.js';
 
 export const SERVE_FLAGS: Readonly<Record<string, FlagSpec>> = FLAGS;
 
-/**
- * Flags the rendered gateway args use that serve does not have yet. `--workers host:port,...` (trays 0..N-1 of the
- * cluster, in order) replaces `--worker-ports` when every worker has its own host name, as pods do.
- */
-export const PROPOSED_SERVE_FLAGS: readonly string[] = ['workers'];
+/** Flags the rendered gateway args use that serve does not have yet (none now: serve took `--workers`). */
+export const PROPOSED_SERVE_FLAGS: readonly string[] = [];
 
 /** worker's flags (scheduler/cli/worker.ts) that the rendered worker args use. */
 export const WORKER_FLAGS_USED: readonly string[] = [

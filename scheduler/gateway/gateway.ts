@@ -20,9 +20,11 @@ import { StepStreamClient } from './step_stream.js';
 import { buildGatewayCluster, type GatewayClusterOptions, type GatewayCluster } from './topology.js';
 
 export interface GatewayOptions extends Omit<GatewayClusterOptions, 'numWorkers'> {
-  /** gRPC ports of the workers of trays 0..n-1, in tray order. */
-  workerPorts: readonly number[];
+  /** gRPC ports of the workers of trays 0..n-1, in tray order (on workerHost). */
+  workerPorts?: readonly number[];
   workerHost?: string;
+  /** Or full addresses (host:port) of the workers of trays 0..n-1 (Kubernetes: one DNS name per tray pod). */
+  workerAddresses?: readonly string[];
   policy?: unknown;
   /** The classification section (classifier, predictor, SLOs per shape), as SchedulerOptions takes it. */
   classification?: unknown;
@@ -77,7 +79,9 @@ const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 export const realClock: Clock = () => performance.now() / 1000;
 
 export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
-  const topology = buildGatewayCluster({ ...o, numWorkers: o.workerPorts.length });
+  const addresses = o.workerAddresses ?? (o.workerPorts ?? []).map((port) => `${o.workerHost ?? '127.0.0.1'}:${port}`);
+  if (addresses.length === 0) throw new RangeError('startGateway: give workerPorts or workerAddresses (at least one worker)');
+  const topology = buildGatewayCluster({ ...o, numWorkers: addresses.length });
   const { cluster } = topology;
   const clock = o.clock ?? realClock;
   const blockTokens = cluster.engine.blockTokens;
@@ -91,7 +95,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     rng: new Rng(o.seed ?? 1),
   });
   const proto = loadWorkerProto();
-  const clients: WorkerClient[] = o.workerPorts.map((port) => new proto.nvlsched.v1.Worker(`${o.workerHost ?? '127.0.0.1'}:${port}`, grpc.credentials.createInsecure()));
+  const clients: WorkerClient[] = addresses.map((address) => new proto.nvlsched.v1.Worker(address, grpc.credentials.createInsecure()));
   const instances: DriverInstance[] = topology.instances.map((spec) => {
     const client = clients[spec.leaderWorker] as WorkerClient;
     return {
@@ -109,7 +113,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   metrics.onCollect(() => snapshot(sched, driver, topology));
   let stopping = false;
   const server = new grpc.Server();
-  const label = `${topology.instances.length} instances of ${cluster.model.name} tp${cluster.tensorParallel} on ${o.workerPorts.length} tray(s) of ${cluster.name}, policy ${sched.policyName}`;
+  const label = `${topology.instances.length} instances of ${cluster.model.name} tp${cluster.tensorParallel} on ${addresses.length} tray(s) of ${cluster.name}, policy ${sched.policyName}`;
   const frontend = new Frontend({ sched, driver, clock, isStopping: () => stopping, metrics, ...(o.log ? { log: o.log } : {}) });
   new GatewayService({ frontend, limits: { maxContextTokens, blockTokens }, label }).addTo(server);
   const port = await new Promise<number>((resolve, reject) =>
