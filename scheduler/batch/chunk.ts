@@ -138,15 +138,25 @@ async function drive(d: ChunkDeps, batchId: string, queue: Item[]): Promise<Chun
 
   const launch = (item: Item): void => {
     const key = `${batchId}#${item.index}`;
-    const line = readStoredLine(item.stored, `batch ${batchId} line index ${item.index}`);
     d.gate.inFlight++;
     d.gate.unstarted++;
     d.counters.linesStarted++;
     item.lastRequestId = d.newRequestId(batchId, item.index);
-    const run = startLine(line, { batchId, index: item.index, requestId: item.lastRequestId }, d.line, () => {
+    const started = (): void => {
       d.gate.unstarted--;
       d.gate.notify();
-    }, d.onLineEnd);
+    };
+    let run: RunningLine;
+    try {
+      const line = readStoredLine(item.stored, `batch ${batchId} line index ${item.index}`);
+      run = startLine(line, { batchId, index: item.index, requestId: item.lastRequestId }, d.line, started, d.onLineEnd);
+    } catch (error) {
+      // A line this version cannot read back fails alone instead of failing its chunk over and over.
+      started();
+      const body = new ApiError(500, (error as Error).message, null, 'damaged_line').body();
+      const output: OutputLine = { id: outputId(batchId, item.index), custom_id: item.customId, response: { status_code: 500, request_id: item.lastRequestId, body }, error: null };
+      run = { done: Promise.resolve({ kind: 'result', field: 'failed', output }), cancel: () => {} };
+    }
     active.set(item.index, run);
     const settled: Promise<void> = run.done
       .then((outcome) => finishLine(item, outcome))

@@ -1,12 +1,12 @@
 // What `nvlsched batch` does, as functions (the CLI and tests call them): submit a JSONL text (validated line by
-// line first), status, cancel, results in input order, and wait with progress. Each opens its own fail-fast Redis
+// line first), status, cancel, requeue, results in input order, and wait with progress. Each opens its own fail-fast Redis
 // connection (an unreachable or vanished server is one line naming the URL, never a hang); `waitForBatch` instead
 // rides out an outage: one line when Redis goes away, one when it is back, polling with backoff meanwhile.
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 
 import { cancelledOutput, validateBatchText, type LineProblem, type ValidateContext } from './format.js';
-import { BATCH_QUEUE, DEFAULT_CHUNK_LINES, enqueueBatch, removeWaitingChunks, type ChunkJobData } from './queue.js';
+import { BATCH_QUEUE, DEFAULT_CHUNK_LINES, enqueueBatch, removeWaitingChunks, requeueChunks, type ChunkJobData } from './queue.js';
 import { connectOrExplain, failFastClient, reconnectDelayMs, redactUrl } from './redis_conn.js';
 import { BatchStore, statusOf, type BatchMeta } from './store.js';
 
@@ -104,6 +104,14 @@ export async function cancelBatch(o: BatchClientOptions, batchId: string): Promi
   });
   await withQueue(o, (queue) => removeWaitingChunks(queue, batchId, meta.total, Math.max(1, meta.chunkLines)));
   return meta;
+}
+
+/** Queues again the chunks an unfinished batch lost (queue.ts requeueChunks); a finished batch is left alone. */
+export async function requeueBatch(o: BatchClientOptions, batchId: string): Promise<{ meta: BatchMeta; added: number; retried: number }> {
+  const meta = await batchMeta(o, batchId);
+  if (statusOf(meta) !== 'in_progress') return { meta, added: 0, retried: 0 };
+  const r = await withQueue(o, (queue) => requeueChunks(queue, batchId, meta.total, Math.max(1, meta.chunkLines)));
+  return { meta, ...r };
 }
 
 /** Writes each stored output line in input order to `write`; returns how many were written and how many have none. */

@@ -1,11 +1,17 @@
 // A batch end to end on a real Redis (REDIS_URL, else a redis-server child, else skipped with a message): submitted
 // from JSONL, drained by a drainer on an in-process gateway (startRig), results complete, in input order, with usage;
-// a line the gateway refuses at run time is a failed result with the HTTP API's status and error; the status counts.
+// a line the gateway refuses at run time is a failed result with the HTTP API's status and error; the status counts;
+// a batch whose chunks were lost is put back by requeue, and a stored line that cannot be read fails alone.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { startTestRedis, type TestRedis } from '../tune/testing/redis_server.js';
-import { batchMeta, eachBatchResult, submitBatch, waitForBatch } from './client.js';
+import { Queue } from 'bullmq';
+
+import { startBatchDrainer } from './drainer.js';
+import { failFastClient } from './redis_conn.js';
+import { BatchStore } from './store.js';
+import { batchMeta, eachBatchResult, requeueBatch, submitBatch, waitForBatch } from './client.js';
 import type { OutputLine } from './format.js';
 import { statusOf } from './store.js';
 import { batchLines, startBatchRig, testQueue, validateContext, type BatchRig } from './testing/rig.js';
@@ -76,5 +82,34 @@ describe('batch drain', { skip: 'skip' in redis ? redis.skip : false }, () => {
     assert.deepEqual((refused.response?.body as { error: { param: string; code: string } }).error.param, 'model');
     assert.match((refused.response?.body as { error: { message: string } }).error.message, /gpt-9/);
     assert.equal((await batchMeta({ redisUrl: redis.url, queue }, sub.id)).failed, 1);
+  });
+
+  test('requeue puts back lost chunks; a damaged stored line fails alone (500 damaged_line)', async () => {
+    const idle = `${queue}-lost`;
+    const sub = await submitBatch({ redisUrl: redis.url, queue: idle, text: batchLines(6).join('\n'), inputFile: 'lost.jsonl', validate: validateContext(), chunkLines: 3 });
+    // The chunks vanish from the queue (as if the submit died before queueing), and line 1 is damaged.
+    const bull = new Queue(idle, { connection: { url: redis.url } });
+    await bull.obliterate({ force: true });
+    await bull.close();
+    const client = failFastClient(redis.url, 5000);
+    await client.connect();
+    await client.lset(new BatchStore(client, idle).key(sub.id, 'lines'), 1, '{"custom_id": "req-1"}');
+    client.disconnect();
+    const cluster = br.rig.gateway.topology.cluster;
+    const drainer = await startBatchDrainer({ frontend: br.rig.gateway.frontend, redisUrl: redis.url, queue: idle, limits: { maxContextTokens: cluster.model.maxContextTokens, blockTokens: 16 }, models: [cluster.model.name] });
+    try {
+      const r = await requeueBatch({ redisUrl: redis.url, queue: idle }, sub.id);
+      assert.deepEqual([r.added, r.retried], [2, 0]);
+      const meta = await waitForBatch({ redisUrl: redis.url, queue: idle }, sub.id, { timeoutMs: 20_000, pollMs: 50 });
+      assert.deepEqual([statusOf(meta), meta.completed, meta.failed], ['completed', 5, 1]);
+      const out = await results(redis.url, idle, sub.id);
+      assert.equal(out[1]?.response?.status_code, 500);
+      const err = (out[1]?.response?.body as { error: { code: string; message: string } }).error;
+      assert.equal(err.code, 'damaged_line');
+      assert.match(err.message, /batch .* line index 1: the stored line is damaged/);
+      assert.deepEqual((await requeueBatch({ redisUrl: redis.url, queue: idle }, sub.id)).added, 0, 'a finished batch is left alone');
+    } finally {
+      await drainer.stop();
+    }
   });
 });

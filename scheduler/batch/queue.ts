@@ -59,6 +59,27 @@ export async function removeWaitingChunks(queue: Queue<ChunkJobData>, batchId: s
   return removed;
 }
 
+/**
+ * Puts back the chunks of a batch that lost them (its submit died between storing and queueing, a chunk failed
+ * for good, Redis lost the queue but not the batch): a chunk not in the queue is added, a failed one retried, any
+ * other left as it is. Harmless on a healthy batch: a chunk runs only its lines without a result.
+ */
+export async function requeueChunks(queue: Queue<ChunkJobData>, batchId: string, total: number, chunkLines: number): Promise<{ added: number; retried: number }> {
+  let added = 0;
+  let retried = 0;
+  for (const job of chunkJobs(batchId, total, chunkLines)) {
+    const existing = await queue.getJob(job.opts.jobId as string);
+    if (!existing) {
+      await queue.add(job.name, job.data, job.opts);
+      added++;
+    } else if (await existing.isFailed()) {
+      await existing.retry();
+      retried++;
+    }
+  }
+  return { added, retried };
+}
+
 /** The job's data, or an error naming what is wrong (a job from another nvlsched version). */
 export function checkChunkData(jobId: string | undefined, name: string, v: unknown): ChunkJobData {
   const d = v as Partial<ChunkJobData> | null;

@@ -23,7 +23,7 @@ const redis: TestRedis = await startTestRedis();
 
 test('bad batch flags are refused with one line naming the flag', () => {
   const cases: Array<[string[], RegExp]> = [
-    [[], /a subcommand is required: submit, status, cancel, results, wait, list/],
+    [[], /a subcommand is required: submit, status, cancel, requeue, results, wait, list/],
     [['frobnicate', 'x', '--redis', 'redis://h:1'], /unknown subcommand 'frobnicate'/],
     [['submit', good], /--redis <redis:\/\/host:port> is required/],
     [['submit', '/no/such.jsonl', '--redis', 'redis://h:1'], /no such file '\/no\/such.jsonl'/],

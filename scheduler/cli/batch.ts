@@ -3,6 +3,7 @@
 //   submit <file.jsonl>  validate every line, store, queue → one JSON line {"id","total","chunks","skipped"}
 //   status <id>          the batch object (status, request_counts) as one JSON line
 //   cancel <id>          cancel; lines without a result get a cancelled one → the batch object
+//   requeue <id>         queue again the chunks an unfinished batch lost → {"id","added","retried","status"}
 //   results <id>         output lines in input order (stdout, or --out file); pending lines are counted on stderr
 //   wait <id>            until completed, cancelled or failed (--progress: a bar on stderr) → the batch object
 //   list                 the newest batches, one JSON line each
@@ -14,7 +15,7 @@ import { flagHelp, parseFlags, usageError, type FlagSpec } from './args.js';
 import { checkQueueName, checkRedisUrl } from '../tune/redis_url.js';
 import { getModel, MODEL_NAMES } from '../perf/models.js';
 
-const SUBCOMMANDS = ['submit', 'status', 'cancel', 'results', 'wait', 'list'] as const;
+const SUBCOMMANDS = ['submit', 'status', 'cancel', 'requeue', 'results', 'wait', 'list'] as const;
 type Sub = (typeof SUBCOMMANDS)[number];
 
 const FLAGS: Record<string, FlagSpec> = {
@@ -35,6 +36,7 @@ const OWN_FLAGS: Readonly<Record<Sub, readonly string[]>> = {
   submit: ['skip-invalid', 'chunk-lines', 'model'],
   status: [],
   cancel: [],
+  requeue: [],
   results: ['out'],
   wait: ['progress', 'timeout-s'],
   list: ['limit'],
@@ -151,6 +153,11 @@ export async function runBatch(a: BatchArgs, io: BatchIo): Promise<number> {
       case 'cancel':
         print(batchView(await batch.cancelBatch(o, a.target)));
         return 0;
+      case 'requeue': {
+        const r = await batch.requeueBatch(o, a.target);
+        print({ id: a.target, added: r.added, retried: r.retried, status: statusOf(r.meta) });
+        return 0;
+      }
       case 'results':
         return await results(a, io);
       case 'wait': {
