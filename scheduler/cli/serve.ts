@@ -22,6 +22,11 @@ export const FLAGS: Record<string, FlagSpec> = {
   'local-workers': { type: 'number', help: 'start N simulated workers as child processes (trays 0..N-1)' },
   'worker-ports': { type: 'string', help: 'comma-separated gRPC ports of running workers of trays 0..N-1 on --host (instead of --local-workers)' },
   workers: { type: 'string', help: 'comma-separated host:port of running workers of trays 0..N-1 (Kubernetes: one DNS name per tray pod)' },
+  trays: { type: 'string', help: 'comma-separated cluster trays the given workers serve, when not 0..N-1 (a replica\'s share)' },
+  redis: { type: 'string', help: 'Redis URL: join the gateway replicas sharing it (sessions, KV summaries) and drain its batch jobs' },
+  'replica-id': { type: 'string', help: 'this replica\'s id among those sharing --redis (default host:pid)' },
+  'peer-port': { type: 'number', help: 'port other replicas forward requests to (default 0: a free one)' },
+  'advertise-host': { type: 'string', help: 'host other replicas reach this one at (default --host)' },
   cluster: { type: 'string', help: 'cluster preset (default gb200-nvl72); only the instances on the served trays are used' },
   model: { type: 'string', help: 'model (default llama-3.1-70b)' },
   policy: { type: 'string', help: 'scheduling policy (default shape-aware)' },
@@ -37,6 +42,13 @@ function port(flags: Record<string, unknown>, name: string): number {
   const value = (flags[name] as number | undefined) ?? 0;
   if (!Number.isInteger(value) || value < 0 || value > 65535) throw usageError(`--${name}: expected an integer in [0, 65535], got ${value}`);
   return value;
+}
+
+function traysFlag(raw: string, workers: number): number[] {
+  const list = raw.split(',').map(Number);
+  if (list.some((t) => !Number.isInteger(t) || t < 0) || new Set(list).size !== list.length) throw usageError(`--trays: expected distinct tray numbers, got '${raw}'`);
+  if (list.length !== workers) throw usageError(`--trays: ${list.length} trays for ${workers} workers`);
+  return list;
 }
 
 /** host:port entries; hosts are names or IPv4 (IPv6 in brackets: [::1]:50052). */
@@ -87,6 +99,12 @@ export async function run(argv: string[]): Promise<number> {
   const pace = (flags.pace as string | undefined) ?? 'none';
   if (pace !== 'none' && pace !== 'real') throw usageError(`--pace: expected none or real, got '${pace}'`);
   const numWorkers = local ?? given?.length ?? (addresses as string[]).length;
+  const trays = flags.trays !== undefined ? traysFlag(flags.trays as string, numWorkers) : undefined;
+  if (trays !== undefined && local !== undefined) throw usageError('--trays: only with --worker-ports or --workers (local workers serve trays 0..N-1)');
+  const redisUrl = flags.redis as string | undefined;
+  if (redisUrl !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) throw usageError(`--redis: expected redis://host:port, got '${redisUrl}'`);
+  for (const f of ['replica-id', 'peer-port', 'advertise-host']) if (flags[f] !== undefined && redisUrl === undefined) throw usageError(`--${f}: only with --redis`);
+  const peerPort = flags['peer-port'] !== undefined ? port(flags, 'peer-port') : undefined;
   const clusterName = (flags.cluster as string | undefined) ?? 'gb200-nvl72';
   const shape = {
     cluster: clusterName,
@@ -125,6 +143,18 @@ export async function run(argv: string[]): Promise<number> {
     gateway = await startGateway({
       ...shape,
       ...(addresses !== undefined ? { workerAddresses: addresses } : { workerPorts: workers?.ports ?? (given as number[]) }),
+      ...(trays !== undefined ? { trays } : {}),
+      ...(redisUrl !== undefined
+        ? {
+            replica: {
+              redisUrl,
+              ...(flags['replica-id'] !== undefined ? { replicaId: flags['replica-id'] as string } : {}),
+              ...(peerPort !== undefined ? { peerPort } : {}),
+              ...(flags['advertise-host'] !== undefined ? { advertiseHost: flags['advertise-host'] as string } : {}),
+              peerHost: (flags.host as string | undefined) ?? '127.0.0.1',
+            },
+          }
+        : {}),
       host: (flags.host as string | undefined) ?? '127.0.0.1',
       grpcPort,
       httpPort,

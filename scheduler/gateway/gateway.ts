@@ -3,6 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
 
+import { ConfigError } from '../core/config/params.js';
 import { Scheduler } from '../core/scheduler.js';
 import type { WorkerClient } from '../gen/proto/nvlsched/v1/Worker.js';
 import { makeFittedOpTimes } from '../perf/fitted_optimes.js';
@@ -15,6 +16,8 @@ import { Frontend } from './frontend.js';
 import { startHttpApi, type RunningHttpApi } from './http/server.js';
 import { GatewayMetrics, type GatewaySnapshot } from '../metrics/gateway_metrics.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
+import { startReplica, type ReplicaTuning, type RunningReplica } from './replica/replica.js';
+import { buildTrayPartition } from './replica/partition.js';
 import { GatewayService } from './service.js';
 import { StepStreamClient } from './step_stream.js';
 import { buildGatewayCluster, type GatewayClusterOptions, type GatewayCluster } from './topology.js';
@@ -25,6 +28,10 @@ export interface GatewayOptions extends Omit<GatewayClusterOptions, 'numWorkers'
   workerHost?: string;
   /** Or full addresses (host:port) of the workers of trays 0..n-1 (Kubernetes: one DNS name per tray pod). */
   workerAddresses?: readonly string[];
+  /** The trays (cluster tray indices) whose workers those are, when not 0..n-1: a replica's share (replica/). */
+  trays?: readonly number[];
+  /** Join the gateway replicas sharing this Redis (replica/README.md); undefined: a lone gateway. */
+  replica?: { redisUrl: string; replicaId?: string; peerHost?: string; peerPort?: number; advertiseHost?: string; keyPrefix?: string; tuning?: Partial<ReplicaTuning> };
   policy?: unknown;
   /** The classification section (classifier, predictor, SLOs per shape), as SchedulerOptions takes it. */
   classification?: unknown;
@@ -53,6 +60,8 @@ export interface RunningGateway {
   frontend: Frontend;
   driver: GatewayDriver;
   topology: GatewayCluster;
+  /** This gateway as a replica (null without options.replica). */
+  replica: RunningReplica | null;
   /** Stops accepting, cancels what is live, closes streams and the server. */
   close(): Promise<void>;
 }
@@ -81,7 +90,9 @@ export const realClock: Clock = () => performance.now() / 1000;
 export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   const addresses = o.workerAddresses ?? (o.workerPorts ?? []).map((port) => `${o.workerHost ?? '127.0.0.1'}:${port}`);
   if (addresses.length === 0) throw new RangeError('startGateway: give workerPorts or workerAddresses (at least one worker)');
-  const topology = buildGatewayCluster({ ...o, numWorkers: addresses.length });
+  if (o.trays !== undefined && o.trays.length !== addresses.length) throw new ConfigError('trays', `${o.trays.length} trays for ${addresses.length} workers`);
+  const partition = o.trays !== undefined ? buildTrayPartition({ ...o, trays: o.trays }) : null;
+  const topology = partition ?? buildGatewayCluster({ ...o, numWorkers: addresses.length });
   const { cluster } = topology;
   const clock = o.clock ?? realClock;
   const blockTokens = cluster.engine.blockTokens;
@@ -97,7 +108,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   const proto = loadWorkerProto();
   const clients: WorkerClient[] = addresses.map((address) => new proto.nvlsched.v1.Worker(address, grpc.credentials.createInsecure()));
   const instances: DriverInstance[] = topology.instances.map((spec) => {
-    const client = clients[spec.leaderWorker] as WorkerClient;
+    const client = clients[partition ? (partition.workerSlot(spec.leaderWorker) as number) : spec.leaderWorker] as WorkerClient;
     return {
       instanceId: spec.setup.instanceId,
       workerId: (cluster.workers[spec.leaderWorker] as { workerId: string }).workerId,
@@ -120,7 +131,9 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     server.bindAsync(`${o.host ?? '127.0.0.1'}:${o.grpcPort ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
   let http: RunningHttpApi | null = null;
   let metricsServer: MetricsServer | null = null;
+  let replica: RunningReplica | null = null;
   try {
+    if (o.replica) replica = await startReplica({ ...o.replica, frontend, sched, topology, classification: o.classification, clock, ...(o.log ? { log: o.log } : {}) });
     if (o.httpPort !== undefined) {
       // Served names: the pool and its model (either routes here); the pool is the default.
       const models = [...new Set([cluster.pool.name, cluster.model.name])];
@@ -128,6 +141,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     }
     if (o.metricsPort !== undefined) metricsServer = await startMetricsServer({ registries: [metrics.registry], host: o.host ?? '127.0.0.1', port: o.metricsPort });
   } catch (error) {
+    await replica?.stop();
     await http?.close();
     server.forceShutdown();
     driver.stop();
@@ -137,6 +151,8 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   const close = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    // Its forwards are cancelled at once; its peer port closes once driver.cancelAll has ended the forwarded-in streams.
+    const replicaStopped = replica?.stop();
     const httpClosed = http?.close();
     driver.cancelAll('the gateway is shutting down');
     await Promise.race([driver.idle(), delay(SHUTDOWN_GRACE_MS)]);
@@ -152,10 +168,11 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     });
     await httpClosed;
     await metricsServer?.close();
+    await replicaStopped;
     driver.stop();
     for (const c of clients) c.close();
   };
-  return { port, httpPort: http?.port ?? null, metricsPort: metricsServer?.port ?? null, metrics, sched, frontend, driver, topology, close };
+  return { port, httpPort: http?.port ?? null, metricsPort: metricsServer?.port ?? null, metrics, sched, frontend, driver, topology, replica, close };
 }
 
 /** Scheduler state for a scrape: queue depth by shape, running requests and device KV per instance, cost so far. */

@@ -1,26 +1,19 @@
-// Test helpers for replicas: in-process workers for chosen trays; a gateway over a tray subset, wired as startGateway
-// wires one (until startGateway takes `trays`, see README.md); and a TCP proxy in front of a real Redis that can be
+// Test helpers for replicas: in-process workers for chosen trays; the real gateway over a tray subset
+// (startGateway's `trays`); and a TCP proxy in front of a real Redis that can be
 // cut and restored, so a test sees Redis go away and come back whether Redis is its own child or REDIS_URL's.
 import * as grpc from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
-import { Scheduler } from '../../core/scheduler.js';
+import type { Scheduler } from '../../core/scheduler.js';
 import type { GatewayClient } from '../../gen/proto/nvlsched/v1/Gateway.js';
-import type { WorkerClient } from '../../gen/proto/nvlsched/v1/Worker.js';
-import { makeFittedOpTimes } from '../../perf/fitted_optimes.js';
-import { makePerfCostModel } from '../../perf/placement_cost.js';
-import { loadGatewayProto, loadWorkerProto } from '../../rpc/proto.js';
-import { Rng } from '../../util/random.js';
+import { loadGatewayProto } from '../../rpc/proto.js';
 import { startWorker, type RunningWorker } from '../../worker/worker.js';
-import { GatewayDriver, type DriverInstance } from '../driver.js';
-import { Frontend } from '../frontend.js';
-import { realClock } from '../gateway.js';
-import { snapshotFromProto } from '../kv_events.js';
-import { GatewayService } from '../service.js';
-import { StepStreamClient } from '../step_stream.js';
+import type { GatewayDriver } from '../driver.js';
+import type { Frontend } from '../frontend.js';
+import { startGateway } from '../gateway.js';
 import { SMALL } from '../testing.js';
-import { buildTrayPartition, type TrayPartition } from './partition.js';
+import type { TrayPartition } from './partition.js';
 import { startReplica, type ReplicaTuning, type RunningReplica } from './replica.js';
 
 export async function startTrayWorkers(trays: readonly number[], pace: 'none' | 'real' = 'none'): Promise<RunningWorker[]> {
@@ -43,47 +36,22 @@ export interface PartitionGateway {
 
 /** A gateway driving only the instances on `trays` (workerPorts in the same order), on loopback port 0. */
 export async function startPartitionGateway(trays: readonly number[], workerPorts: readonly number[], log?: (line: string) => void): Promise<PartitionGateway> {
-  const topology = buildTrayPartition({ ...SMALL, trays });
-  const { cluster } = topology;
-  const blockTokens = cluster.engine.blockTokens;
-  const cost = makePerfCostModel([{ pool: cluster.pool.name, model: cluster.model, instance: cluster.perf, kvDtype: cluster.kvDtype, blockTokens }], makeFittedOpTimes());
-  const sched = new Scheduler({ pools: [{ ...cluster.pool, kvBytesPerBlock: cluster.kvBytesPerBlock }], instances: topology.instances.map((i) => i.setup), cost, rng: new Rng(1) });
-  const wproto = loadWorkerProto();
-  const clients: WorkerClient[] = workerPorts.map((port) => new wproto.nvlsched.v1.Worker(`127.0.0.1:${port}`, grpc.credentials.createInsecure()));
-  const instances: DriverInstance[] = topology.instances.map((spec) => {
-    const client = clients[topology.workerSlot(spec.leaderWorker) as number] as WorkerClient;
-    return {
-      instanceId: spec.setup.instanceId,
-      workerId: (cluster.workers[spec.leaderWorker] as { workerId: string }).workerId,
-      gpu: spec.leaderGpu,
-      connect: () => new StepStreamClient(client),
-      probe: () => new Promise<void>((resolve, reject) => client.Health({}, { deadline: Date.now() + 2000 }, (err) => (err ? reject(err) : resolve()))),
-      snapshot: () => new Promise((resolve, reject) => client.Snapshot({}, { deadline: Date.now() + 2000 }, (err, res) => (err || !res ? reject(err ?? new Error('empty snapshot')) : resolve(snapshotFromProto(res))))),
-    };
-  });
-  const maxContextTokens = cluster.model.maxContextTokens;
-  const driver = new GatewayDriver({ sched, clock: realClock, instances, maxContextTokens, blockTokens, ...(log ? { log } : {}) });
-  let stopping = false;
-  const frontend = new Frontend({ sched, driver, clock: realClock, isStopping: () => stopping, ...(log ? { log } : {}) });
-  const server = new grpc.Server();
-  new GatewayService({ frontend, limits: { maxContextTokens, blockTokens }, label: `trays ${trays.join(',')}` }).addTo(server);
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
-  const client = new (loadGatewayProto().nvlsched.v1.Gateway)(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  // The real gateway on a share of the trays; the tests start the replica layer around its frontend themselves.
+  const gw = await startGateway({ ...SMALL, trays, workerPorts, grpcPort: 0, ...(log ? { log } : {}) });
+  const client = new (loadGatewayProto().nvlsched.v1.Gateway)(`127.0.0.1:${gw.port}`, grpc.credentials.createInsecure());
+  let closed = false;
   return {
-    port,
-    sched,
-    driver,
-    frontend,
-    topology,
+    port: gw.port,
+    sched: gw.sched,
+    driver: gw.driver,
+    frontend: gw.frontend,
+    topology: gw.topology as PartitionGateway['topology'],
     client,
     async close() {
-      if (stopping) return;
-      stopping = true;
+      if (closed) return;
+      closed = true;
       client.close();
-      driver.cancelAll('the gateway is shutting down');
-      server.forceShutdown();
-      driver.stop();
-      for (const c of clients) c.close();
+      await gw.close();
     },
   };
 }
