@@ -127,7 +127,10 @@ async function drive(d: ChunkDeps, batchId: string, queue: Item[]): Promise<Chun
         const e = new ApiError(503, `gave up after ${item.failures} attempts: ${outcome.reason}`, null, 'batch_retries_exhausted');
         const output: OutputLine = { id: outputId(batchId, item.index), custom_id: item.customId, response: { status_code: 503, request_id: item.lastRequestId, body: e.body() }, error: null };
         const written = await d.writeResults(batchId, [{ customId: item.customId, output: JSON.stringify(output), field: 'failed' }]);
-        if (written > 0) d.counters.failed++;
+        if (written > 0) {
+          d.counters.resultsWritten++;
+          d.counters.failed++;
+        }
       } else {
         queue.push(item);
       }

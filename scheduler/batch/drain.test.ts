@@ -112,4 +112,11 @@ describe('batch drain', { skip: 'skip' in redis ? redis.skip : false }, () => {
       await drainer.stop();
     }
   });
+
+  test('bad drainer options and an unreachable Redis are refused with one line naming them', async () => {
+    const base = { frontend: br.rig.gateway.frontend, redisUrl: redis.url, limits: { maxContextTokens: 1000, blockTokens: 16 }, models: ['m'] };
+    await assert.rejects(startBatchDrainer({ ...base, maxInFlight: 0 }), /startBatchDrainer: maxInFlight must be an integer ≥ 1, got 0/);
+    await assert.rejects(startBatchDrainer({ ...base, priority: 0.5 }), /startBatchDrainer: priority must be an integer/);
+    await assert.rejects(startBatchDrainer({ ...base, redisUrl: 'redis://127.0.0.1:1' }), /^Error: cannot reach Redis at redis:\/\/127\.0\.0\.1:1: .*ECONNREFUSED/);
+  });
 });

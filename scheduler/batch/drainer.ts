@@ -99,8 +99,21 @@ function bounded(p: Promise<unknown>, ms: number): Promise<boolean> {
   return Promise.race([p.then(() => true, () => true), timeout]).finally(() => clearTimeout(timer));
 }
 
+/** The options with defaults filled in; a bad number is an error naming the option. */
+function settle(o: BatchDrainerOptions): typeof DRAINER_DEFAULTS {
+  const c: Record<string, number> = { ...DRAINER_DEFAULTS };
+  for (const key of Object.keys(DRAINER_DEFAULTS) as Array<keyof typeof DRAINER_DEFAULTS>) {
+    const v = o[key];
+    if (v === undefined) continue;
+    const ok = key === 'priority' ? Number.isInteger(v) && Math.abs(v) <= 1_000_000 : Number.isInteger(v) && v >= 1;
+    if (!ok) throw new RangeError(`startBatchDrainer: ${key} must be ${key === 'priority' ? 'an integer with |priority| ≤ 1000000' : 'an integer ≥ 1'}, got ${v}`);
+    c[key] = v;
+  }
+  return c as unknown as typeof DRAINER_DEFAULTS;
+}
+
 export async function startBatchDrainer(o: BatchDrainerOptions): Promise<BatchDrainer> {
-  const c = { ...DRAINER_DEFAULTS, ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) } as typeof DRAINER_DEFAULTS & BatchDrainerOptions;
+  const c = settle(o);
   const name = o.name ?? `${hostname()}:${process.pid}`;
   const queueName = o.queue ?? BATCH_QUEUE;
   const log = (line: string): void => o.log?.(`batch drainer ${name}: ${line}`);
