@@ -150,13 +150,15 @@ async function drive(d: ChunkDeps, batchId: string, queue: Item[]): Promise<Chun
       d.gate.notify();
     };
     let run: RunningLine;
+    let stage = 'damaged_line';
     try {
       const line = readStoredLine(item.stored, `batch ${batchId} line index ${item.index}`);
+      stage = 'internal_error';
       run = startLine(line, { batchId, index: item.index, requestId: item.lastRequestId }, d.line, started, d.onLineEnd);
     } catch (error) {
-      // A line this version cannot read back fails alone instead of failing its chunk over and over.
+      // A line this version cannot read back (or that trips a bug) fails alone, not its chunk over and over.
       started();
-      const body = new ApiError(500, (error as Error).message, null, 'damaged_line').body();
+      const body = new ApiError(500, (error as Error).message, null, stage).body();
       const output: OutputLine = { id: outputId(batchId, item.index), custom_id: item.customId, response: { status_code: 500, request_id: item.lastRequestId, body }, error: null };
       run = { done: Promise.resolve({ kind: 'result', field: 'failed', output }), cancel: () => {} };
     }

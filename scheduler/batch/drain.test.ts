@@ -9,6 +9,7 @@ import { startTestRedis, type TestRedis } from '../tune/testing/redis_server.js'
 import { Queue } from 'bullmq';
 
 import { startBatchDrainer } from './drainer.js';
+import type { BatchFrontend } from './line_run.js';
 import { failFastClient } from './redis_conn.js';
 import { BatchStore } from './store.js';
 import { batchMeta, eachBatchResult, requeueBatch, submitBatch, waitForBatch } from './client.js';
@@ -118,5 +119,41 @@ describe('batch drain', { skip: 'skip' in redis ? redis.skip : false }, () => {
     await assert.rejects(startBatchDrainer({ ...base, maxInFlight: 0 }), /startBatchDrainer: maxInFlight must be an integer ≥ 1, got 0/);
     await assert.rejects(startBatchDrainer({ ...base, priority: 0.5 }), /startBatchDrainer: priority must be an integer/);
     await assert.rejects(startBatchDrainer({ ...base, redisUrl: 'redis://127.0.0.1:1' }), /^Error: cannot reach Redis at redis:\/\/127\.0\.0\.1:1: .*ECONNREFUSED/);
+  });
+
+  test('429-style rejections: the drainer waits out the retry hint before any line starts, then every line completes', async () => {
+    const q = `${queue}-busy`;
+    const real = br.rig.gateway.frontend;
+    const calls: Array<{ atMs: number; rejected: boolean }> = [];
+    let rejections = 3;
+    const busy: BatchFrontend = {
+      now: () => real.now(),
+      get stopping() {
+        return real.stopping;
+      },
+      start: (parsed, sink) => {
+        const rejected = rejections-- > 0;
+        calls.push({ atMs: performance.now(), rejected });
+        if (rejected) return { ok: false, rejection: { kind: 'overloaded', code: 'E_QUEUE_FULL', reason: 'queue full', retryAfterS: 0.25 } };
+        return real.start(parsed, sink);
+      },
+    };
+    const cluster = br.rig.gateway.topology.cluster;
+    const drainer = await startBatchDrainer({ frontend: busy, redisUrl: redis.url, queue: q, limits: { maxContextTokens: cluster.model.maxContextTokens, blockTokens: 16 }, models: [cluster.model.name], maxInFlight: 1, idlePollMs: 10 });
+    try {
+      const sub = await submitBatch({ redisUrl: redis.url, queue: q, text: batchLines(4).join('\n'), inputFile: 'busy.jsonl', validate: validateContext() });
+      const meta = await waitForBatch({ redisUrl: redis.url, queue: q }, sub.id, { timeoutMs: 20_000, pollMs: 50 });
+      assert.deepEqual([statusOf(meta), meta.completed], ['completed', 4]);
+      assert.equal(drainer.stats().linesRetried, 3);
+      assert.deepEqual(calls.map((c) => c.rejected), [true, true, true, false, false, false, false]);
+      for (let i = 1; i < calls.length; i++) {
+        const prev = calls[i - 1] as { atMs: number; rejected: boolean };
+        if (prev.rejected) assert.ok((calls[i] as { atMs: number }).atMs - prev.atMs >= 245, `call ${i} came ${((calls[i] as { atMs: number }).atMs - prev.atMs).toFixed(0)} ms after a rejection that asked for 250`);
+      }
+      // The rejected line ran in its turn: results in input order, each exactly once.
+      assert.deepEqual((await results(redis.url, q, sub.id)).map((o) => o.custom_id), ['req-0', 'req-1', 'req-2', 'req-3']);
+    } finally {
+      await drainer.stop();
+    }
   });
 });

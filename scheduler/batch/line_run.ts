@@ -51,8 +51,9 @@ export interface LineIds {
   requestId: string;
 }
 
-/** Default wait after a load rejection that gave no hint. */
+/** Wait after a load rejection that gave no hint, and the least wait whatever the hint (no busy retry loop). */
 const DEFAULT_RETRY_AFTER_MS = 1000;
+const MIN_RETRY_AFTER_MS = 100;
 
 function failed(ids: LineIds, line: BatchLine, e: ApiError): LineOutcome {
   const output: OutputLine = { id: outputId(ids.batchId, ids.index), custom_id: line.customId, response: { status_code: e.status, request_id: ids.requestId, body: e.body() }, error: null };
@@ -114,7 +115,7 @@ export function startLine(line: BatchLine, ids: LineIds, ctx: LineContext, onSta
   if (!res.ok) {
     const r = res.rejection;
     if (r.code === 'E_SHUTTING_DOWN') settle({ kind: 'dropped', reason: r.reason });
-    else if (r.kind === 'overloaded' || r.kind === 'unavailable') settle({ kind: 'retry', reason: `${r.code}: ${r.reason}`, afterMs: r.retryAfterS !== undefined ? r.retryAfterS * 1000 : DEFAULT_RETRY_AFTER_MS, overload: true });
+    else if (r.kind === 'overloaded' || r.kind === 'unavailable') settle({ kind: 'retry', reason: `${r.code}: ${r.reason}`, afterMs: Math.max(MIN_RETRY_AFTER_MS, r.retryAfterS !== undefined ? r.retryAfterS * 1000 : DEFAULT_RETRY_AFTER_MS), overload: true });
     else settle(failed(ids, line, rejectionError(r, api.kind === 'chat' ? 'messages' : 'prompt')));
     return { done, cancel: () => {} };
   }
