@@ -11,6 +11,7 @@ import { flagHelp, parseFlags, usageError, type FlagSpec } from './args.js';
 const FLAGS: Record<string, FlagSpec> = {
   port: { type: 'number', help: 'gRPC port; 0 picks a free one (default 0)' },
   'metrics-port': { type: 'number', help: 'Prometheus /metrics port; 0 picks a free one (default: no metrics server)' },
+  domain: { type: 'string', help: 'NVLink domain of this tray when the GPUs do not report one (default: $NVLSCHED_DOMAIN, else the config\'s)' },
   host: { type: 'string', help: 'address to bind (default 127.0.0.1)' },
   topology: { type: 'string', help: 'topology preset of the rack (default gb200-nvl72)' },
   tray: { type: 'number', help: 'this worker\'s compute tray, 0-based (default 0)' },
@@ -34,6 +35,8 @@ function readConfig(flags: Record<string, unknown>): WorkerConfig {
   if (flags['tensor-parallel'] !== undefined) config.tensorParallel = flags['tensor-parallel'] as number;
   if (flags['kv-blocks'] !== undefined) config.kvBlocksPerGpu = flags['kv-blocks'] as number;
   if (flags['block-tokens'] !== undefined) config.blockTokens = flags['block-tokens'] as number;
+  const domain = (flags.domain as string | undefined) ?? process.env.NVLSCHED_DOMAIN;
+  if (domain !== undefined && domain !== '') config.domain = domain;
   return config;
 }
 

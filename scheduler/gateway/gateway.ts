@@ -12,6 +12,7 @@ import { loadWorkerProto } from '../rpc/proto.js';
 import { Rng } from '../util/random.js';
 import { GatewayDriver, type Clock, type DriverInstance } from './driver.js';
 import { snapshotFromProto } from './kv_events.js';
+import { checkWorkerDomains, type ReportedDomain } from './domains.js';
 import { Frontend } from './frontend.js';
 import { startHttpApi, type RunningHttpApi } from './http/server.js';
 import { GatewayMetrics, type GatewaySnapshot } from '../metrics/gateway_metrics.js';
@@ -62,6 +63,8 @@ export interface RunningGateway {
   topology: GatewayCluster;
   /** This gateway as a replica (null without options.replica). */
   replica: RunningReplica | null;
+  /** NVLink domains the workers reported at start, by worker id (unreachable ones absent). */
+  workerDomains: Map<string, ReportedDomain>;
   /** Stops accepting, cancels what is live, closes streams and the server. */
   close(): Promise<void>;
 }
@@ -118,6 +121,9 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       snapshot: () => new Promise((resolve, reject) => client.Snapshot({}, { deadline: Date.now() + RPC_DEADLINE_MS }, (err, res) => (err || !res ? reject(err ?? new Error('empty snapshot')) : resolve(snapshotFromProto(res))))),
     };
   });
+  const log = o.log ?? (() => undefined);
+  const slotOf = (w: number): number | undefined => (partition ? partition.workerSlot(w) : w < clients.length ? w : undefined);
+  const workerDomains = await checkWorkerDomains(clients, topology, slotOf, sched, log);
   const maxContextTokens = cluster.model.maxContextTokens;
   const metrics = new GatewayMetrics({ processMetrics: true });
   const driver = new GatewayDriver({ sched, clock, instances, maxContextTokens, blockTokens, metrics, ...(o.log ? { log: o.log } : {}), ...(o.rejoinBackoffMs !== undefined ? { rejoinBackoffMs: o.rejoinBackoffMs } : {}) });
@@ -172,7 +178,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     driver.stop();
     for (const c of clients) c.close();
   };
-  return { port, httpPort: http?.port ?? null, metricsPort: metricsServer?.port ?? null, metrics, sched, frontend, driver, topology, replica, close };
+  return { port, httpPort: http?.port ?? null, metricsPort: metricsServer?.port ?? null, metrics, sched, frontend, driver, topology, replica, workerDomains, close };
 }
 
 /** Scheduler state for a scrape: queue depth by shape, running requests and device KV per instance, cost so far. */

@@ -25,6 +25,8 @@ export interface WorkerConfig {
    * model (no weights are loaded). Needs a usable CUDA device; otherwise the worker refuses to start.
    */
   backend?: 'sim' | 'cuda';
+  /** The NVLink domain the config gives this tray (default: the cluster's, e.g. rack0); discovery may override. */
+  domain?: string;
 }
 
 export const DEFAULT_WORKER_CONFIG: WorkerConfig = { topology: 'gb200-nvl72', tray: 0, model: DEFAULT_MODEL, seed: 1 };

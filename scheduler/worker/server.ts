@@ -27,6 +27,8 @@ export interface WorkerServerOptions {
   log?: (line: string) => void;
   /** Prometheus recorder (scheduler/metrics): steps, KV events, refusals by code. */
   metrics?: WorkerMetrics;
+  /** The tray's place: its NVLink domain (discovered at start, scheduler/deploy/discovery.ts) and tray index. */
+  placement?: { domainId: string; domainSource: string; tray: number };
 }
 
 /** Longest Drain wait a client may ask for, seconds. */
@@ -60,10 +62,11 @@ export class WorkerServer {
       this.server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))));
   }
 
-  health(): { status: string; detail: string } {
+  health(): { status: string; detail: string; domainId: string; domainSource: string; tray: number } {
     const b = this.options.backend;
     const state = b.draining ? 'STATUS_DRAINING' : 'STATUS_SERVING';
-    return { status: state, detail: `${this.options.label ?? 'worker'}; ${b.liveSequences} running sequences` };
+    const p = this.options.placement;
+    return { status: state, detail: `${this.options.label ?? 'worker'}; ${b.liveSequences} running sequences`, domainId: p?.domainId ?? '', domainSource: p?.domainSource ?? '', tray: p?.tray ?? 0 };
   }
 
   /** Refuses new sequences from now on and resolves with the running count once it is 0 or `deadlineS` passed. */

@@ -25,9 +25,15 @@ export type _nvlsched_v1_HealthResponse_Status__Output = typeof _nvlsched_v1_Hea
 export interface HealthResponse {
   'status'?: (_nvlsched_v1_HealthResponse_Status);
   'detail'?: (string);
+  'domainId'?: (string);
+  'domainSource'?: (string);
+  'tray'?: (number);
 }
 
 export interface HealthResponse__Output {
   'status': (_nvlsched_v1_HealthResponse_Status__Output);
   'detail': (string);
+  'domainId': (string);
+  'domainSource': (string);
+  'tray': (number);
 }
