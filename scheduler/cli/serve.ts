@@ -144,6 +144,7 @@ export async function run(argv: string[]): Promise<number> {
       ...shape,
       ...(addresses !== undefined ? { workerAddresses: addresses } : { workerPorts: workers?.ports ?? (given as number[]) }),
       ...(trays !== undefined ? { trays } : {}),
+      ...(redisUrl !== undefined ? { batch: { redisUrl } } : {}),
       ...(redisUrl !== undefined
         ? {
             replica: {

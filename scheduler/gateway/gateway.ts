@@ -12,6 +12,8 @@ import { loadWorkerProto } from '../rpc/proto.js';
 import { Rng } from '../util/random.js';
 import { GatewayDriver, type Clock, type DriverInstance } from './driver.js';
 import { snapshotFromProto } from './kv_events.js';
+import { nothingElseQueued } from '../batch/gate.js';
+import { startBatchDrainer, type BatchDrainer } from '../batch/drainer.js';
 import { checkWorkerDomains, type ReportedDomain } from './domains.js';
 import { Frontend } from './frontend.js';
 import { startHttpApi, type RunningHttpApi } from './http/server.js';
@@ -31,6 +33,8 @@ export interface GatewayOptions extends Omit<GatewayClusterOptions, 'numWorkers'
   workerAddresses?: readonly string[];
   /** The trays (cluster tray indices) whose workers those are, when not 0..n-1: a replica's share (replica/). */
   trays?: readonly number[];
+  /** Drain the batch jobs queued in this Redis at low priority into idle capacity (scheduler/batch). */
+  batch?: { redisUrl: string; maxInFlight?: number };
   /** Join the gateway replicas sharing this Redis (replica/README.md); undefined: a lone gateway. */
   replica?: { redisUrl: string; replicaId?: string; peerHost?: string; peerPort?: number; advertiseHost?: string; keyPrefix?: string; tuning?: Partial<ReplicaTuning> };
   policy?: unknown;
@@ -63,6 +67,8 @@ export interface RunningGateway {
   topology: GatewayCluster;
   /** This gateway as a replica (null without options.replica). */
   replica: RunningReplica | null;
+  /** The batch-job drainer (null without options.batch). */
+  batch: BatchDrainer | null;
   /** NVLink domains the workers reported at start, by worker id (unreachable ones absent). */
   workerDomains: Map<string, ReportedDomain>;
   /** Stops accepting, cancels what is live, closes streams and the server. */
@@ -138,15 +144,26 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   let http: RunningHttpApi | null = null;
   let metricsServer: MetricsServer | null = null;
   let replica: RunningReplica | null = null;
+  let batch: BatchDrainer | null = null;
+  const models = [...new Set([cluster.pool.name, cluster.model.name])];
   try {
     if (o.replica) replica = await startReplica({ ...o.replica, frontend, sched, topology, classification: o.classification, clock, ...(o.log ? { log: o.log } : {}) });
     if (o.httpPort !== undefined) {
       // Served names: the pool and its model (either routes here); the pool is the default.
-      const models = [...new Set([cluster.pool.name, cluster.model.name])];
       http = await startHttpApi({ frontend, limits: { maxContextTokens, blockTokens }, models, host: o.host ?? '127.0.0.1', port: o.httpPort, ...(o.log ? { log: o.log } : {}) });
     }
     if (o.metricsPort !== undefined) metricsServer = await startMetricsServer({ registries: [metrics.registry], host: o.host ?? '127.0.0.1', port: o.metricsPort });
+    if (o.batch) {
+      // Batch lines go in only while nothing but them waits to be planned; the scheduler also puts every interactive
+      // request ahead of them (batch priority).
+      const queued = (): number => [...driver.queuedByShape().values()].reduce((a, b) => a + b, 0);
+      batch = await startBatchDrainer({
+        frontend, redisUrl: o.batch.redisUrl, limits: { maxContextTokens, blockTokens }, models, idle: nothingElseQueued(queued),
+        ...(o.batch.maxInFlight !== undefined ? { maxInFlight: o.batch.maxInFlight } : {}), ...(o.log ? { log: o.log } : {}),
+      });
+    }
   } catch (error) {
+    await batch?.stop();
     await replica?.stop();
     await http?.close();
     server.forceShutdown();
@@ -159,6 +176,8 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     stopping = true;
     // Its forwards are cancelled at once; its peer port closes once driver.cancelAll has ended the forwarded-in streams.
     const replicaStopped = replica?.stop();
+    // Its chunks go back to the queue at once (another gateway, or this one restarted, resumes them).
+    const batchStopped = batch?.stop();
     const httpClosed = http?.close();
     driver.cancelAll('the gateway is shutting down');
     await Promise.race([driver.idle(), delay(SHUTDOWN_GRACE_MS)]);
@@ -175,10 +194,11 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     await httpClosed;
     await metricsServer?.close();
     await replicaStopped;
+    await batchStopped;
     driver.stop();
     for (const c of clients) c.close();
   };
-  return { port, httpPort: http?.port ?? null, metricsPort: metricsServer?.port ?? null, metrics, sched, frontend, driver, topology, replica, workerDomains, close };
+  return { port, httpPort: http?.port ?? null, metricsPort: metricsServer?.port ?? null, metrics, sched, frontend, driver, topology, replica, batch, workerDomains, close };
 }
 
 /** Scheduler state for a scrape: queue depth by shape, running requests and device KV per instance, cost so far. */
