@@ -8,6 +8,14 @@ import { defaultTokenizer, type Tokenizer } from './tokenizer.js';
 /** max_tokens when the client leaves it 0 (as OpenAI's servers, a default; it says nothing about the shape). */
 export const DEFAULT_MAX_TOKENS = 256;
 const MAX_REQUEST_ID_CHARS = 256;
+/**
+ * A session id becomes the workers' session key when the scheduler retains a turn's KV (hold_sessions), and the
+ * worker refuses keys past 256 characters (worker/validate.ts): a longer id would end the whole Step stream of its
+ * worker. Same bound as the HTTP API's x-session-id.
+ */
+const MAX_SESSION_ID_CHARS = 256;
+/** As the HTTP API's x-tenant. */
+const MAX_TENANT_CHARS = 128;
 const MAX_PRIORITY = 1_000_000;
 const DECIMAL_U64 = /^[0-9]{1,20}$/;
 
@@ -70,6 +78,8 @@ function readHashes(r: GenerateRequest__Output, ids: readonly number[], limits: 
  */
 export function parseGenerate(r: GenerateRequest__Output, limits: Limits, requestId: string, nowS: number, tokenizer: Tokenizer = defaultTokenizer()): ParseResult {
   if (r.requestId.length > MAX_REQUEST_ID_CHARS) return fail(`request_id: at most ${MAX_REQUEST_ID_CHARS} characters, got ${r.requestId.length}`);
+  if (r.sessionId.length > MAX_SESSION_ID_CHARS) return fail(`session_id: at most ${MAX_SESSION_ID_CHARS} characters, got ${r.sessionId.length}`);
+  if (r.tenant.length > MAX_TENANT_CHARS) return fail(`tenant: at most ${MAX_TENANT_CHARS} characters, got ${r.tenant.length}`);
   const ids = readPrompt(r, limits, tokenizer);
   if (typeof ids === 'string') return fail(ids);
   const room = limits.maxContextTokens - ids.length;
