@@ -73,6 +73,9 @@ test('serve --local-workers 1: listening line, a Generate to max_tokens, SIGTERM
     const completed = [...scrape.matchAll(/^nvlsched_requests_total\{[^}]*outcome="completed"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
     assert.equal(completed, 2, scrape.split('\n').filter((l) => l.startsWith('nvlsched_requests_total')).join('\n'));
     assert.match(scrape, /^nvlsched_time_to_first_token_seconds_count\{/m);
+    assert.match(scrape, /^nvlsched_scheduling_latency_seconds_count\{[^}]*plugin="submit"[^}]*\} 2$/m);
+    assert.match(scrape, /^nvlsched_scheduling_latency_seconds_count\{[^}]*plugin="plan_step"[^}]*\} [1-9]/m);
+    assert.match(scrape, /^nvlsched_prefix_cache_queries_total\{[^}]*\} [1-9]/m);
     child.kill('SIGTERM');
     assert.equal(await withTimeout(exited, 'exit after SIGTERM'), 0, stderr);
     assert.match(stderr, /worker of tray 0 exited \(0\)/);

@@ -16,6 +16,7 @@ import type { SessionHold } from '../gen/proto/nvlsched/v1/SessionHold.js';
 import type { SessionMove } from '../gen/proto/nvlsched/v1/SessionMove.js';
 import type { StepPlan } from '../gen/proto/nvlsched/v1/StepPlan.js';
 import type { StepResult__Output } from '../gen/proto/nvlsched/v1/StepResult.js';
+import { performance } from 'node:perf_hooks';
 import { packEvents } from '../kv/event_batch.js';
 import { packSequences, unpackOutputs, type PackableSequence } from '../rpc/packed_step.js';
 import type { StepStreamClient } from './step_stream.js';
@@ -60,6 +61,9 @@ export interface DriverMetrics {
   stepCompleted(e: { instanceId: string; pool: string; numTokens: number; numSeqs: number; durationS: number; preemptions: number }): void;
   workerFailure(workerId: string): void;
   rerun(e: { shape: Shape | 'unknown'; pool: string }): void;
+  eviction(e: { workerId: string; tier: 'device' | 'host' | 'disk'; blocks: number }): void;
+  tierMove(e: { link: 'nvlink' | 'c2c' | 'pcie' | 'scaleout' | 'disk'; bytes: number }): void;
+  schedulingLatency(plugin: string, seconds: number): void;
 }
 
 /** Re-runs of one request after worker failures before it ends with an error. */
@@ -120,6 +124,8 @@ export interface DriverOptions {
   /** First wait before a failed instance probes its worker again (doubles up to 5 s). Default 250 ms. */
   rejoinBackoffMs?: number;
   metrics?: DriverMetrics;
+  /** The link between a tray's GPUs and its host memory (GB200/GB300: c2c; HGX: pcie), for tier-move metrics. */
+  hostLink?: 'c2c' | 'pcie';
 }
 
 export class GatewayDriver {
@@ -294,7 +300,9 @@ export class GatewayDriver {
     }
     const stream = inst.stream;
     const sched = this.o.sched;
+    const t0 = this.o.metrics ? performance.now() : 0;
     const plan = sched.planStep(inst.instanceId, this.o.clock());
+    if (this.o.metrics) this.metric(() => this.o.metrics?.schedulingLatency('plan_step', (performance.now() - t0) / 1000));
     for (const p of plan.preempted) this.preempted(inst, p.seqId, p.mode);
     this.preemptions += plan.preempted.length;
     this.planMoves(inst, plan);
@@ -406,6 +414,7 @@ export class GatewayDriver {
 
   private applyEvents(inst: InstRun, result: StepResult__Output): void {
     if (result.kvEvents.length === 0) return;
+    if (this.o.metrics) this.recordKvEvents(inst, result);
     const batch = packEvents(eventsFromProto(result.kvEvents));
     if (!this.o.sched.applyKvEvents(inst.workerId, batch).resyncNeeded) return;
     void inst.snapshot().then(
@@ -653,6 +662,25 @@ export class GatewayDriver {
     for (const item of plan.items) numTokens += item.numNewTokens;
     const pool = this.o.sched.instanceView(inst.instanceId).pool;
     this.metric(() => this.o.metrics?.stepCompleted({ instanceId: inst.instanceId, pool, numTokens, numSeqs: plan.items.length, durationS, preemptions: plan.preempted.length }));
+  }
+
+  /** Removed blocks are evictions (freed blocks stay cached until evicted); moves are tier copies by link. */
+  private recordKvEvents(inst: InstRun, result: StepResult__Output): void {
+    const m = this.o.metrics as DriverMetrics;
+    const removed = { device: 0, host: 0, disk: 0 };
+    const tierOf = (t: string | undefined): 'device' | 'host' | 'disk' => (t === 'TIER_HOST' ? 'host' : t === 'TIER_DISK' ? 'disk' : 'device');
+    for (const e of result.kvEvents) {
+      if (e.removed) removed[tierOf(e.removed.location?.tier)]++;
+      else if (e.moved) {
+        const from = tierOf(e.moved.source?.tier);
+        const to = tierOf(e.moved.destination?.tier);
+        const link = from === 'disk' || to === 'disk' ? 'disk' : from === to ? 'nvlink' : (this.o.hostLink ?? 'c2c');
+        this.metric(() => m.tierMove({ link, bytes: Number(e.moved?.bytes ?? 0) }));
+      }
+    }
+    for (const tier of ['device', 'host', 'disk'] as const) {
+      if (removed[tier] > 0) this.metric(() => m.eviction({ workerId: inst.workerId, tier, blocks: removed[tier] }));
+    }
   }
 
   /** A metrics call that refuses its input must not stop the loop: logged once. */

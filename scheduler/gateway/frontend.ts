@@ -6,6 +6,8 @@
 // the request, and hears of every request admitted and ended here; without one, nothing changes.
 import type { EndedRequest, Scheduler } from '../core/scheduler.js';
 import type { Shape } from '../core/types.js';
+import { performance } from 'node:perf_hooks';
+
 import type { GatewayMetrics } from '../metrics/gateway_metrics.js';
 import type { Clock, GatewayDriver } from './driver.js';
 import type { ParsedRequest } from './request.js';
@@ -60,6 +62,8 @@ export interface FrontendDeps {
   /** Prometheus recorder (scheduler/metrics); absent in tests that do not look. */
   metrics?: GatewayMetrics;
   log?: (line: string) => void;
+  /** Tokens per KV block (prefix-hit metrics). */
+  blockTokens?: number;
 }
 
 /** A request another replica serves: its tokens and end reach the caller's sink as if served here. */
@@ -154,8 +158,11 @@ export class Frontend {
     const { sched, driver } = this.d;
     if (this.d.isStopping()) return { ok: false, rejection: { kind: 'unavailable', code: 'E_SHUTTING_DOWN', reason: 'the gateway is shutting down' } };
     const { req, maxTokens } = parsed;
-    const res = sched.submit(req, req.arrivalS);
     const m = this.d.metrics;
+    const t0 = m ? performance.now() : 0;
+    const res = sched.submit(req, req.arrivalS);
+    // The whole routing decision (classify, route, KV walk, placement, admission): the core has no clock of its own.
+    if (m) this.record(() => m.schedulingLatency('submit', (performance.now() - t0) / 1000));
     if (!res.ok) {
       const r: Rejection = { kind: KIND_OF_CODE[res.end.code] ?? 'overloaded', code: res.end.code, reason: res.end.reason };
       if (res.end.retryAfterS !== undefined) r.retryAfterS = res.end.retryAfterS;
@@ -168,6 +175,14 @@ export class Frontend {
     const shape = res.cls.shape;
     const slo = res.cls.slo;
     const pool = res.pool;
+    if (m) {
+      // Prefix hits by tier: on the device, promoted from Grace, fetched from a neighbour GPU (the fetch plan).
+      const bt = this.d.blockTokens ?? 0;
+      const host = Math.min(res.fetch.hostBlocks * bt, res.cachedPromptTokens);
+      const neighbour = Math.min(res.fetch.neighbourBlocks * bt, res.cachedPromptTokens - host);
+      const device = res.cachedPromptTokens - host - neighbour;
+      this.record(() => m.prefixLookup({ instanceId: res.instanceId, pool, queriedTokens: req.promptTokens, hitTokens: { device, host, neighbour } }));
+    }
     const requestId = req.requestId;
     let lastTokensS: number | undefined;
     const fw = this.forwarder;

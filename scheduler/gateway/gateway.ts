@@ -132,12 +132,12 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   const workerDomains = await checkWorkerDomains(clients, topology, slotOf, sched, log);
   const maxContextTokens = cluster.model.maxContextTokens;
   const metrics = new GatewayMetrics({ processMetrics: true });
-  const driver = new GatewayDriver({ sched, clock, instances, maxContextTokens, blockTokens, metrics, ...(o.log ? { log: o.log } : {}), ...(o.rejoinBackoffMs !== undefined ? { rejoinBackoffMs: o.rejoinBackoffMs } : {}) });
+  const driver = new GatewayDriver({ sched, clock, instances, maxContextTokens, blockTokens, metrics, hostLink: cluster.gpu === 'gb200' || cluster.gpu === 'gb300' ? 'c2c' : 'pcie', ...(o.log ? { log: o.log } : {}), ...(o.rejoinBackoffMs !== undefined ? { rejoinBackoffMs: o.rejoinBackoffMs } : {}) });
   metrics.onCollect(() => snapshot(sched, driver, topology));
   let stopping = false;
   const server = new grpc.Server();
   const label = `${topology.instances.length} instances of ${cluster.model.name} tp${cluster.tensorParallel} on ${addresses.length} tray(s) of ${cluster.name}, policy ${sched.policyName}`;
-  const frontend = new Frontend({ sched, driver, clock, isStopping: () => stopping, metrics, ...(o.log ? { log: o.log } : {}) });
+  const frontend = new Frontend({ sched, driver, clock, isStopping: () => stopping, metrics, blockTokens, ...(o.log ? { log: o.log } : {}) });
   new GatewayService({ frontend, limits: { maxContextTokens, blockTokens }, label }).addTo(server);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${o.host ?? '127.0.0.1'}:${o.grpcPort ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
