@@ -38,12 +38,19 @@ const CHAINS = [BASE, ...[2, 5, 8].map((at) => {
   return c;
 })];
 
+/** A BigUint64Array whose buffer was transferred away (length 0, no bytes). */
+function detached(): BigUint64Array {
+  const a = new BigUint64Array(4);
+  structuredClone(a.buffer, { transfer: [a.buffer] });
+  return a;
+}
+
 /** Junk for any argument; typed arrays are made per call (a detached one cannot be shared). */
 const JUNK: Array<() => unknown> = [
   () => undefined, () => null, () => Number.NaN, () => Infinity, () => -Infinity, () => -1, () => -0, () => 0.5, () => 2 ** 31, () => 2 ** 32, () => 2 ** 53,
   () => Number.MAX_VALUE, () => '1', () => '', () => true, () => ({}), () => [], () => [1n, 2n], () => 1n, () => 2n ** 64n, () => Symbol('s'), () => () => 1,
   () => new BigInt64Array(2), () => new Uint32Array(4), () => new Float64Array(1), () => new DataView(new ArrayBuffer(16)), () => new ArrayBuffer(16), () => Buffer.alloc(16),
-  () => { const a = new BigUint64Array(4); structuredClone(a.buffer, { transfer: [a.buffer] }); return a; },
+  detached,
   () => ({ tier: 'gpu', index: 0 }), () => ({ tier: 'host' }), () => ({ tier: 'device', index: -1 }), () => ({ tier: 'disk', index: 99 }),
   () => Object.create(null) as object,
 ];
@@ -201,6 +208,8 @@ async function runOps(kv: NativeKvManager, ops: ReadonlyArray<readonly unknown[]
       }
     } else if (name === 'transfer' && r.ok && args[2] === 'copy') {
       model.added((r.v as { seqId: number }).seqId);
+    } else if (TRANSFERS.has(name as string) && r.ok) {
+      assert.equal((r.v as { seqId: number }).seqId, target, `${where}: a move keeps the sequence's id`);
     } else if (name === 'pin' && r.ok && (r.v as number) > 0) {
       for (const h of (args[1] as BigUint64Array).subarray(0, r.v as number)) model.pins.set(`${String(args[0])}:${h}`, (model.pins.get(`${String(args[0])}:${h}`) ?? 0) + 1);
     } else if (name === 'unpin' && isGpu(args[0]) && isValidHashes(args[1])) {
@@ -275,7 +284,7 @@ test('demote() with a tier String() cannot print rejects with E_INVALID_ARGUMENT
   const kv = new NativeKvManager(config('metadata'));
   try {
     const { seqId } = kv.allocate({ gpu: 0, numTokens: 4 });
-    for (const tier of [Object.create(null) as object, (JUNK[28] as () => unknown)()]) {
+    for (const tier of [Object.create(null) as unknown, detached()]) {
       await assert.rejects(kv.demote(seqId, tier as 'host'), (e: Error & { code?: string }) => e.code === 'E_INVALID_ARGUMENT');
     }
   } finally {
