@@ -91,7 +91,14 @@ Napi::Value KvWrap::setResultBuffer(const Napi::CallbackInfo& info) {
 }
 
 uint32_t* KvWrap::resultSlots(Napi::Env env) {
-  if (!result_) throwCode(env, nvl::Code::Internal, "setResultBuffer() was not called");
+  if (resultRef_.IsEmpty()) throwCode(env, nvl::Code::Internal, "setResultBuffer() was not called");
+  // Re-read the array on every call rather than trusting a pointer taken once: the caller may have transferred or
+  // detached its ArrayBuffer since (structuredClone with transfer), which frees the memory under a cached pointer.
+  Napi::Uint32Array buffer = resultRef_.Value();
+  if (buffer.ElementLength() < 4 || buffer.Data() == nullptr) {
+    throwCode(env, nvl::Code::InvalidArgument, "result buffer is detached or shorter than 4 elements: call setResultBuffer() again");
+  }
+  result_ = buffer.Data();
   return result_;
 }
 

@@ -21,15 +21,20 @@ export interface GatewayCluster {
   instances: SimInstanceSpec[];
 }
 
-export function buildGatewayCluster(o: GatewayClusterOptions): GatewayCluster {
+/** The cluster a gateway serves: the preset or mapping with the engine overrides the workers get too. */
+export function buildServedCluster(o: Omit<GatewayClusterOptions, 'numWorkers'>): Cluster {
   const base = readClusterConfig(o.cluster, 'cluster');
   const engine = { ...base.engine };
   if (o.kvBlocksPerGpu !== undefined) engine.kvBlocksTotal = o.kvBlocksPerGpu;
   if (o.blockTokens !== undefined) engine.blockTokens = o.blockTokens;
-  const cluster = buildCluster({ ...base, engine }, {
+  return buildCluster({ ...base, engine }, {
     ...(o.model !== undefined ? { model: o.model } : {}),
     ...(o.tensorParallel !== undefined ? { tensorParallel: o.tensorParallel } : {}),
   });
+}
+
+export function buildGatewayCluster(o: GatewayClusterOptions): GatewayCluster {
+  const cluster = buildServedCluster(o);
   if (!Number.isInteger(o.numWorkers) || o.numWorkers < 1 || o.numWorkers > cluster.workers.length) {
     throw new ConfigError('numWorkers', `expected an integer in [1, ${cluster.workers.length}] (trays of ${cluster.name}), got ${o.numWorkers}`);
   }

@@ -134,3 +134,18 @@ test('module functions: junk throws coded Errors; hashes keep the chain rule', a
 });
 
 
+
+test('a result buffer detached after setResultBuffer: the next call is a coded error, not a write into freed memory', () => {
+  const Native = nativeModule().NativeKvManager as unknown as new (c: unknown) => Record<string, (...a: unknown[]) => unknown>;
+  const h = new Native(base('metadata'));
+  try {
+    const result = new Uint32Array(4);
+    h['setResultBuffer']?.(result);
+    structuredClone(result.buffer, { transfer: [result.buffer] });
+    assert.throws(() => h['allocate']?.(0, 16, undefined, 0), (e: unknown) => (e as { code?: unknown }).code === 'E_INVALID_ARGUMENT' && /detached/.test((e as Error).message));
+    h['setResultBuffer']?.(new Uint32Array(4));
+    h['allocate']?.(0, 16, undefined, 0);
+  } finally {
+    h['close']?.();
+  }
+});

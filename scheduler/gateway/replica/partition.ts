@@ -3,8 +3,7 @@
 // instance. topology.ts's buildGatewayCluster is the special case trays = 0..N-1; this adds the subset and the map
 // from a tray to its position in the replica's worker list.
 import { ConfigError } from '../../core/config/params.js';
-import { buildCluster, readClusterConfig } from '../../sim/cluster.js';
-import type { GatewayCluster, GatewayClusterOptions } from '../topology.js';
+import { buildServedCluster, type GatewayCluster, type GatewayClusterOptions } from '../topology.js';
 
 export interface TrayPartitionOptions extends Omit<GatewayClusterOptions, 'numWorkers'> {
   /** Indices into the cluster's trays (Cluster.workers) that this replica's workers serve, in worker-list order. */
@@ -18,14 +17,7 @@ export interface TrayPartition extends GatewayCluster {
 }
 
 export function buildTrayPartition(o: TrayPartitionOptions): TrayPartition {
-  const base = readClusterConfig(o.cluster, 'cluster');
-  const engine = { ...base.engine };
-  if (o.kvBlocksPerGpu !== undefined) engine.kvBlocksTotal = o.kvBlocksPerGpu;
-  if (o.blockTokens !== undefined) engine.blockTokens = o.blockTokens;
-  const cluster = buildCluster({ ...base, engine }, {
-    ...(o.model !== undefined ? { model: o.model } : {}),
-    ...(o.tensorParallel !== undefined ? { tensorParallel: o.tensorParallel } : {}),
-  });
+  const cluster = buildServedCluster(o);
   const numTrays = cluster.workers.length;
   if (o.trays.length === 0) throw new ConfigError('trays', 'expected at least one tray');
   const slotOf = new Map<number, number>();
