@@ -280,7 +280,7 @@ test('bytes mode: random calls with writes and reads of real block bytes', async
   );
 });
 
-test('demote() with a tier String() cannot print rejects with E_INVALID_ARGUMENT', { todo: 'bug in scheduler/kv/native.ts demote(): String(tier) throws a TypeError without .code' }, async () => {
+test('demote() with a tier String() cannot print rejects with E_INVALID_ARGUMENT', async () => {
   const kv = new NativeKvManager(config('metadata'));
   try {
     const { seqId } = kv.allocate({ gpu: 0, numTokens: 4 });

@@ -225,7 +225,7 @@ export class NativeKvManager implements KvManager {
 
   demote(seqId: number, tier: 'host' | 'disk' = 'host'): Promise<TransferPlan> {
     try {
-      if (tier !== 'host' && tier !== 'disk') throw badArgument(`tier must be 'host' or 'disk', got ${String(tier)}`);
+      if (tier !== 'host' && tier !== 'disk') throw badArgument(`tier must be 'host' or 'disk', got ${typeof tier === 'string' ? JSON.stringify(tier) : typeof tier}`);
       const info = this.handle.sequenceInfo(seqId);
       const tray = Math.floor(info.homeGpu / this.gpusPerTray);
       return this.handle.transfer(seqId, { tier, index: tray }, 'move');

@@ -18,7 +18,8 @@ export function sendError(res: ServerResponse, e: ApiError, headers: Record<stri
   sendJson(res, e.status, e.body(), { ...(e.retryAfterS !== undefined ? { 'retry-after': e.retryAfterS } : {}), ...headers });
 }
 
-export const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' } as const;
+// No `connection` header: Node sets keep-alive or close from the request (a client that said close gets close).
+export const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' } as const;
 
 export function sseData(res: ServerResponse, obj: unknown): void {
   res.write(`data: ${JSON.stringify(obj)}\n\n`);

@@ -261,23 +261,23 @@ describe('HTTP API under fuzzing (raw sockets, real gateway)', () => {
     assert.equal(rig.gateway.sched.stats().live, 0, 'requests left live in the scheduler');
   });
 
-  // Known issues (todo: they run and report, without failing the suite). Well-formed requests that Node's http server
-  // answers itself, before any handler of server.ts runs — the campaign above does not generate them — and streams
-  // that keep their connection alive when the client asked to close it.
+  // Fuzzing found these (now fixed): well-formed requests that Node's http server answered itself, before any handler
+  // of server.ts ran — the campaign above does not generate them — and streams that kept their connection alive when
+  // the client asked to close it.
   const answeredByNode: Array<[string, string, string]> = [
     ['an unknown Expect gets an OpenAI error, not a bare 417', 'POST /v1/completions HTTP/1.1\r\nhost: x\r\nconnection: close\r\nexpect: foo\r\ncontent-length: 2\r\n\r\n{}', 'server.ts: no checkExpectation listener'],
     ['HTTP/1.1 without Host gets an OpenAI error, not a bare 400', 'GET /health HTTP/1.1\r\nconnection: close\r\n\r\n', 'server.ts: requireHostHeader refusals bypass the handlers'],
     ['CONNECT gets an answer (405), not a dropped connection', 'CONNECT 127.0.0.1:1 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n', 'server.ts: no connect listener'],
   ];
   for (const [name, c, why] of answeredByNode) {
-    test(name, { todo: why }, async () => {
+    test(`${name} (was: ${why})`, async () => {
       const responses = parseResponses(await exchange(api.port, Buffer.from(c), false, 'X'), 'X');
       assert.equal(responses.length, 1, `one answer to ${JSON.stringify(c)}`);
       judge(responses[0] as Response, { bytes: Buffer.from(c), wellFormed: true, method: 'X' });
     });
   }
 
-  test('a streamed answer to a request that says Connection: close closes its connection', { todo: 'respond.ts: SSE_HEADERS set connection: keep-alive on every stream' }, async () => {
+  test('a streamed answer to a request that says Connection: close closes its connection', async () => {
     const body = JSON.stringify({ messages: [{ role: 'user', content: 'hi' }], max_tokens: 2, stream: true });
     const c = `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
     const [r] = parseResponses(await exchange(api.port, Buffer.from(c), false, 'POST'), 'POST');

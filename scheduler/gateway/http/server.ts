@@ -111,7 +111,9 @@ export async function startHttpApi(o: HttpApiOptions): Promise<RunningHttpApi> {
     return r.handle(req, res);
   };
 
-  const server = http.createServer((req, res) => {
+  // requireHostHeader off: a request without Host still reaches the handlers (and gets an OpenAI-shaped answer)
+  // instead of Node's bare 400.
+  const server = http.createServer({ requireHostHeader: false }, (req, res) => {
     // While closing, a kept-alive connection closes once its response is done instead of idling until the grace.
     res.on('finish', () => {
       if (closing) server.closeIdleConnections();
@@ -133,6 +135,15 @@ export async function startHttpApi(o: HttpApiOptions): Promise<RunningHttpApi> {
   server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
+  });
+  // An Expect other than 100-continue: Node would send a bare 417; answer with the API's error shape.
+  server.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    sendError(res, new ApiError(417, `expect: only 100-continue is supported, got ${JSON.stringify(req.headers.expect ?? '')}`, 'expect', 'expectation_failed'), { connection: 'close' });
+  });
+  // CONNECT (tunnelling) is not an API method: answer 405 and close rather than leave the socket hanging.
+  server.on('connect', (_req: http.IncomingMessage, socket: Socket) => {
+    const body = JSON.stringify(new ApiError(405, 'CONNECT is not allowed', null, 'method_not_allowed').body());
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\nallow: GET, POST\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
   });
   // A malformed request line or headers: Node's parser fails before any handler; answer 400 and close.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
