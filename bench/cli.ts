@@ -2,12 +2,14 @@
 import { usageError } from '../scheduler/cli/args.js';
 
 const BENCHES: Record<string, () => Promise<{ run: (argv: string[]) => Promise<number> }>> = {
+  batch: () => import('../scheduler/batch/bench.js'),
   classify: () => import('./classify.js'),
   evaluate: () => import('./evaluate.js'),
   kv: () => import('./kv.js'),
   live: () => import('../scheduler/cli/bench_live.js'),
   overhead: () => import('./overhead.js'),
   perf: () => import('./perf.js'),
+  replica: () => import('../scheduler/gateway/replica/bench.js'),
   sched: () => import('./sched.js'),
 };
 
