@@ -25,6 +25,9 @@ export function gatewayArgs(plan: DeployPlan): string[] {
     'serve', '--config', `${CONFIG_DIR}/${CONFIG_FILE}`, '--host', '0.0.0.0',
     '--grpc-port', String(p.grpc), '--http-port', String(p.http), '--metrics-port', String(p.metrics),
     '--workers', workers.join(','),
+    // Batch jobs (and, with several gateways, replica sharing) on the configured Redis; Kubernetes expands $(VAR)
+    // from the container's env.
+    ...(redisUrl(plan) ? ['--redis', '$(REDIS_URL)'] : []),
   ];
 }
 
