@@ -12,8 +12,9 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 
 import { fuzzParams } from '../util/fuzz.js';
+import { attemptCoded } from './testing/coded.js';
 import { chainHashes, NativeKvManager } from './native.js';
-import { KV_ERROR_CODES, type KvManagerConfig } from './types.js';
+import type { KvManagerConfig } from './types.js';
 
 const TOPOLOGY = {
   name: 'fuzz-2x2x2', numDomains: 2, traysPerDomain: 2, gpusPerTray: 2, cpusPerTray: 1, hbmBytesPerGpu: 1e9, hostBytesPerTray: 1e9, diskBytesPerTray: 1e9,
@@ -144,19 +145,7 @@ function resolve(v: unknown, model: Model): unknown {
   return v;
 }
 
-/** Runs one call: its value, or the Error it threw (checked to carry a known code). */
-async function attempt(what: string, fn: () => unknown): Promise<{ ok: true; v: unknown } | { ok: false; code: string }> {
-  try {
-    return { ok: true, v: await fn() };
-  } catch (e) {
-    assert.ok(e instanceof Error, `${what}: threw a non-Error ${String(e)}`);
-    const code = (e as { code?: unknown }).code;
-    assert.ok(typeof code === 'string' && (KV_ERROR_CODES as readonly string[]).includes(code), `${what}: code ${String(code)}: ${e.message}`);
-    assert.notEqual(code, 'E_INTERNAL', `${what}: ${e.message}`);
-    assert.ok(e.message.length > 0);
-    return { ok: false, code };
-  }
-}
+const attempt = (what: string, fn: () => unknown) => attemptCoded(what, fn, { forbidInternal: true });
 
 const TRANSFERS = new Set(['transfer', 'demote', 'promote']);
 /** Methods whose first argument is a sequence id. */

@@ -10,20 +10,10 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 
 import { fuzzParams } from '../util/fuzz.js';
+import { attemptCoded } from './testing/coded.js';
 import { chainHashes, hashTokens, nativeModule, topologyPreset } from './native.js';
-import { KV_ERROR_CODES } from './types.js';
 
-/** Calls fn; its value, or checks that it threw an Error with a known code (and returns that code). */
-async function attempt(what: string, fn: () => unknown): Promise<{ ok: true; v: unknown } | { ok: false; code: string }> {
-  try {
-    return { ok: true, v: await fn() };
-  } catch (e) {
-    assert.ok(e instanceof Error, `${what}: threw a non-Error ${String(e)}`);
-    const code = (e as { code?: unknown }).code;
-    assert.ok(typeof code === 'string' && (KV_ERROR_CODES as readonly string[]).includes(code), `${what}: code ${String(code)}: ${e.message}`);
-    return { ok: false, code };
-  }
-}
+const attempt = (what: string, fn: () => unknown) => attemptCoded(what, fn);
 
 const LAYOUT = { numLayers: 1, numKvHeads: 1, headDim: 4, mlaLatentDim: 0, bytesPerElement: 2, tensorParallel: 1 };
 const LINK = { bandwidthBytesPerS: 100e9, latencyS: 1e-6 };
