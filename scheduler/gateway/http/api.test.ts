@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 
-import { startRig, SMALL, type Rig } from '../testing.js';
+import { startRig, type Rig } from '../testing.js';
 import { defaultTokenizer } from '../tokenizer.js';
 import { chatPrompt } from './chat_prompt.js';
-import { startHttpApi, type RunningHttpApi } from './server.js';
+import type { RunningHttpApi } from './server.js';
+import { httpApiOn } from './test/rig.js';
 
 const TOOLS: OpenAI.Chat.ChatCompletionTool[] = [
   { type: 'function', function: { name: 'get_weather', description: 'Current weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } },
@@ -32,13 +33,8 @@ describe('OpenAI-compatible HTTP API with the official client', () => {
   let model: string;
   before(async () => {
     rig = await startRig(1);
-    const cluster = rig.gateway.topology.cluster;
-    model = cluster.model.name;
-    api = await startHttpApi({
-      frontend: rig.gateway.frontend,
-      limits: { maxContextTokens: cluster.model.maxContextTokens, blockTokens: SMALL.blockTokens },
-      models: [model, 'second-name'],
-    });
+    model = rig.gateway.topology.cluster.model.name;
+    api = await httpApiOn(rig, { extraModels: ['second-name'] });
     client = new OpenAI({ baseURL: `http://127.0.0.1:${api.port}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 10_000 });
   });
   after(async () => {

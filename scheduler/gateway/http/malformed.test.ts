@@ -8,8 +8,9 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 
-import { startRig, SMALL, type Rig } from '../testing.js';
-import { startHttpApi, type RunningHttpApi } from './server.js';
+import { startRig, type Rig } from '../testing.js';
+import type { RunningHttpApi } from './server.js';
+import { httpApiOn } from './test/rig.js';
 
 const MAX_BODY_BYTES = 512 * 1024;
 
@@ -98,13 +99,7 @@ describe('malformed input over raw HTTP', () => {
   let port: number;
   before(async () => {
     rig = await startRig(1);
-    const cluster = rig.gateway.topology.cluster;
-    api = await startHttpApi({
-      frontend: rig.gateway.frontend,
-      limits: { maxContextTokens: cluster.model.maxContextTokens, blockTokens: SMALL.blockTokens },
-      models: [cluster.model.name],
-      limitsHttp: { maxBodyBytes: MAX_BODY_BYTES },
-    });
+    api = await httpApiOn(rig, { limitsHttp: { maxBodyBytes: MAX_BODY_BYTES } });
     port = api.port;
   });
   after(async () => {
@@ -235,13 +230,7 @@ describe('malformed input over raw HTTP', () => {
   });
 
   test('close() is bounded: idle keep-alive connections close at once, a lingering stream is cut after the grace and cancelled', async () => {
-    const cluster = rig.gateway.topology.cluster;
-    const second = await startHttpApi({
-      frontend: rig.gateway.frontend,
-      limits: { maxContextTokens: cluster.model.maxContextTokens, blockTokens: SMALL.blockTokens },
-      models: [cluster.model.name],
-      limitsHttp: { closeGraceMs: 300 },
-    });
+    const second = await httpApiOn(rig, { limitsHttp: { closeGraceMs: 300 } });
     const agent = new http.Agent({ keepAlive: true });
     const idle = await new Promise<number>((resolve) => http.get({ host: '127.0.0.1', port: second.port, path: '/health', agent }, (res) => res.resume().on('end', () => resolve(res.statusCode ?? 0))));
     assert.equal(idle, 200);

@@ -13,7 +13,8 @@ import OpenAI from 'openai';
 
 import { fuzzParams } from '../../util/fuzz.js';
 import { startRig, SMALL, type Rig } from '../testing.js';
-import { startHttpApi, type RunningHttpApi } from './server.js';
+import type { RunningHttpApi } from './server.js';
+import { httpApiOn } from './test/rig.js';
 import { hintHeaders, mutated, validChatBody, validCompletionBody } from './test/fuzz_bodies.js';
 
 const MAX_BODY_BYTES = 256 * 1024;
@@ -222,13 +223,7 @@ describe('HTTP API under fuzzing (raw sockets, real gateway)', () => {
   let api: RunningHttpApi;
   before(async () => {
     rig = await startRig(1);
-    const cluster = rig.gateway.topology.cluster;
-    api = await startHttpApi({
-      frontend: rig.gateway.frontend,
-      limits: { maxContextTokens: cluster.model.maxContextTokens, blockTokens: SMALL.blockTokens },
-      models: [cluster.model.name, 'fuzz-model', 'fuzz-second'],
-      limitsHttp: { maxBodyBytes: MAX_BODY_BYTES },
-    });
+    api = await httpApiOn(rig, { extraModels: ['fuzz-model', 'fuzz-second'], limitsHttp: { maxBodyBytes: MAX_BODY_BYTES } });
   });
   after(async () => {
     await api?.close();
