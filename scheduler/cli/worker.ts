@@ -3,6 +3,7 @@
 // sequences are refused, running ones get up to --drain-timeout seconds to finish — then exits 0.
 import { ConfigError } from '../core/config/params.js';
 import type { TopologyPresetName } from '../kv/types.js';
+import { describeServerTls, readServerTls, type ServerTls } from '../rpc/tls.js';
 import { DEFAULT_WORKER_CONFIG, type WorkerConfig } from '../worker/config.js';
 import type { Pace } from '../worker/server.js';
 import { startWorker } from '../worker/worker.js';
@@ -23,6 +24,9 @@ const FLAGS: Record<string, FlagSpec> = {
   'kv-blocks': { type: 'number', help: 'device KV blocks per GPU (default: from HBM)' },
   'block-tokens': { type: 'number', help: 'tokens per KV block (default 64)' },
   'drain-timeout': { type: 'number', help: 'seconds SIGTERM waits for running sequences (default 30)' },
+  'tls-cert': { type: 'string', help: 'PEM certificate of this worker\'s gRPC port (TLS; with --tls-key). Default: insecure' },
+  'tls-key': { type: 'string', help: 'PEM private key of --tls-cert (unencrypted)' },
+  'tls-client-ca': { type: 'string', help: 'PEM CA: only clients (gateways) with a certificate it signed get in (mTLS)' },
   help: { type: 'boolean', help: 'this text' },
 };
 
@@ -38,6 +42,16 @@ function readConfig(flags: Record<string, unknown>): WorkerConfig {
   const domain = (flags.domain as string | undefined) ?? process.env.NVLSCHED_DOMAIN;
   if (domain !== undefined && domain !== '') config.domain = domain;
   return config;
+}
+
+/** The port's TLS from --tls-cert/--tls-key/--tls-client-ca: files checked now, a bad one exits 2 naming its flag. */
+function readTls(flags: Record<string, unknown>): ServerTls | null {
+  try {
+    return readServerTls({ cert: flags['tls-cert'] as string | undefined, key: flags['tls-key'] as string | undefined, clientCa: flags['tls-client-ca'] as string | undefined });
+  } catch (error) {
+    if (error instanceof ConfigError) throw usageError(error.message);
+    throw error;
+  }
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -57,10 +71,11 @@ export async function run(argv: string[]): Promise<number> {
   if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) throw usageError(`--metrics-port: expected an integer in [0, 65535], got ${metricsPort}`);
   const drainTimeoutS = (flags['drain-timeout'] as number | undefined) ?? 30;
   if (!(drainTimeoutS >= 0)) throw usageError(`--drain-timeout: expected seconds ≥ 0, got ${drainTimeoutS}`);
+  const tls = readTls(flags);
   const log = (line: string): void => void process.stderr.write(`nvlsched worker: ${line}\n`);
   let worker;
   try {
-    worker = await startWorker({ ...readConfig(flags), backend }, { host: (flags.host as string | undefined) ?? '127.0.0.1', port, pace: pace as Pace, log, ...(metricsPort !== undefined ? { metricsPort } : {}) });
+    worker = await startWorker({ ...readConfig(flags), backend }, { host: (flags.host as string | undefined) ?? '127.0.0.1', port, pace: pace as Pace, log, tls, ...(metricsPort !== undefined ? { metricsPort } : {}) });
   } catch (error) {
     if (error instanceof ConfigError) throw usageError(error.message);
     // No usable GPU (or pools that do not fit it) for --backend cuda: one line, exit 2.
@@ -68,7 +83,7 @@ export async function run(argv: string[]): Promise<number> {
     if (backend === 'cuda' && typeof code === 'string') throw usageError(`--backend cuda: ${(error as Error).message} (${code})`);
     throw error;
   }
-  log(`serving ${worker.label} on port ${worker.port}`);
+  log(`serving ${worker.label} on port ${worker.port} (${describeServerTls(tls)})`);
   // The metrics port joins the line only when asked for (readers of the line look for grpc).
   return new Promise<number>((resolve) => {
     let stopping = false;

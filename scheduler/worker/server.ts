@@ -12,6 +12,7 @@ import type { SequenceOutput } from '../gen/proto/nvlsched/v1/SequenceOutput.js'
 import type { WorkerMetrics } from '../metrics/worker_metrics.js';
 import { packOutputs, unpackSequences } from '../rpc/packed_step.js';
 import { loadWorkerProto } from '../rpc/proto.js';
+import { serverCredentials, type ServerTls } from '../rpc/tls.js';
 import type { SimBackend } from './sim_backend.js';
 import { checkPlan, type PlanLimits } from './validate.js';
 
@@ -29,6 +30,8 @@ export interface WorkerServerOptions {
   metrics?: WorkerMetrics;
   /** The tray's place: its NVLink domain (discovered at start, scheduler/deploy/discovery.ts) and tray index. */
   placement?: { domainId: string; domainSource: string; tray: number };
+  /** TLS for the port (rpc/tls.ts); with clientCaPem, only gateways with a client certificate of that CA get in. Default: insecure. */
+  tls?: ServerTls | null;
 }
 
 /** Longest Drain wait a client may ask for, seconds. */
@@ -59,7 +62,7 @@ export class WorkerServer {
   /** Binds host:port (0 picks a free port) and returns the port. */
   listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) =>
-      this.server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))));
+      this.server.bindAsync(`${host}:${port}`, serverCredentials(this.options.tls), (err, bound) => (err ? reject(err) : resolve(bound))));
   }
 
   health(): { status: string; detail: string; domainId: string; domainSource: string; tray: number } {

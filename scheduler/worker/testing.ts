@@ -7,10 +7,13 @@ import type { StepResult__Output } from '../gen/proto/nvlsched/v1/StepResult.js'
 import type { WorkerClient } from '../gen/proto/nvlsched/v1/Worker.js';
 import type { KvEvent } from '../kv/types.js';
 import { loadWorkerProto } from '../rpc/proto.js';
+import { channelCredentials, type ClientTls } from '../rpc/tls.js';
 
-export function connect(port: number): WorkerClient {
+/** A client of the worker on 127.0.0.1:port; tls: over TLS (rpc/tls.ts readClientTls), default insecure. */
+export function connect(port: number, tls?: ClientTls | null): WorkerClient {
   const proto = loadWorkerProto();
-  return new proto.nvlsched.v1.Worker(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const { credentials, options } = channelCredentials(tls);
+  return new proto.nvlsched.v1.Worker(`127.0.0.1:${port}`, credentials, options);
 }
 
 export function unary<Req, Res>(method: (req: Req, cb: (err: grpc.ServiceError | null, res?: Res) => void) => unknown, req: Req): Promise<Res> {

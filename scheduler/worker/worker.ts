@@ -2,6 +2,7 @@
 import { WorkerMetrics } from '../metrics/worker_metrics.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
 import { discoverDomain, type DiscoveredDomain } from '../deploy/discovery.js';
+import type { ServerTls } from '../rpc/tls.js';
 import { resolveWorker, type WorkerConfig } from './config.js';
 import { WorkerServer, type Pace } from './server.js';
 import { SimBackend } from './sim_backend.js';
@@ -16,6 +17,8 @@ export interface StartOptions {
   metricsPort?: number;
   /** How the NVLink domain is found (tests inject; default: nvidia-smi -q, the node-clique env, then config). */
   discover?: (configDomain: string) => Promise<DiscoveredDomain>;
+  /** TLS (mTLS with a client CA) on the gRPC port, read by rpc/tls.ts readServerTls; default insecure. */
+  tls?: ServerTls | null;
 }
 
 export interface RunningWorker {
@@ -52,6 +55,7 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
     limits: { maxContextTokens: cluster.model.maxContextTokens, tokensPerBlock: backend.tokensPerBlock },
     pace: options.pace ?? 'none',
     label,
+    ...(options.tls ? { tls: options.tls } : {}),
     ...(options.log ? { log: options.log } : {}),
   });
   try {
