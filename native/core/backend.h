@@ -21,6 +21,16 @@ struct PoolShape {
   uint32_t gpu = 0;        // topology GPU index when onDevice
 };
 
+// `rows` runs of `widthBytes`, the first at `offsetBytes` inside one block and each next one `pitchBytes` further,
+// packed back to back in a host buffer. A hand-off chunk's layer slice of a block's tokens is one piece.
+struct StridedPiece {
+  uint32_t block = 0;
+  uint64_t offsetBytes = 0;
+  uint64_t widthBytes = 0;
+  uint64_t pitchBytes = 0;
+  uint32_t rows = 0;
+};
+
 struct CopyOp {
   uint32_t srcPool = 0;
   uint32_t srcBlock = 0;
@@ -37,6 +47,29 @@ class Backend {
   virtual Status copy(const std::vector<CopyOp>& ops) = 0;
   virtual Status write(uint32_t pool, uint32_t block, uint64_t offsetBytes, const uint8_t* data, uint64_t size) = 0;
   virtual Status read(uint32_t pool, uint32_t block, uint64_t offsetBytes, uint8_t* out, uint64_t size) = 0;
+  // Packs / unpacks strided pieces of one pool to / from a host buffer, complete on return. The defaults go row by
+  // row through read()/write() (fine for the CPU backend); the CUDA backend overrides them with one 2-D copy per
+  // piece and a single synchronize. Inline so that the vtable needs no symbol of nvl_core (see nccl_loader.h).
+  virtual Status gather(uint32_t pool, const std::vector<StridedPiece>& pieces, uint8_t* out) {
+    for (const StridedPiece& p : pieces) {
+      for (uint32_t r = 0; r < p.rows; ++r) {
+        Status s = read(pool, p.block, p.offsetBytes + uint64_t(r) * p.pitchBytes, out, p.widthBytes);
+        if (!s.ok()) return s;
+        out += p.widthBytes;
+      }
+    }
+    return Status::Ok();
+  }
+  virtual Status scatter(uint32_t pool, const std::vector<StridedPiece>& pieces, const uint8_t* in) {
+    for (const StridedPiece& p : pieces) {
+      for (uint32_t r = 0; r < p.rows; ++r) {
+        Status s = write(pool, p.block, p.offsetBytes + uint64_t(r) * p.pitchBytes, in, p.widthBytes);
+        if (!s.ok()) return s;
+        in += p.widthBytes;
+      }
+    }
+    return Status::Ok();
+  }
   // A ticket covering everything submitted so far; wait() blocks until it is done (safe off the JS thread).
   virtual uint64_t fence() = 0;
   virtual Status wait(uint64_t ticket) = 0;

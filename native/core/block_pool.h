@@ -27,7 +27,9 @@ struct BlockMeta {
   int32_t lruNext = -1;  // towards the MRU end
   uint32_t mark = 0;     // scratch for "seen in this call" (compared with the manager's epoch)
   uint8_t hashed = 0;
+  uint16_t handoffPins = 0;  // of pinCount, the pins held by KV hand-offs (unpin() may not take those); fits padding
 };
+static_assert(sizeof(BlockMeta) == 32, "BlockMeta stays 32 bytes (native/core/GUARDRAILS.md)");
 
 class BlockPool {
  public:

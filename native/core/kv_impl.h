@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "block_pool.h"
@@ -29,6 +30,21 @@ struct Sequence {
   uint32_t homeGpu = 0;
   std::vector<int32_t> blocks;   // block numbers in the pool of `location`
   std::vector<uint64_t> hashes;  // size() == hashedBlocks; kept even where a block stayed unhashed (duplicate)
+};
+
+// One live KV hand-off (SPEC §11). A manager can be the source of some and the destination of others; ended
+// hand-offs leave the map (ids below nextHandoffId that are absent have ended).
+struct HandoffRecord {
+  bool source = true;
+  HandoffPlan plan;             // source: as returned by begin; destination: as received, validated
+  ChunkGrid grid;
+  uint32_t pool = 0;            // source: the pool of the pinned blocks; destination: the GPU's pool
+  std::vector<int32_t> blocks;  // source: pinned used blocks; destination: the whole table (reserved blocks too)
+  std::vector<uint8_t> done;    // per chunk: exported (source), imported or not needed (destination)
+  std::vector<uint32_t> groupDone;  // per layer group: chunks done (destination)
+  uint32_t doneChunks = 0;      // chunks marked in `done`
+  uint32_t cachedBlocks = 0;    // destination: leading blocks shared from the GPU's cache
+  uint32_t skippedChunks = 0;   // destination: chunks wholly inside the cached prefix (marked done at reserve)
 };
 
 // Sizes derived from a config (SPEC §1).
@@ -60,6 +76,10 @@ struct KvManager::Impl {
   uint64_t liveSequences = 0;
   uint64_t transfers = 0;
   double bytesMovedByLink[kNumLinkKinds] = {0, 0, 0, 0, 0};
+
+  std::unordered_map<uint32_t, HandoffRecord> handoffs;
+  uint32_t nextHandoffId = 1;
+  HandoffStats handoffCounters;  // begun/completed/... and bytes; live counts and held blocks kept in step
 
   std::unique_ptr<Backend> backend;  // null in metadata mode
   std::string backendName = "cpu";
@@ -96,8 +116,21 @@ struct KvManager::Impl {
   uint32_t newSequence();  // issues the next id; returns its slot (slots may reallocate: re-fetch references)
   void retire(uint32_t slot);
 
+  // --- hand-offs ---
+  Status findHandoff(uint32_t id, bool wantSource, const char* call, HandoffRecord*& out);
+  void releaseHandoffPins(HandoffRecord& r);
+
   void matchOnGpu(uint32_t gpu, const uint64_t* hashes, size_t n, PrefixMatch& out) const;
 };
+
+// Hand-off helpers shared by kv_handoff*.cc: the route rule (same GPU refused, other domain only with
+// crossDomain), and the plan's chunk grid and cost fields from the topology's link model.
+Status checkHandoffRoute(const KvManager::Impl& m, uint32_t sourceGpu, uint32_t destinationGpu, bool crossDomain,
+                         const char* field, LinkKind& link);
+Status checkChunking(const KvManager::Impl& m, uint32_t numTokens, uint32_t blocksPerChunk, uint32_t layersPerChunk,
+                     const char* prefix, ChunkGrid& grid);
+void fillPlanCosts(const KvManager::Impl& m, const ChunkGrid& grid, HandoffPlan& plan);
+constexpr uint64_t kMaxHandoffChunks = 1u << 20;
 
 // Text helpers for messages.
 std::string locationText(Location loc);

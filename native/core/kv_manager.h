@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backend.h"
+#include "handoff.h"
 #include "status.h"
 #include "topology.h"
 
@@ -197,6 +198,20 @@ class KvManager {
   Status estimateTransfer(Location source, Location destination, double bytes, TransferPlan& out) const;
   // Blocks until the backend finished the copies covered by `ticket` (call off the JS thread).
   Status waitTransfer(uint64_t ticket);
+
+  // KV hand-off to another manager (SPEC §11, handoff.h). Source side: begin, export (bytes into `data`, which
+  // may be null in metadata mode), complete. Destination side: reserve, import (data null / size 0 in metadata
+  // mode; checksum null = unchecked), commit. Either side: status, abort (released = false when already ended).
+  Status handoffBegin(uint32_t seqId, const HandoffOptions& options, HandoffPlan& out);
+  Status handoffExport(uint32_t handoffId, uint32_t chunkIndex, std::vector<uint8_t>* data, HandoffChunk& out);
+  Status handoffComplete(uint32_t handoffId, bool& sourceFreed);
+  Status handoffReserve(const HandoffPlan& plan, const HandoffReserveOptions& options, HandoffTicket& out);
+  Status handoffImport(uint32_t ticketId, uint32_t chunkIndex, const uint8_t* data, size_t size,
+                       const uint64_t* checksum, HandoffProgress& out);
+  Status handoffCommit(uint32_t ticketId, HandoffCommit& out);
+  Status handoffStatus(uint32_t handoffId, HandoffProgress& out) const;
+  Status handoffAbort(uint32_t handoffId, bool& released);
+  void handoffStats(HandoffStats& out) const;
 
   Status write(uint32_t seqId, uint32_t tokenOffset, const uint8_t* data, size_t size);
   Status read(uint32_t seqId, uint32_t tokenOffset, uint32_t numTokens, std::vector<uint8_t>& out) const;

@@ -72,7 +72,9 @@ Status KvManager::unpin(uint32_t gpu, const uint64_t* hashes, size_t numHashes, 
   blocks.clear();
   for (size_t i = 0; i < numHashes; ++i) {
     uint32_t b;
-    const bool pinnedHere = pool.map().find(hashes[i], b) && pool.meta(b).pinCount >= 1;
+    // Pins held by hand-offs are not the caller's to take (SPEC §11).
+    const bool pinnedHere =
+        pool.map().find(hashes[i], b) && pool.meta(b).pinCount >= 1u + pool.meta(b).handoffPins;
     if (!pinnedHere) {
       for (int32_t done : blocks) ++pool.meta(uint32_t(done)).pinCount;
       return Status::Error(Code::NotPinned, "blockHashes[" + std::to_string(i) + "] is not pinned on GPU " +

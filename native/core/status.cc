@@ -18,6 +18,9 @@ const char* codeName(Code code) {
     case Code::BackendUnavailable: return "E_BACKEND_UNAVAILABLE";
     case Code::Closed: return "E_CLOSED";
     case Code::Internal: return "E_INTERNAL";
+    case Code::CrossDomain: return "E_CROSS_DOMAIN";
+    case Code::UnknownHandoff: return "E_UNKNOWN_HANDOFF";
+    case Code::HandoffState: return "E_HANDOFF_STATE";
   }
   return "E_INTERNAL";
 }

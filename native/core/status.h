@@ -19,6 +19,9 @@ enum class Code : int {
   BackendUnavailable,
   Closed,
   Internal,
+  CrossDomain,     // a hand-off between NVLink domains without crossDomain: true
+  UnknownHandoff,  // a hand-off id this manager never issued
+  HandoffState,    // the hand-off is not in a state that allows the call (ended, incomplete, wrong side)
 };
 
 const char* codeName(Code code);  // "E_INVALID_ARGUMENT", ...
