@@ -9,6 +9,7 @@ import type { WorkerClient } from '../gen/proto/nvlsched/v1/Worker.js';
 import { makeFittedOpTimes } from '../perf/fitted_optimes.js';
 import { makePerfCostModel } from '../perf/placement_cost.js';
 import { loadWorkerProto } from '../rpc/proto.js';
+import { channelCredentials, describeClientTls, explainTransportError, describeServerTls, serverCredentials, type ClientTls, type ServerTls } from '../rpc/tls.js';
 import { Rng } from '../util/random.js';
 import { GatewayDriver, type Clock, type DriverInstance } from './driver.js';
 import { snapshotFromProto } from './kv_events.js';
@@ -52,6 +53,10 @@ export interface GatewayOptions extends Omit<GatewayClusterOptions, 'numWorkers'
   log?: (line: string) => void;
   /** First wait before a failed instance probes its worker again (driver.ts). */
   rejoinBackoffMs?: number;
+  /** TLS to the workers (rpc/tls.ts readClientTls: their CA, this gateway's client certificate); default insecure. */
+  workerTls?: ClientTls | null;
+  /** TLS on the client-facing gRPC port (rpc/tls.ts readServerTls; mTLS with a client CA); default insecure. */
+  tls?: ServerTls | null;
 }
 
 export interface RunningGateway {
@@ -85,7 +90,7 @@ const RPC_DEADLINE_MS = 2000;
 function probeWorker(client: WorkerClient): Promise<void> {
   return new Promise((resolve, reject) =>
     client.Health({}, { deadline: Date.now() + RPC_DEADLINE_MS }, (err, res) => {
-      if (err) return reject(new Error(`Health: ${err.details || err.message}`));
+      if (err) return reject(new Error(`Health: ${explainTransportError(err.details || err.message)}`));
       if (res?.status !== 'STATUS_SERVING') return reject(new Error(`Health: worker is ${res?.status ?? 'silent'}`));
       resolve();
     }),
@@ -115,7 +120,11 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     rng: new Rng(o.seed ?? 1),
   });
   const proto = loadWorkerProto();
-  const clients: WorkerClient[] = addresses.map((address) => new proto.nvlsched.v1.Worker(address, grpc.credentials.createInsecure()));
+  // A worker whose certificate does not chain to workerTls.caPem (or that wants a client certificate this gateway
+  // lacks) fails every call: its instances' Step streams break at start, the driver marks them unhealthy and logs
+  // the TLS error, and rejoin keeps probing (a fixed certificate lets it join without a gateway restart).
+  const workerCreds = channelCredentials(o.workerTls);
+  const clients: WorkerClient[] = addresses.map((address) => new proto.nvlsched.v1.Worker(address, workerCreds.credentials, workerCreds.options));
   const instances: DriverInstance[] = topology.instances.map((spec) => {
     const client = clients[partition ? (partition.workerSlot(spec.leaderWorker) as number) : spec.leaderWorker] as WorkerClient;
     return {
@@ -128,6 +137,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     };
   });
   const log = o.log ?? (() => undefined);
+  if (o.workerTls || o.tls) log(`transport: to workers ${describeClientTls(o.workerTls)}; client-facing gRPC ${describeServerTls(o.tls)}`);
   const slotOf = (w: number): number | undefined => (partition ? partition.workerSlot(w) : w < clients.length ? w : undefined);
   const workerDomains = await checkWorkerDomains(clients, topology, slotOf, sched, log);
   const maxContextTokens = cluster.model.maxContextTokens;
@@ -140,7 +150,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   const frontend = new Frontend({ sched, driver, clock, isStopping: () => stopping, metrics, blockTokens, ...(o.log ? { log: o.log } : {}) });
   new GatewayService({ frontend, limits: { maxContextTokens, blockTokens }, label }).addTo(server);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${o.host ?? '127.0.0.1'}:${o.grpcPort ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    server.bindAsync(`${o.host ?? '127.0.0.1'}:${o.grpcPort ?? 0}`, serverCredentials(o.tls), (err, p) => (err ? reject(err) : resolve(p))));
   let http: RunningHttpApi | null = null;
   let metricsServer: MetricsServer | null = null;
   let replica: RunningReplica | null = null;

@@ -5,6 +5,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { StepPlan } from '../gen/proto/nvlsched/v1/StepPlan.js';
 import type { StepResult__Output } from '../gen/proto/nvlsched/v1/StepResult.js';
 import type { WorkerClient } from '../gen/proto/nvlsched/v1/Worker.js';
+import { explainTransportError } from '../rpc/tls.js';
 
 export class StepStreamClient {
   private readonly call: grpc.ClientDuplexStream<StepPlan, StepResult__Output>;
@@ -15,7 +16,7 @@ export class StepStreamClient {
   constructor(client: WorkerClient) {
     this.call = client.Step();
     this.call.on('data', (r: StepResult__Output) => this.waiting.shift()?.resolve(r));
-    this.call.on('error', (err: grpc.ServiceError) => this.close(new Error(`step stream failed: ${err.details || err.message}`)));
+    this.call.on('error', (err: grpc.ServiceError) => this.close(new Error(`step stream failed: ${explainTransportError(err.details || err.message)}`)));
     this.call.on('end', () => this.close(new Error('step stream ended by the worker')));
   }
 

@@ -12,7 +12,7 @@ import { ConfigError } from '../core/config/params.js';
 import type { WorkerClient } from '../gen/proto/nvlsched/v1/Worker.js';
 import { loadWorkerProto } from './proto.js';
 import { makeTestPki, type TestPki } from './testing/certs.js';
-import { channelCredentials, readClientTls, readServerTls, serverCredentials, type ClientTls, type ServerTls } from './tls.js';
+import { channelCredentials, explainTransportError, readClientTls, readServerTls, serverCredentials, type ClientTls, type ServerTls } from './tls.js';
 
 let pki: TestPki;
 before(() => {
@@ -85,6 +85,17 @@ describe('reading certificate files', () => {
     configError(() => readServerTls({ cert: pki.server.certFile, key: pki.server.keyFile }, names, inTwoDaysMs), 'config.serve.tlsCert', /expired on /);
     configError(() => readServerTls({ cert: pki.server.certFile, key: pki.server.keyFile }, names, Date.now() - 86_400_000), 'config.serve.tlsCert', /not valid before/);
   });
+});
+
+test('handshake failures read as one line with a hint; other details pass through', () => {
+  // As grpc-js 1.14 reports them (seen in the tests below and in gateway/tls.test.ts).
+  const required = 'No connection established. Last error: 804CC73C257F0000:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 116\n (2026-01-26T07:11:34.036Z). Resolution note: ';
+  assert.equal(explainTransportError(required), 'No connection established. Last error: tlsv13 alert certificate required (TLS: the worker requires a client certificate: give the gateway --worker-tls-cert/--worker-tls-key signed by the worker\'s --tls-client-ca)');
+  const plaintext = 'No connection established. Last error: Error: 807C3F1DD07F0000:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/openssl/ssl/record/ssl3_record.c:350:\n. Resolution note: ';
+  assert.equal(explainTransportError(plaintext), 'No connection established. Last error: wrong version number (TLS: the worker does not speak TLS (start it with --tls-cert/--tls-key, or drop --worker-tls-ca))');
+  assert.match(explainTransportError('No connection established. Last error: Error: unable to verify the first certificate. Resolution note: '), /unable to verify the first certificate \(TLS: the worker's certificate does not chain to --worker-tls-ca\)$/);
+  assert.match(explainTransportError("Error [ERR_TLS_CERT_ALTNAME_INVALID]: Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list: ."), /--worker-tls-server-name/);
+  assert.equal(explainTransportError('No connection established. Last error: connect ECONNREFUSED 127.0.0.1:1'), 'No connection established. Last error: connect ECONNREFUSED 127.0.0.1:1');
 });
 
 describe('gRPC with mTLS on loopback', () => {

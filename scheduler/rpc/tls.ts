@@ -160,3 +160,30 @@ export function describeServerTls(tls: ServerTls | null | undefined): string {
 export function describeClientTls(tls: ClientTls | null | undefined): string {
   return !tls ? 'insecure' : tls.certPem ? 'mTLS (with a client certificate)' : 'TLS (no client certificate)';
 }
+
+// What a failed handshake looks like in grpc-js details (1.14: "No connection established. Last error: ..."), and
+// what the gateway's operator should check. Matched on OpenSSL's and Node's reason strings, which are stable.
+const TLS_HINTS: ReadonlyArray<[RegExp, string]> = [
+  [/certificate required/i, 'the worker requires a client certificate: give the gateway --worker-tls-cert/--worker-tls-key signed by the worker\'s --tls-client-ca'],
+  [/unable to verify|self[- ]signed certificate|unable to get (local )?issuer|certificate verify failed/i, 'the worker\'s certificate does not chain to --worker-tls-ca'],
+  [/ERR_TLS_CERT_ALTNAME_INVALID|does not match certificate's altnames/i, 'the worker\'s certificate does not name the address dialled: add it to its subjectAltName, or set --worker-tls-server-name'],
+  [/certificate has expired|certificate is not yet valid/i, 'a certificate is outside its validity dates'],
+  [/wrong version number/i, 'the worker does not speak TLS (start it with --tls-cert/--tls-key, or drop --worker-tls-ca)'],
+];
+
+/**
+ * A gRPC failure's details, tidied for one log line (OpenSSL's error-queue prefix, line breaks, timestamps and the
+ * empty resolution note dropped), with a hint when it is a TLS problem. Other details pass through unchanged.
+ */
+export function explainTransportError(details: string): string {
+  const hint = TLS_HINTS.find(([re]) => re.test(details))?.[1];
+  if (hint === undefined) return details;
+  const tidy = details
+    // "80DC...:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:../deps/...:SSL alert number 116"
+    .replace(/(?:Error: )?[0-9A-F]{8,}:error:[0-9A-F]+:SSL routines:[^:]*:([^:]+):[^\s:]+:\d+:(?:SSL alert number \d+)?/g, '$1')
+    .replace(/\s*\(\d{4}-\d\d-\d\dT[\d:.]+Z\)/g, '')
+    .replace(/\.?\s*Resolution note:\s*$/, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return `${tidy} (TLS: ${hint})`;
+}
