@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import type { GatewayMetrics } from '../metrics/gateway_metrics.js';
 import type { Clock, GatewayDriver } from './driver.js';
 import type { ParsedRequest } from './request.js';
+import type { Admission, EdgeGuard } from './tenancy/guard.js';
 
 /** How an API should report a rejection: bad input, unknown model/pool, a duplicate id, or load (retry later). */
 export type RejectionKind = 'invalid' | 'not_found' | 'conflict' | 'overloaded' | 'unavailable' | 'unimplemented';
@@ -21,6 +22,10 @@ export interface Rejection {
   code: string;
   reason: string;
   retryAfterS?: number;
+  /** The OpenAI-style error code the HTTP API shows (rate_limit_exceeded, ...); default: `code`. */
+  apiCode?: string;
+  /** The request field to blame (HTTP `param`). */
+  param?: string;
 }
 
 /** Scheduler codes that are not load; anything else is `overloaded` (retry later). */
@@ -39,6 +44,8 @@ export interface Finished {
   finishReason: 'length' | 'stop' | 'cancelled' | 'error';
   error?: string;
   cancelReason?: string;
+  /** Set when the edge ended it for a limit (cancelled; `cancelReason` says more): limits.<this>. */
+  limit?: 'streamIdleTimeoutS' | 'totalTimeoutS';
   usage: { promptTokens: number; completionTokens: number; cachedPromptTokens: number; costUsd: number };
   timings: { queueS: number; ttftS: number; tpotS: number; e2eS: number };
   shape: Shape;
@@ -64,6 +71,8 @@ export interface FrontendDeps {
   log?: (line: string) => void;
   /** Tokens per KV block (prefix-hit metrics). */
   blockTokens?: number;
+  /** Tenant quotas and request timeouts (tenancy/guard.ts): absent, none apply. */
+  guard?: EdgeGuard;
 }
 
 /** A request another replica serves: its tokens and end reach the caller's sink as if served here. */
@@ -131,9 +140,48 @@ export class Frontend {
     return this.d.isStopping();
   }
 
-  /** Submits; tokens and the end go to `sink` (never called when the result is a rejection). */
+  /**
+   * Submits; tokens and the end go to `sink` (never called when the result is a rejection). The edge guard (tenant
+   * quotas, timeouts) applies here, on the main frontend only: a request another replica forwarded was charged there.
+   */
   start(parsed: ParsedRequest, sink: StreamSink): StartResult {
     if (this.d.isStopping()) return { ok: false, rejection: { kind: 'unavailable', code: 'E_SHUTTING_DOWN', reason: 'the gateway is shutting down' } };
+    const guard = this.parent ? undefined : this.d.guard;
+    const { req } = parsed;
+    let adm: Admission | undefined;
+    if (guard) {
+      adm = guard.admit(parsed, sink);
+      if (!adm.ok) {
+        const m = this.d.metrics;
+        const { quota, rejection } = adm;
+        if (m) this.record(() => m.quotaRejected({ tenant: req.tenant, reason: quota }));
+        if (m) this.record(() => m.requestEnded({ shape: 'unknown', outcome: 'rejected', rejectCode: rejection.code, tenant: req.tenant, promptTokens: req.promptTokens, outputTokens: 0, cachedPromptTokens: 0, costUsd: 0 }));
+        return { ok: false, rejection };
+      }
+    }
+    const inner = adm?.ok ? adm.sink : sink;
+    let ended = false;
+    const res = this.route(parsed, {
+      onTokens: (ids) => inner.onTokens(ids),
+      onEnd: (f) => {
+        ended = true;
+        this.owners.delete(req.requestId);
+        inner.onEnd(f);
+      },
+    });
+    if (res.ok && !ended) this.owners.set(req.requestId, req.tenant);
+    if (adm?.ok) {
+      if (res.ok) adm.started(res.cancel);
+      else adm.rejected();
+    }
+    return res;
+  }
+
+  /** Tenants of live requests started here, by request id (Cancel checks the caller owns the request). */
+  private readonly owners = new Map<string, string>();
+
+  /** Forwards to another replica or serves here. */
+  private route(parsed: ParsedRequest, sink: StreamSink): StartResult {
     const fw = this.parent ? null : this.forwarder;
     if (fw) {
       const requestId = parsed.req.requestId;
@@ -166,7 +214,7 @@ export class Frontend {
     if (!res.ok) {
       const r: Rejection = { kind: KIND_OF_CODE[res.end.code] ?? 'overloaded', code: res.end.code, reason: res.end.reason };
       if (res.end.retryAfterS !== undefined) r.retryAfterS = res.end.retryAfterS;
-      if (m) this.record(() => m.requestEnded({ shape: res.cls?.shape ?? 'unknown', outcome: 'rejected', rejectCode: res.end.code, promptTokens: req.promptTokens, outputTokens: 0, cachedPromptTokens: 0, costUsd: 0 }));
+      if (m) this.record(() => m.requestEnded({ shape: res.cls?.shape ?? 'unknown', outcome: 'rejected', rejectCode: res.end.code, tenant: req.tenant, promptTokens: req.promptTokens, outputTokens: 0, cachedPromptTokens: 0, costUsd: 0 }));
       return { ok: false, rejection: r };
     }
     if (res.external) {
@@ -213,7 +261,7 @@ export class Frontend {
           const outcome = f.finishReason === 'error' ? 'error' : f.finishReason === 'cancelled' ? 'cancelled' : 'completed';
           const sloMet = outcome === 'completed' && ttftS <= slo.ttftS && (e.outputTokens <= 1 || tpotS <= slo.tpotS);
           this.record(() => m.requestEnded({
-            shape, pool, outcome, ttftS, tpotS, e2eS: f.timings.e2eS, queueS: f.timings.queueS,
+            shape, pool, tenant: req.tenant, outcome, ttftS, tpotS, e2eS: f.timings.e2eS, queueS: f.timings.queueS,
             promptTokens: e.promptTokens, outputTokens: e.outputTokens, cachedPromptTokens: e.cachedPromptTokens, costUsd: e.cost.usd, sloMet,
           }));
         }
@@ -251,8 +299,12 @@ export class Frontend {
 
   private metricsErrorSaid = false;
 
-  /** Cancels by id (an API's Cancel call); false when unknown or already ended. */
-  cancel(requestId: string, reason: string): boolean {
+  /**
+   * Cancels by id (an API's Cancel call); false when unknown or already ended. With `asTenant` (an authenticated
+   * caller) only that tenant's own requests: request ids are guessable, tenants must not cancel each other's.
+   */
+  cancel(requestId: string, reason: string, asTenant?: string): boolean {
+    if (asTenant !== undefined && this.owners.get(requestId) !== asTenant) return false;
     const fwd = this.forwarded.get(requestId);
     if (fwd) return fwd.cancel(reason);
     return this.d.driver.cancel(requestId, reason);

@@ -3,6 +3,7 @@
 import type { GenerateRequest__Output } from '../gen/proto/nvlsched/v1/GenerateRequest.js';
 import type { ReasoningEffort, ScheduleRequest, Shape } from '../core/types.js';
 import { promptBlockHashes } from './hashing.js';
+import { limitMessage } from './tenancy/limits.js';
 import { defaultTokenizer, type Tokenizer } from './tokenizer.js';
 
 /** max_tokens when the client leaves it 0 (as OpenAI's servers, a default; it says nothing about the shape). */
@@ -31,6 +32,11 @@ const EFFORTS: readonly string[] = ['low', 'medium', 'high'];
 export interface Limits {
   maxContextTokens: number;
   blockTokens: number;
+  /** The edge's caps (the `limits:` section, tenancy/limits.ts); absent: only the context bounds a request. */
+  maxPromptTokens?: number | null;
+  maxOutputTokens?: number | null;
+  maxTools?: number;
+  maxMessages?: number;
 }
 
 export interface ParsedRequest {
@@ -72,6 +78,20 @@ function readHashes(r: GenerateRequest__Output, ids: readonly number[], limits: 
   return out;
 }
 
+/** The output cap of a request that gave none: the API's default, within the context left and limits.maxOutputTokens. */
+export function defaultMaxTokens(apiDefault: number, room: number, limits: Limits): number {
+  return Math.min(apiDefault, room, limits.maxOutputTokens ?? Infinity);
+}
+
+/** The edge's caps (limits.maxPromptTokens, maxOutputTokens, maxTools), in proto field names. */
+function checkCaps(r: GenerateRequest__Output, promptTokens: number, limits: Limits): string | undefined {
+  const promptField = r.prompt.length > 0 ? 'prompt' : 'prompt_token_ids';
+  if (limits.maxPromptTokens != null && promptTokens > limits.maxPromptTokens) return limitMessage(promptField, `${promptTokens} tokens exceed`, 'maxPromptTokens', limits.maxPromptTokens);
+  if (limits.maxOutputTokens != null && r.maxTokens > limits.maxOutputTokens) return limitMessage('max_tokens', `${r.maxTokens} exceeds`, 'maxOutputTokens', limits.maxOutputTokens);
+  if (limits.maxTools !== undefined && r.numTools > limits.maxTools) return limitMessage('num_tools', `${r.numTools} tools exceed`, 'maxTools', limits.maxTools);
+  return undefined;
+}
+
 /**
  * Validates and converts; `requestId` is used when the client left request_id empty. Text prompts are tokenized by
  * `tokenizer` (o200k_base by default: approximate counts for non-OpenAI models, see tokenizer.ts).
@@ -82,6 +102,8 @@ export function parseGenerate(r: GenerateRequest__Output, limits: Limits, reques
   if (r.tenant.length > MAX_TENANT_CHARS) return fail(`tenant: at most ${MAX_TENANT_CHARS} characters, got ${r.tenant.length}`);
   const ids = readPrompt(r, limits, tokenizer);
   if (typeof ids === 'string') return fail(ids);
+  const capped = checkCaps(r, ids.length, limits);
+  if (capped !== undefined) return fail(capped);
   const room = limits.maxContextTokens - ids.length;
   if (r.maxTokens > room) return fail(`max_tokens: ${r.maxTokens} past the context left after a ${ids.length}-token prompt (${room})`);
   if (!Object.hasOwn(SHAPE_HINTS, r.shapeHint)) return fail(`shape_hint: unknown shape ${String(r.shapeHint)}`);
@@ -90,7 +112,7 @@ export function parseGenerate(r: GenerateRequest__Output, limits: Limits, reques
   if (r.turnIndex > 0 && r.sessionId === '') return fail('turn_index: needs session_id');
   const hashes = readHashes(r, ids, limits);
   if (typeof hashes === 'string') return fail(hashes);
-  const maxTokens = r.maxTokens > 0 ? r.maxTokens : Math.min(DEFAULT_MAX_TOKENS, room);
+  const maxTokens = r.maxTokens > 0 ? r.maxTokens : defaultMaxTokens(DEFAULT_MAX_TOKENS, room, limits);
   const shape = SHAPE_HINTS[r.shapeHint];
   const req: ScheduleRequest = {
     requestId: r.requestId !== '' ? r.requestId : requestId,

@@ -1,7 +1,10 @@
 // The Gateway gRPC service (proto/nvlsched/v1/gateway.proto) over the frontend: Generate validates
 // (INVALID_ARGUMENT naming the field), submits (a rejection → the status of its kind, the reason, and the retry hint
 // in metadata `retry-after-s`), then streams token chunks and ends with usage and timings. Cancel and a client
-// that goes away cancel the request and free its KV.
+// that goes away cancel the request and free its KV. With an authenticator, Generate and Cancel need an API key in
+// metadata (`authorization: Bearer <key>` or `x-api-key`): missing or wrong → UNAUTHENTICATED; the key's tenant
+// replaces the request's `tenant` field, and Cancel only reaches the caller's own tenant's requests. Health stays
+// open (probes carry no key).
 import * as grpc from '@grpc/grpc-js';
 
 import type { Shape } from '../core/types.js';
@@ -12,6 +15,8 @@ import type { Shape as ProtoShape } from '../gen/proto/nvlsched/v1/Shape.js';
 import { loadGatewayProto } from '../rpc/proto.js';
 import type { Frontend, RejectionKind } from './frontend.js';
 import { parseGenerate, type Limits } from './request.js';
+import { keyFromGrpc, type Authenticator } from './tenancy/auth.js';
+import type { GatewayMetrics } from '../metrics/gateway_metrics.js';
 
 const SHAPE_ENUM: Readonly<Record<Shape, ProtoShape>> = {
   tool_call: 'SHAPE_TOOL_CALL',
@@ -34,6 +39,10 @@ export interface ServiceDeps {
   limits: Limits;
   /** Detail for Health. */
   label: string;
+  /** API keys (tenancy/auth.ts); absent or null: no auth (the tenant field is used as sent). */
+  auth?: Authenticator | null;
+  /** Counts refused keys (nvlsched_auth_failures_total). */
+  metrics?: GatewayMetrics;
 }
 
 type GenerateCall = grpc.ServerWritableStream<GenerateRequest__Output, GenerateResponse>;
@@ -50,18 +59,38 @@ export class GatewayService {
     const fe = this.d.frontend;
     server.addService(proto.nvlsched.v1.Gateway.service, {
       Generate: (call: GenerateCall) => this.generate(call),
-      Cancel: (call: grpc.ServerUnaryCall<CancelRequest__Output, unknown>, cb: grpc.sendUnaryData<unknown>) =>
-        cb(null, { found: fe.cancel(call.request.requestId, 'cancelled by the client') }),
+      Cancel: (call: grpc.ServerUnaryCall<CancelRequest__Output, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        const who = this.authenticate(call.metadata);
+        if (!who.ok) return cb({ code: grpc.status.UNAUTHENTICATED, details: who.message });
+        cb(null, { found: fe.cancel(call.request.requestId, 'cancelled by the client', who.tenant) });
+      },
       Health: (_call: unknown, cb: grpc.sendUnaryData<unknown>) =>
         cb(null, { status: fe.stopping ? 'STATUS_DRAINING' : 'STATUS_SERVING', detail: `${this.d.label}; ${fe.liveRequests} live requests` }),
     });
   }
 
+  /** The caller's tenant from its key (undefined without auth), or the refusal. */
+  private authenticate(md: grpc.Metadata): { ok: true; tenant?: string } | { ok: false; message: string } {
+    const auth = this.d.auth;
+    if (!auth) return { ok: true };
+    const r = auth.authenticate(keyFromGrpc((name) => md.get(name)));
+    if (r.ok) return { ok: true, tenant: r.tenant };
+    try {
+      this.d.metrics?.authFailed(r.reason);
+    } catch {
+      // Metrics never break serving.
+    }
+    return { ok: false, message: `invalid_api_key: ${r.message}` };
+  }
+
   private generate(call: GenerateCall): void {
     const fe = this.d.frontend;
     if (fe.stopping) return fail(call, grpc.status.UNAVAILABLE, 'the gateway is shutting down');
+    const who = this.authenticate(call.metadata);
+    if (!who.ok) return fail(call, grpc.status.UNAUTHENTICATED, who.message);
     const parsed = parseGenerate(call.request, this.d.limits, fe.newRequestId(), fe.now());
     if (!parsed.ok) return fail(call, grpc.status.INVALID_ARGUMENT, parsed.error);
+    if (who.tenant !== undefined) parsed.value.req.tenant = who.tenant;
     const requestId = parsed.value.req.requestId;
     let open = true;
     // Set once start() returns; tokens only arrive later (after a worker round trip), the end may come at once.

@@ -3,13 +3,31 @@
 // each; state that is cheap to read at any time (queue depths, running counts, KV usage, cost totals) can instead
 // be pulled at scrape time through onCollect. No per-request state is kept here: labels are bounded (labels.ts).
 // Every method throws MetricsInputError naming the field on a bad value, and nothing else.
-import { Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import { addProcessMetrics } from './process_metrics.js';
 import { defineGatewayFamilies, type GatewayFamilies } from './gateway_families.js';
 import {
   count, DEFAULT_MAX_LABEL_VALUES, errorCode, HIT_TIERS, KV_TIERS, LabelGuard, LINKS, MetricsInputError, nonNegative,
-  oneOf, OUTCOMES, SHAPE_LABELS, type HitTier, type KvTier, type Link, type Outcome, type ShapeLabel,
+  oneOf, OUTCOMES, OVERFLOW_VALUE, SHAPE_LABELS, type HitTier, type KvTier, type Link, type Outcome, type ShapeLabel,
 } from './labels.js';
+
+/** Why the edge refused a tenant's request before scheduling (gateway/tenancy/quotas.ts). */
+export const QUOTA_REASONS = ['rate', 'concurrency', 'burst'] as const;
+/** Why an API key was refused (gateway/tenancy/auth.ts). */
+export const AUTH_FAILURES = ['missing', 'invalid', 'disabled'] as const;
+
+/** Per-tenant accounting (the edge's): labels bounded like every identifier (tenant folds into "other"). */
+function defineTenantFamilies(registry: Registry) {
+  const registers = [registry];
+  return {
+    requests: new Counter({ name: 'nvlsched_tenant_requests_total', help: 'Requests ended per tenant, by outcome (completed, rejected, cancelled, error); quota rejections included.', labelNames: ['tenant', 'outcome'] as const, registers }),
+    promptTokens: new Counter({ name: 'nvlsched_tenant_prompt_tokens_total', help: 'Prompt tokens of requests that ran, per tenant.', labelNames: ['tenant'] as const, registers }),
+    completionTokens: new Counter({ name: 'nvlsched_tenant_completion_tokens_total', help: 'Output tokens of ended requests, per tenant (counted at the end).', labelNames: ['tenant'] as const, registers }),
+    cost: new Counter({ name: 'nvlsched_tenant_cost_usd_total', help: 'Cost of ended requests in US dollars, per tenant (the scheduler cost ledger per request).', labelNames: ['tenant'] as const, registers }),
+    quotaRejections: new Counter({ name: 'nvlsched_tenant_quota_rejections_total', help: 'Requests refused by a tenant quota before scheduling, by reason (rate, concurrency, burst).', labelNames: ['tenant', 'reason'] as const, registers }),
+    authFailures: new Counter({ name: 'nvlsched_auth_failures_total', help: 'Requests refused for their API key, by reason (missing, invalid, disabled).', labelNames: ['reason'] as const, registers }),
+  };
+}
 
 export interface GatewayMetricsOptions {
   /** Also export prom-client's process_* and nodejs_* metrics (enable in one registry per process). Default false. */
@@ -37,6 +55,8 @@ export interface RequestEndedEvent {
   costUsd: number;
   /** Completed within both its TTFT and TPOT targets: counts toward goodput. */
   sloMet?: boolean;
+  /** The tenant (from its API key, or x-tenant without auth): per-tenant counters when given. */
+  tenant?: string;
 }
 
 export interface StepCompletedEvent {
@@ -73,6 +93,7 @@ export interface GatewaySnapshot {
 export class GatewayMetrics {
   readonly registry = new Registry();
   private readonly f: GatewayFamilies;
+  private readonly t: ReturnType<typeof defineTenantFamilies>;
   private readonly guard: LabelGuard;
   private source: (() => GatewaySnapshot) | undefined;
   private tickSnapshot: GatewaySnapshot | undefined;
@@ -84,6 +105,7 @@ export class GatewayMetrics {
       kv: () => this.pullKv(),
       cost: () => this.pullCost(),
     });
+    this.t = defineTenantFamilies(this.registry);
     this.guard = new LabelGuard(opts.maxLabelValues ?? DEFAULT_MAX_LABEL_VALUES, this.f.labelOverflow);
     if (opts.processMetrics) addProcessMetrics(this.registry);
   }
@@ -106,6 +128,15 @@ export class GatewayMetrics {
 
     this.f.requests.inc({ ...labels, outcome });
     if (costUsd > 0) this.f.requestCost.inc(labels, costUsd);
+    if (e.tenant !== undefined) {
+      const tenant = this.tenantLabel(`${at}.tenant`, e.tenant);
+      this.t.requests.inc({ tenant, outcome });
+      if (outcome !== 'rejected') {
+        this.t.promptTokens.inc({ tenant }, prompt);
+        this.t.completionTokens.inc({ tenant }, output);
+      }
+      if (costUsd > 0) this.t.cost.inc({ tenant }, costUsd);
+    }
     if (code !== undefined) {
       this.f.rejected.inc({ ...labels, code: this.guard.id(`${at}.rejectCode`, 'code', code) });
       return;
@@ -202,6 +233,31 @@ export class GatewayMetrics {
   /** A request continued on another instance after its worker failed. */
   rerun(e: { shape: ShapeLabel; pool: string }): void {
     this.f.reruns.inc(this.shapePool('rerun', e.shape, e.pool));
+  }
+
+  /** A tenant quota refused a request (gateway/tenancy/quotas.ts); requestEnded counts it as rejected too. */
+  quotaRejected(e: { tenant: string; reason: (typeof QUOTA_REASONS)[number] }): void {
+    const reason = oneOf('quotaRejected.reason', e.reason, QUOTA_REASONS);
+    this.t.quotaRejections.inc({ tenant: this.tenantLabel('quotaRejected.tenant', e.tenant), reason });
+  }
+
+  /** An API key was refused (no tenant is known then). */
+  authFailed(reason: (typeof AUTH_FAILURES)[number]): void {
+    this.t.authFailures.inc({ reason: oneOf('authFailed.reason', reason, AUTH_FAILURES) });
+  }
+
+  /**
+   * A tenant label: without auth the name is the client's x-tenant, so a value no label may hold folds into "other"
+   * (counted as overflow) instead of failing the call; past maxLabelValues tenants fold the same way.
+   */
+  private tenantLabel(field: string, tenant: string): string {
+    try {
+      return this.guard.id(field, 'tenant', tenant);
+    } catch (e) {
+      if (!(e instanceof MetricsInputError)) throw e;
+      this.f.labelOverflow.inc({ label: 'tenant' });
+      return OVERFLOW_VALUE;
+    }
   }
 
   /** Register the scrape-time source (replaces an earlier one). It must be cheap and must not block. */

@@ -74,3 +74,8 @@ export function parseTenants(value: unknown, path = 'config.tenants'): TenantsCo
 export function tenantPolicy(cfg: TenantsConfig, tenant: string): TenantPolicy {
   return cfg.byName.get(tenant) ?? (cfg.byName.get(DEFAULT_TENANT) as TenantPolicy);
 }
+
+/** A valid tenant name (API key records and headers use the same rule as this section). */
+export function isTenantName(name: string): boolean {
+  return NAME.test(name);
+}

@@ -3,22 +3,34 @@
 // kept) so that the client can read the 413 before the connection closes.
 import type { IncomingMessage } from 'node:http';
 
-export type BodyResult = { ok: true; body: Buffer } | { ok: false; reason: 'too_large' | 'aborted' };
+// A body that stops arriving (no bytes for `idleTimeoutMs`) is refused as `idle` (the server answers 408): a client
+// must not hold a connection and its buffered bytes open by sending nothing.
+export type BodyResult = { ok: true; body: Buffer } | { ok: false; reason: 'too_large' | 'aborted' | 'idle' };
 
-export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyResult> {
+export function readBody(req: IncomingMessage, maxBytes: number, idleTimeoutMs: number | null = null): Promise<BodyResult> {
   return new Promise((resolve) => {
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (declared > maxBytes) return resolve({ ok: false, reason: 'too_large' });
     const parts: Buffer[] = [];
     let total = 0;
     let settled = false;
+    let idle: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      if (idleTimeoutMs === null) return;
+      clearTimeout(idle);
+      idle = setTimeout(() => settle({ ok: false, reason: 'idle' }), idleTimeoutMs);
+      idle.unref();
+    };
     const settle = (r: BodyResult): void => {
       if (settled) return;
       settled = true;
+      clearTimeout(idle);
       resolve(r);
     };
+    arm();
     req.on('data', (b: Buffer) => {
       if (settled) return;
+      arm();
       total += b.length;
       if (total > maxBytes) {
         parts.length = 0;

@@ -44,18 +44,23 @@ export function retryAfterHeaderS(retryAfterS: number | undefined): number {
   return Math.max(1, Math.ceil(Number.isFinite(retryAfterS) ? (retryAfterS as number) : 1));
 }
 
+/** A missing or refused API key: 401 in OpenAI's shape (the server adds `WWW-Authenticate: Bearer`). */
+export function authError(message: string): ApiError {
+  return new ApiError(401, message, null, 'invalid_api_key');
+}
+
 /** The frontend refused a request: its kind picks the status; `promptParam` names the prompt for context errors. */
 export function rejectionError(r: Rejection, promptParam: string): ApiError {
   const status = STATUS_OF[r.kind];
   const message = `${r.code}: ${r.reason}`;
   if (r.kind === 'invalid') {
     const context = r.code === 'E_CONTEXT_TOO_LONG';
-    return new ApiError(400, message, context ? promptParam : null, context ? 'context_length_exceeded' : r.code);
+    return new ApiError(400, message, r.param ?? (context ? promptParam : null), r.apiCode ?? (context ? 'context_length_exceeded' : r.code));
   }
   if (r.kind === 'not_found') return new ApiError(404, message, 'model', 'model_not_found');
   if (r.kind === 'overloaded' || r.kind === 'unavailable') {
     const type = r.kind === 'overloaded' ? 'rate_limit_error' : 'server_error';
-    return new ApiError(status, message, null, r.code, type, retryAfterHeaderS(r.retryAfterS));
+    return new ApiError(status, message, r.param ?? null, r.apiCode ?? r.code, type, retryAfterHeaderS(r.retryAfterS));
   }
   return new ApiError(status, message, null, r.code, r.kind === 'unimplemented' ? 'not_implemented_error' : 'invalid_request_error');
 }

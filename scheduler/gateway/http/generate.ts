@@ -17,6 +17,9 @@ import { chunk, usageChunk, usageOf, wholeResponse, type ResponseHead } from './
 export type ApiFrontend = Pick<Frontend, 'start' | 'newRequestId' | 'now' | 'stopping' | 'liveRequests'>;
 
 function endError(f: Finished): ApiError | undefined {
+  // The edge ended it for a limit (limits.totalTimeoutS, limits.streamIdleTimeoutS): the client's request took too
+  // long, so a 408 naming the limit (streaming: the same error as an SSE event).
+  if (f.finishReason === 'cancelled' && f.limit !== undefined) return new ApiError(408, f.cancelReason ?? `limits.${f.limit} reached`, null, 'request_timeout');
   if (f.finishReason === 'error') return new ApiError(500, `the worker failed: ${f.error ?? 'unknown error'}`, null, 'worker_error');
   if (f.finishReason === 'cancelled') return new ApiError(503, `cancelled by the server: ${f.cancelReason ?? 'no reason given'}`, null, 'cancelled');
   return undefined;

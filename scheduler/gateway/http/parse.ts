@@ -9,7 +9,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 import type { ReasoningEffort, ScheduleRequest } from '../../core/types.js';
 import { promptBlockHashes } from '../hashing.js';
-import { DEFAULT_MAX_TOKENS, type Limits, type ParsedRequest } from '../request.js';
+import { DEFAULT_MAX_TOKENS, defaultMaxTokens, type Limits, type ParsedRequest } from '../request.js';
+import { limitMessage } from '../tenancy/limits.js';
 import type { Tokenizer } from '../tokenizer.js';
 import { chatPrompt } from './chat_prompt.js';
 import { ApiError, FieldError } from './errors.js';
@@ -95,6 +96,18 @@ function completionPromptIds(body: JsonObject, tokenizer: Tokenizer, maxTokens: 
   return p as number[];
 }
 
+/** limits.maxMessages and limits.maxTools, checked before the (costlier) prompt rendering. */
+function checkCounts(body: JsonObject, limits: Limits): void {
+  const messages = body['messages'];
+  if (Array.isArray(messages) && limits.maxMessages !== undefined && messages.length > limits.maxMessages) {
+    throw new ApiError(400, limitMessage('messages', `${messages.length} messages exceed`, 'maxMessages', limits.maxMessages), 'messages', 'limit_exceeded');
+  }
+  const tools = body['tools'];
+  if (Array.isArray(tools) && limits.maxTools !== undefined && tools.length > limits.maxTools) {
+    throw new ApiError(400, limitMessage('tools', `${tools.length} tools exceed`, 'maxTools', limits.maxTools), 'tools', 'limit_exceeded');
+  }
+}
+
 function build(kind: ApiKind, body: unknown, headers: IncomingHttpHeaders, ctx: ParseContext): ApiRequest {
   if (!isObject(body)) throw new FieldError('body', `expected a JSON object, got ${describe(body)}`);
   const hints = readHints(headers);
@@ -115,6 +128,7 @@ function build(kind: ApiKind, body: unknown, headers: IncomingHttpHeaders, ctx: 
     optBool(body, 'parallel_tool_calls', '');
     const choice = body['tool_choice'];
     if (choice !== undefined && choice !== null && !isObject(choice) && !['none', 'auto', 'required'].includes(choice as string)) throw new FieldError('tool_choice', `expected none, auto, required or an object, got ${describe(choice)}`);
+    checkCounts(body, ctx.limits);
     const chat = chatPrompt(body);
     ({ hasToolResults, assistantTurns } = chat);
     // tool_choice "none": the schemas are still in the prompt (they cost tokens) but no call can come back.
@@ -131,6 +145,9 @@ function build(kind: ApiKind, body: unknown, headers: IncomingHttpHeaders, ctx: 
     const n = ids.length > maxContextTokens ? `more than ${maxContextTokens}` : String(ids.length);
     throw new ApiError(400, `${promptParam}: the prompt has ${n} tokens; the model's context of ${maxContextTokens} leaves no room for output`, promptParam, 'context_length_exceeded');
   }
+  if (ctx.limits.maxPromptTokens != null && ids.length > ctx.limits.maxPromptTokens) {
+    throw new ApiError(400, limitMessage(promptParam, `the prompt's ${ids.length} tokens exceed`, 'maxPromptTokens', ctx.limits.maxPromptTokens), promptParam, 'limit_exceeded');
+  }
   const room = maxContextTokens - ids.length;
   const maxParam = body['max_completion_tokens'] !== undefined && body['max_completion_tokens'] !== null ? 'max_completion_tokens' : 'max_tokens';
   const clientMax = optInt(body, maxParam, '', 1);
@@ -138,7 +155,10 @@ function build(kind: ApiKind, body: unknown, headers: IncomingHttpHeaders, ctx: 
   if (clientMax !== undefined && clientMax > room) {
     throw new ApiError(400, `${maxParam}: ${clientMax} is past the context left after a ${ids.length}-token prompt (${room} of ${maxContextTokens})`, maxParam, 'context_length_exceeded');
   }
-  const maxTokens = clientMax ?? Math.min(kind === 'chat' ? DEFAULT_MAX_TOKENS : COMPLETIONS_DEFAULT_MAX_TOKENS, room);
+  if (clientMax !== undefined && ctx.limits.maxOutputTokens != null && clientMax > ctx.limits.maxOutputTokens) {
+    throw new ApiError(400, limitMessage(maxParam, `${clientMax} exceeds`, 'maxOutputTokens', ctx.limits.maxOutputTokens), maxParam, 'limit_exceeded');
+  }
+  const maxTokens = clientMax ?? defaultMaxTokens(kind === 'chat' ? DEFAULT_MAX_TOKENS : COMPLETIONS_DEFAULT_MAX_TOKENS, room, ctx.limits);
   const req: ScheduleRequest = {
     requestId: hints.requestId ?? ctx.newRequestId(),
     tenant: hints.tenant,

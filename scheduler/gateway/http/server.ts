@@ -2,13 +2,18 @@
 // `POST /v1/completions` (streaming and not), `GET /v1/models[/id]`, `GET /health`. The sibling of the gRPC service
 // (service.ts) over the same transport-neutral frontend. Bad input of any kind gets an OpenAI error JSON (never a
 // crash or a hang); close() is bounded: after a grace, lingering connections are destroyed (their requests cancel).
+// With `auth`, the API routes need an API key (`Authorization: Bearer <key>`, or `x-api-key`) — /v1/models too, as
+// OpenAI's does; /health stays open for probes — and the key's tenant replaces x-tenant. With `tls`, node:https.
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 
 import type { Limits } from '../request.js';
 import { defaultTokenizer, type Tokenizer } from '../tokenizer.js';
 import { readBody } from './body.js';
-import { ApiError, FieldError } from './errors.js';
+import type { GatewayMetrics } from '../../metrics/gateway_metrics.js';
+import { keyFromHttp, type Authenticator } from '../tenancy/auth.js';
+import { ApiError, FieldError, authError } from './errors.js';
 import { serveGeneration, type ApiFrontend } from './generate.js';
 import { parseChat, parseCompletion, type ApiRequest, type ParseContext } from './parse.js';
 import { sendError, sendJson } from './respond.js';
@@ -19,9 +24,19 @@ export interface HttpLimits {
   maxBodyBytes: number;
   /** close(): how long open requests may run on before their connections are destroyed. */
   closeGraceMs: number;
+  /** No body bytes for this long while reading → 408 (limits.bodyIdleTimeoutS); null: no limit. */
+  bodyIdleTimeoutS: number | null;
 }
 
-export const HTTP_LIMITS_DEFAULTS: Readonly<HttpLimits> = { maxBodyBytes: 8 * 1024 * 1024, closeGraceMs: 2000 };
+export const HTTP_LIMITS_DEFAULTS: Readonly<HttpLimits> = { maxBodyBytes: 8 * 1024 * 1024, closeGraceMs: 2000, bodyIdleTimeoutS: 30 };
+
+/** HTTPS: PEM key and certificate; with `ca` and `requestCert`, clients must present a certificate that ca signed (mTLS). */
+export interface HttpTls {
+  key: Buffer | string;
+  cert: Buffer | string;
+  ca?: Buffer | string;
+  requestCert?: boolean;
+}
 
 export interface HttpApiOptions {
   frontend: ApiFrontend;
@@ -34,6 +49,11 @@ export interface HttpApiOptions {
   log?: (line: string) => void;
   tokenizer?: Tokenizer;
   limitsHttp?: Partial<HttpLimits>;
+  /** API keys (tenancy/auth.ts); absent or null: no auth (x-tenant is used as sent). */
+  auth?: Authenticator | null;
+  /** Counts refused keys (nvlsched_auth_failures_total). */
+  metrics?: GatewayMetrics;
+  tls?: HttpTls;
 }
 
 export interface RunningHttpApi {
@@ -51,11 +71,32 @@ export async function startHttpApi(o: HttpApiOptions): Promise<RunningHttpApi> {
   const startedS = Math.floor(Date.now() / 1000);
   let closing = false;
 
+  /** The caller's tenant (undefined without auth), or null after a 401 was sent. */
+  const authenticate = (req: http.IncomingMessage, res: http.ServerResponse): { tenant?: string } | null => {
+    if (!o.auth) return {};
+    const r = o.auth.authenticate(keyFromHttp(req.headers));
+    if (r.ok) return { tenant: r.tenant };
+    try {
+      o.metrics?.authFailed(r.reason);
+    } catch {
+      // Metrics never break serving.
+    }
+    // The body is not read for an unauthenticated caller: discard what comes and close the connection.
+    req.resume();
+    sendError(res, authError(r.message), { 'www-authenticate': 'Bearer', connection: 'close' });
+    return null;
+  };
+
   const generation = (parse: (body: unknown, h: http.IncomingHttpHeaders, ctx: ParseContext) => ApiRequest, idPrefix: string) =>
     async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
-      const body = await readBody(req, lim.maxBodyBytes);
+      const who = authenticate(req, res);
+      if (who === null) return;
+      const body = await readBody(req, lim.maxBodyBytes, lim.bodyIdleTimeoutS === null ? null : lim.bodyIdleTimeoutS * 1000);
       if (!body.ok) {
         if (body.reason === 'aborted') return;
+        if (body.reason === 'idle') {
+          return sendError(res, new ApiError(408, `body: no bytes for ${lim.bodyIdleTimeoutS} s while reading it (limits.bodyIdleTimeoutS = ${lim.bodyIdleTimeoutS})`, 'body', 'request_timeout'), { connection: 'close' });
+        }
         // Drain (discard) the rest so the client sees the 413, then close the connection.
         req.resume();
         return sendError(res, new ApiError(413, `body: larger than the limit of ${lim.maxBodyBytes} bytes`, 'body', 'request_too_large'), { connection: 'close' });
@@ -69,10 +110,18 @@ export async function startHttpApi(o: HttpApiOptions): Promise<RunningHttpApi> {
       }
       if (json === undefined) return sendError(res, new FieldError('body', 'expected a JSON object, got an empty body'));
       const api = parse(json, req.headers, { limits: o.limits, models: o.models, tokenizer, newRequestId: () => fe.newRequestId(idPrefix), nowS: fe.now() });
+      // The key names the tenant; a client's x-tenant does not override it.
+      if (who.tenant !== undefined) api.parsed.req.tenant = who.tenant;
       serveGeneration(fe, api, tokenizer, res);
     };
 
-  const modelsRoute: Route = { methods: ['GET'], handle: (_req, res) => sendJson(res, 200, { object: 'list', data: o.models.map((m) => modelObject(m, startedS)) }) };
+  const modelsRoute: Route = {
+    methods: ['GET'],
+    handle: (req, res) => {
+      if (authenticate(req, res) === null) return;
+      sendJson(res, 200, { object: 'list', data: o.models.map((m) => modelObject(m, startedS)) });
+    },
+  };
   const routes: Readonly<Record<string, Route>> = {
     '/v1/chat/completions': { methods: ['POST'], handle: generation(parseChat, 'chatcmpl') },
     '/v1/completions': { methods: ['POST'], handle: generation(parseCompletion, 'cmpl') },
@@ -103,6 +152,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<RunningHttpApi> {
     const r = modelId !== undefined ? undefined : routes[pathname];
     if (modelId !== undefined) {
       if (method !== 'GET') return sendError(res, new ApiError(405, `${method} is not allowed on ${pathname}; use GET`, null, 'method_not_allowed'), { allow: 'GET' });
+      if (authenticate(req, res) === null) return;
       if (!o.models.includes(modelId)) return sendError(res, new ApiError(404, `The model ${JSON.stringify(modelId)} does not exist; served: ${o.models.join(', ')}`, 'model', 'model_not_found'));
       return sendJson(res, 200, modelObject(modelId, startedS));
     }
@@ -113,7 +163,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<RunningHttpApi> {
 
   // requireHostHeader off: a request without Host still reaches the handlers (and gets an OpenAI-shaped answer)
   // instead of Node's bare 400.
-  const server = http.createServer({ requireHostHeader: false }, (req, res) => {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     // While closing, a kept-alive connection closes once its response is done instead of idling until the grace.
     res.on('finish', () => {
       if (closing) server.closeIdleConnections();
@@ -130,8 +180,19 @@ export async function startHttpApi(o: HttpApiOptions): Promise<RunningHttpApi> {
     } catch (e) {
       fail(e);
     }
-  });
+  };
+  const server: http.Server = o.tls
+    ? https.createServer({
+      requireHostHeader: false,
+      key: o.tls.key,
+      cert: o.tls.cert,
+      ...(o.tls.ca !== undefined ? { ca: o.tls.ca } : {}),
+      // mTLS: a client without a certificate signed by `ca` fails the handshake (no HTTP answer at all).
+      ...(o.tls.requestCert ? { requestCert: true, rejectUnauthorized: true } : {}),
+    }, handler)
+    : http.createServer({ requireHostHeader: false }, handler);
   const sockets = new Set<Socket>();
+  // With TLS, 'connection' gives the raw TCP socket: destroying it ends the TLS session on top too.
   server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
