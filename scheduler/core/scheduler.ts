@@ -10,6 +10,7 @@ import { makeAdmissionPolicy } from './admission/registry.js';
 import { makeClassification, type ClassificationStage } from './classify/classification.js';
 import { makePlugin, THINK_TIME_PREDICTORS } from './classify/registry.js';
 import { ConfigError, asParams, onlyKeys } from './config/params.js';
+import type { TenantsConfig } from './config/tenants.js';
 import { CostLedger, type LedgerPool } from './cost/ledger.js';
 import type { EngineConfig } from './engine/config.js';
 import { InstanceEngine } from './engine/engine.js';
@@ -63,6 +64,12 @@ export interface SchedulerOptions {
   /** Time estimates (the performance model, scheduler/perf/placement_cost.ts). */
   cost: PlacementCostModel;
   rng: RandomSource;
+  /**
+   * The `tenants` section (config/tenants.ts parseTenants): weighted fair share and priority bands between tenants
+   * in every instance's queue, and admission judged on the queue as each tenant meets it. Absent: no fair share
+   * (one queue order for all, as before); cost per tenant is kept either way.
+   */
+  tenants?: TenantsConfig;
 }
 
 export type SubmitResult =
@@ -162,6 +169,7 @@ export class Scheduler {
   private readonly loads: PoolLoad[] = [];
   private readonly blockTokens: number;
   private readonly shares: { requestId: string; numTokens: number }[] = [];
+  private scratchView: InstanceView | undefined;
 
   constructor(private readonly opts: SchedulerOptions) {
     const policy = readPolicy(opts.policy);
@@ -191,7 +199,10 @@ export class Scheduler {
     if (!pool) throw new ConfigError(`${path}.pool`, `unknown pool ${JSON.stringify(setup.pool)}; known: ${[...this.pools.keys()].join(', ')}`);
     if (pool.spec.kind !== 'self_hosted') throw new ConfigError(`${path}.pool`, `pool ${setup.pool} is external: it has no instances`);
     if (this.instances.has(setup.instanceId)) throw new ConfigError(`${path}.instanceId`, `duplicate instance ${setup.instanceId}`);
-    const engine = new InstanceEngine({ instanceId: setup.instanceId, config: setup.engine, policy: makeBatchPolicy(batch, 'policy.batch'), recyclePlans: true });
+    const engine = new InstanceEngine({
+      instanceId: setup.instanceId, config: setup.engine, policy: makeBatchPolicy(batch, 'policy.batch'), recyclePlans: true,
+      ...(this.opts.tenants ? { tenants: this.opts.tenants } : {}),
+    });
     this.kvIndex.registerInstance(setup.instanceId, setup.domainId, setup.members);
     const numGpus = setup.members.reduce((n, m) => n + m.gpus.length, 0);
     const inst: Instance = {
@@ -260,14 +271,17 @@ export class Scheduler {
     if (!placed.ok) return reject(placed.code, placed.message, cls);
     const inst = this.instances.get(placed.instanceId) as Instance;
     const { tokens: cachedPromptTokens, fetch } = this.cachedTokens(req, inst, placed.prefix);
-    const predictedTtftS = this.predictTtftS(pool, inst, req.promptTokens - cachedPromptTokens, cachedPromptTokens);
-    const admit = this.admission.decide(req, cls, inst.view, predictedTtftS);
+    // Under fair share a request waits behind the part of the queue its tenant's share puts ahead of it, not all.
+    const queueView = inst.engine.fairShare ? this.tenantQueueView(inst, req.tenant, req.promptTokens - cachedPromptTokens) : inst.view;
+    const predictedTtftS = this.predictTtftS(pool, queueView, req.promptTokens - cachedPromptTokens, cachedPromptTokens);
+    const admit = this.admission.decide(req, cls, queueView, predictedTtftS);
     if (!admit.admit) return reject(admit.code, admit.reason, cls, admit.retryAfterS);
     const enq = inst.engine.enqueue(
       {
         requestId: req.requestId,
         shape: cls.shape,
         priority: req.priority ?? 0,
+        tenant: req.tenant,
         arrivalS: req.arrivalS,
         promptTokens: req.promptTokens,
         cachedPromptTokens,
@@ -282,7 +296,7 @@ export class Scheduler {
     inst.requests.set(enq.seqId, req.requestId);
     inst.view.inFlightRequests++;
     this.live.set(req.requestId, { req, cls, inst, seqId: enq.seqId, fetch });
-    this.ledger.startRequest(req.requestId, pool.spec.name, nowS, req.sessionId);
+    this.ledger.startRequest(req.requestId, pool.spec.name, nowS, req.sessionId, req.tenant);
     this.counts.live++;
     this.syncView(inst);
     return { ok: true, requestId: req.requestId, pool: pool.spec.name, instanceId: inst.setup.instanceId, cls, cachedPromptTokens, fetch };
@@ -358,9 +372,18 @@ export class Scheduler {
     return { tokens: Math.min(req.promptTokens, blocks * bt), fetch };
   }
 
-  private predictTtftS(pool: Pool, inst: Instance, uncachedTokens: number, cachedTokens: number): number {
-    const waitS = inst.view.pendingPrefillTokens * pool.prefillSPerToken;
-    return waitS + this.opts.cost.prefillS(inst.view, Math.max(1, uncachedTokens), cachedTokens);
+  private predictTtftS(pool: Pool, view: InstanceView, uncachedTokens: number, cachedTokens: number): number {
+    const waitS = view.pendingPrefillTokens * pool.prefillSPerToken;
+    return waitS + this.opts.cost.prefillS(view, Math.max(1, uncachedTokens), cachedTokens);
+  }
+
+  /** The instance's view with its queue replaced by what a request of `tenant` finds ahead of it (a reused object). */
+  private tenantQueueView(inst: Instance, tenant: string, uncachedTokens: number): InstanceView {
+    const v = Object.assign(this.scratchView ??= { ...inst.view }, inst.view);
+    const ahead = inst.engine.queueAhead(tenant, uncachedTokens);
+    v.queuedRequests = ahead.queuedRequests;
+    v.pendingPrefillTokens = ahead.pendingPrefillTokens;
+    return v;
   }
 
   private startSessionTurn(req: ScheduleRequest, inst: Instance, nowS: number): void {
@@ -565,6 +588,11 @@ export class Scheduler {
     return this.ledger.totals();
   }
 
+  /** costTotals() split by tenant (ScheduleRequest.tenant): everything charged to each tenant's requests and sessions. */
+  costByTenant(): Record<string, CostRecord> {
+    return this.ledger.byTenant();
+  }
+
   private instance(instanceId: string): Instance {
     const inst = this.instances.get(instanceId);
     if (!inst) throw new ConfigError('instanceId', `unknown instance ${JSON.stringify(instanceId)}`);
@@ -603,5 +631,5 @@ export class Scheduler {
 
 /** Validates the top-level keys of a scheduler config section (the rest is read by each plugin). */
 export function checkSchedulerKeys(value: unknown, path = 'scheduler'): void {
-  onlyKeys(asParams(value, path), path, ['policy', 'classification', 'pools', 'instances']);
+  onlyKeys(asParams(value, path), path, ['policy', 'classification', 'pools', 'instances', 'tenants']);
 }

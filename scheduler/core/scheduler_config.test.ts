@@ -35,3 +35,13 @@ test('YAML syntax errors name the file and line', () => {
   assert.throws(() => loadSchedulerConfigText('policy: shape-aware\npools: [\n', 'my.yaml'), /my\.yaml:3: not valid YAML/);
   assert.throws(() => loadSchedulerConfigText('policy: [1, 2]\n', 'p.yaml'), (e: unknown) => e instanceof ConfigError && e.field === 'config.policy');
 });
+
+test('the tenants section is validated with parseTenants and kept parsed; absent means no fair share', () => {
+  assert.equal(parseSchedulerConfig({}).tenants, undefined);
+  const c = loadSchedulerConfigText('tenants:\n  acme: {weight: 4, priorityBand: high}\n', 't.yaml');
+  assert.equal(c.tenants?.byName.get('acme')?.weight, 4);
+  assert.equal(c.tenants?.byName.get('acme')?.priorityBand, 'high');
+  assert.equal(c.tenants?.byName.get('default')?.weight, 1, 'default is filled in');
+  assert.equal(fieldOf(() => parseSchedulerConfig({ tenants: { acme: { weight: 0 } } })), 'config.tenants.acme.weight');
+  assert.equal(fieldOf(() => parseSchedulerConfig({ tenants: { acme: { priorityBand: 'urgent' } } })), 'config.tenants.acme.priorityBand');
+});

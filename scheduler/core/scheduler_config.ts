@@ -1,5 +1,6 @@
 // The scheduler's YAML configuration as one document: the policy (a name or slot overrides), classification (the
-// classifier, the output-length predictor, SLOs per shape) and the pools. Validation builds every plugin once, so
+// classifier, the output-length predictor, SLOs per shape), the pools and the tenants (fair-share weights,
+// priority bands and the quotas the gateway's edge enforces). Validation builds every plugin once, so
 // a file that loads here cannot fail later on a plugin parameter; every error names its field (E_BAD_CONFIG) and
 // YAML syntax errors name the line.
 import { parseDocument } from 'yaml';
@@ -7,6 +8,7 @@ import { makeAdmissionPolicy } from './admission/registry.js';
 import { makeClassification } from './classify/classification.js';
 import { ConfigError, asParams, onlyKeys } from './config/params.js';
 import { DEFAULT_POOLS_CONFIG, parsePools, type PoolConfig } from './config/pools.js';
+import { parseTenants, type TenantsConfig } from './config/tenants.js';
 import { makeBatchPolicy } from './engine/registry.js';
 import { makePlacementPolicy } from './place/profiles.js';
 import { readPolicy, type PolicyConfig } from './policy.js';
@@ -20,9 +22,11 @@ export interface SchedulerConfig {
   /** As written (validated): SchedulerOptions.classification. */
   classification: unknown;
   pools: PoolConfig[];
+  /** Absent when the document has no `tenants` section: no fair share (SchedulerOptions.tenants). */
+  tenants?: TenantsConfig;
 }
 
-const KEYS = ['policy', 'classification', 'pools'];
+const KEYS = ['policy', 'classification', 'pools', 'tenants'];
 const CHECK_RNG: RandomSource = { next: () => 0.5 };
 
 /** Validates a parsed document (an object) by building each plugin once; absent sections take the defaults. */
@@ -38,7 +42,8 @@ export function parseSchedulerConfig(value: unknown, path = 'config'): Scheduler
   makeRetentionPolicy(policy.config.retention, at('retention'));
   makeClassification(doc.classification, `${path}.classification`);
   const pools = parsePools(doc.pools ?? DEFAULT_POOLS_CONFIG, `${path}.pools`);
-  return { policyName: policy.name, policy: policy.config, classification: doc.classification, pools };
+  const tenants = doc.tenants === undefined ? undefined : parseTenants(doc.tenants, `${path}.tenants`);
+  return { policyName: policy.name, policy: policy.config, classification: doc.classification, pools, ...(tenants ? { tenants } : {}) };
 }
 
 /** Parses YAML (or JSON) text; `source` names the file in errors. */
@@ -67,4 +72,10 @@ classification:
     chat: {ttftS: 1, tpotS: 0.05}
 # pools: absent = the embedded GB200 NVL72 example (llama-3.1-70b, deepseek-r1, an external upstream);
 # see scheduler/core/route/README.md for every field.
+# tenants: absent = no fair share between tenants. Per tenant (\`default\` covers the unnamed ones):
+#   tenants:
+#     default: {weight: 1}
+#     acme:    {weight: 4, priorityBand: high, maxConcurrentRequests: 64, tokensPerMinute: 2000000}
+# weight and priorityBand (low | normal | high) order every instance's queue (scheduler/core/engine/fair_share.ts);
+# the quotas are enforced at the gateway's edge (429 with Retry-After).
 `;

@@ -173,3 +173,25 @@ for (const [name, act, code, message] of ERRORS) {
     assert.deepEqual(l.totals(), before, 'a refused charge changes nothing');
   });
 }
+
+test('per tenant: every charge of a tenant’s requests and its sessions’ idle retention; tenants sum to the totals', () => {
+  const l = new CostLedger(POOLS);
+  l.startRequest('a1', 'gpu', 0, 's', 'acme');
+  l.startRequest('b1', 'gpu', 0, undefined, 'beta');
+  l.onStep({ pool: 'gpu', numGpus: 2 }, 1, [{ requestId: 'a1', numTokens: 3 }, { requestId: 'b1', numTokens: 1 }]);
+  l.onTokens('b1', { inputTokens: 10, outputTokens: 2 });
+  l.finishRequest('a1', 1);
+  l.setIdleKvBlocks('s', 'gpu', 4, 1); // 4 blocks × 1,000 bytes for 2 s = 8,000 byte-s = $8e-6
+  l.startRequest('a2', 'gpu', 3, 's', 'acme');
+  l.finishRequest('a2', 3);
+  l.finishRequest('b1', 3);
+  const by = l.byTenant();
+  assert.deepEqual(Object.keys(by).sort(), ['acme', 'beta']);
+  near(by.acme, { gpuSeconds: 1.5, kvByteSeconds: 8000, idleKvByteSeconds: 8000, usd: 1.5 + 8e-6 });
+  near(by.beta, { gpuSeconds: 0.5, inputTokens: 10, outputTokens: 2, usd: 0.5 });
+  near(l.totals(), { gpuSeconds: 2, kvByteSeconds: 8000, idleKvByteSeconds: 8000, inputTokens: 10, outputTokens: 2, usd: 2 + 8e-6 });
+  // Requests without a tenant are in the totals only.
+  l.startRequest('x', 'gpu', 3);
+  l.onStep({ pool: 'gpu', numGpus: 1 }, 1, [{ requestId: 'x', numTokens: 1 }]);
+  assert.deepEqual(Object.keys(l.byTenant()).sort(), ['acme', 'beta']);
+});

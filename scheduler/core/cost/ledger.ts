@@ -15,8 +15,10 @@
 //   × usdPerGpuHour / 3600 plus idle KV at usdPerIdleKvGbHour; 'tokens' (external pools, and self-hosted pools
 //   without a GPU price) charges (input − cached) × input price + cached × cached price + output × output price.
 //   Counts are kept either way; only money follows the billing.
-// Every charge to a request also goes to its session (if any) and to the totals. finishRequest/finishSession
-// return the record and forget it, so memory is bounded by live requests and sessions.
+// Every charge to a request also goes to its session (if any), its tenant (if given) and to the totals; a session's
+// idle retention goes to the tenant of its requests. finishRequest/finishSession return the record and forget it,
+// so memory is bounded by live requests and sessions, plus one record per tenant (at most MAX_TENANTS; later
+// names share OTHER_TENANTS so an unbounded stream of names cannot grow it).
 import type { CostRecord, PoolKind } from '../types.js';
 
 export type Billing = 'gpu_time' | 'tokens';
@@ -71,16 +73,23 @@ interface Pricing {
   usdPerIdleKvByteS: number;
 }
 
+/** Per-tenant records kept at most; charges of further tenant names go to OTHER_TENANTS. */
+export const MAX_TENANTS = 10_000;
+export const OTHER_TENANTS = '(other tenants)';
+
 interface RequestEntry {
   record: CostRecord;
   pricing: Pricing;
   session: SessionEntry | undefined;
+  tenant: CostRecord | undefined;
   kvBlocks: number;
   kvSinceS: number;
 }
 
 interface SessionEntry {
   record: CostRecord;
+  /** The tenant of its requests (the first one that named one): idle retention is charged there too. */
+  tenant: CostRecord | undefined;
   liveRequests: number;
   idlePricing: Pricing | undefined;
   idleBlocks: number;
@@ -115,6 +124,7 @@ export class CostLedger {
   private readonly requests = new Map<string, RequestEntry>();
   private readonly sessions = new Map<string, SessionEntry>();
   private readonly total = emptyCost();
+  private readonly tenants = new Map<string, CostRecord>();
 
   constructor(pools: readonly LedgerPool[]) {
     for (const pool of pools) this.pricing.set(pool.name, pricingOf(pool));
@@ -126,17 +136,20 @@ export class CostLedger {
 
   /**
    * A request routed to `pool` at nowS; its charges also go to `sessionId` when given. The session's idle
-   * retention (if any) ends here: from now on its blocks are the running request's prefix (setKvBlocks).
+   * retention (if any) ends here: from now on its blocks are the running request's prefix (setKvBlocks). With
+   * `tenant`, every charge is also added to that tenant's record (byTenant()).
    */
-  startRequest(requestId: string, pool: string, nowS: number, sessionId?: string): void {
+  startRequest(requestId: string, pool: string, nowS: number, sessionId?: string, tenant?: string): void {
     if (this.requests.has(requestId)) throw new CostLedgerError('E_DUPLICATE_REQUEST', `request ${JSON.stringify(requestId)} already started`);
     const pricing = this.poolPricing(pool);
     const session = sessionId === undefined ? undefined : this.sessionEntry(sessionId);
+    const tenantRecord = tenant === undefined ? undefined : this.tenantRecord(tenant);
     if (session) {
       this.endIdle(session, nowS);
       session.liveRequests++;
+      session.tenant ??= tenantRecord;
     }
-    this.requests.set(requestId, { record: emptyCost(), pricing, session, kvBlocks: 0, kvSinceS: nowS });
+    this.requests.set(requestId, { record: emptyCost(), pricing, session, tenant: tenantRecord, kvBlocks: 0, kvSinceS: nowS });
   }
 
   /** One executed step: GPU time split among its sequences by token share. */
@@ -224,6 +237,13 @@ export class CostLedger {
     return { ...this.total };
   }
 
+  /** Everything charged so far per tenant (requests started with one, and their sessions' idle retention). */
+  byTenant(): Record<string, CostRecord> {
+    const out: Record<string, CostRecord> = {};
+    for (const [name, record] of this.tenants) out[name] = { ...record };
+    return out;
+  }
+
   get liveRequests(): number {
     return this.requests.size;
   }
@@ -261,6 +281,10 @@ export class CostLedger {
       entry.session.record[field] += amount;
       entry.session.record.usd += usd;
     }
+    if (entry.tenant) {
+      entry.tenant[field] += amount;
+      entry.tenant.usd += usd;
+    }
     this.total[field] += amount;
     this.total.usd += usd;
   }
@@ -268,7 +292,8 @@ export class CostLedger {
   private chargeIdle(session: SessionEntry, pricing: Pricing, blockSeconds: number): void {
     const byteSeconds = blockSeconds * pricing.kvBytesPerBlock;
     const usd = byteSeconds * pricing.usdPerIdleKvByteS;
-    for (const record of [session.record, this.total]) {
+    for (const record of [session.record, this.total, session.tenant]) {
+      if (!record) continue;
       record.kvByteSeconds += byteSeconds;
       record.idleKvByteSeconds += byteSeconds;
       record.usd += usd;
@@ -295,10 +320,20 @@ export class CostLedger {
     return entry;
   }
 
+  private tenantRecord(tenant: string): CostRecord {
+    let record = this.tenants.get(tenant);
+    if (!record) {
+      const name = this.tenants.size < MAX_TENANTS - 1 ? tenant : OTHER_TENANTS;
+      record = this.tenants.get(name) ?? emptyCost();
+      this.tenants.set(name, record);
+    }
+    return record;
+  }
+
   private sessionEntry(sessionId: string): SessionEntry {
     let session = this.sessions.get(sessionId);
     if (!session) {
-      session = { record: emptyCost(), liveRequests: 0, idlePricing: undefined, idleBlocks: 0, idleSinceS: Number.NEGATIVE_INFINITY };
+      session = { record: emptyCost(), tenant: undefined, liveRequests: 0, idlePricing: undefined, idleBlocks: 0, idleSinceS: Number.NEGATIVE_INFINITY };
       this.sessions.set(sessionId, session);
     }
     return session;

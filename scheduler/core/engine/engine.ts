@@ -1,6 +1,7 @@
 // One model instance's step loop, without a clock: the caller passes nowS to every call, so the same engine runs
 // live (the gateway's clock) and in virtual time (the simulator). Strict alternation: planStep, execute the plan,
 // completeStep with its outcome, then the next planStep. Any number of enqueue/cancel/session calls in between.
+import type { TenantsConfig } from '../config/tenants.js';
 import { SHAPES, type EngineSequence, type StepOutcome } from '../types.js';
 import { completeStep, endSeq } from './completer.js';
 import type { EngineConfig } from './config.js';
@@ -23,6 +24,11 @@ export interface InstanceEngineOptions {
    * Turn it on where a plan is consumed before its completeStep (the simulator, the worker stream); copy what is kept.
    */
   recyclePlans?: boolean;
+  /**
+   * Weighted fair share between tenants (and their priority bands) in the queue: fair_share.ts. Absent: every
+   * sequence waits in one group and the order is the batch policy's alone, as without tenants.
+   */
+  tenants?: TenantsConfig;
 }
 
 export class InstanceEngine {
@@ -30,7 +36,7 @@ export class InstanceEngine {
 
   constructor(opts: InstanceEngineOptions) {
     const ledger = opts.ledger ?? new CountingKvLedger(opts.config.kvBlocksTotal, opts.config.hostKvBlocksTotal);
-    this.st = makeState(opts.instanceId, opts.config, opts.policy, ledger, opts.recyclePlans ?? false);
+    this.st = makeState(opts.instanceId, opts.config, opts.policy, ledger, opts.recyclePlans ?? false, opts.tenants);
   }
 
   get policyName(): string {
@@ -47,7 +53,8 @@ export class InstanceEngine {
       return { ok: false, end: { kind: 'rejected', code: 'E_KV_CAPACITY', reason } };
     }
     const queued = st.counts.waiting + st.counts.swapped;
-    if (queued >= st.cfg.maxQueuedSeqs) {
+    // With tenants, a tenant under its weighted share of the bound still gets in: refusals fall on who filled it.
+    if (queued >= st.cfg.maxQueuedSeqs && !st.fair.underShare(st.fair.groupOf(init.tenant ?? ''), queued, st.cfg.maxQueuedSeqs)) {
       return { ok: false, end: { kind: 'rejected', code: 'E_QUEUE_FULL', reason: `${queued} sequences queued (maxQueuedSeqs ${st.cfg.maxQueuedSeqs})` } };
     }
     const s = newSeq(st.nextSeqId++, init, nowS);
@@ -77,6 +84,24 @@ export class InstanceEngine {
 
   get(seqId: number): EngineSequence | undefined {
     return this.st.seqs.get(seqId);
+  }
+
+  /** Whether the queue is ordered by weighted fair share between tenants (a tenants section was given). */
+  get fairShare(): boolean {
+    return this.st.fair.enabled;
+  }
+
+  /**
+   * The queue as a new request of `tenant` meets it under fair share: sequences and prefill tokens that will be
+   * served before it (swapped and running ones, every higher band, its own tenant's, and the interleaved part of
+   * each same-band tenant's; see FairShare.aheadOf). Without tenants: the whole queue, as view(). O(active tenants).
+   */
+  queueAhead(tenant: string, ownPrefillTokens: number): { queuedRequests: number; pendingPrefillTokens: number } {
+    const { counts, fair } = this.st;
+    if (!fair.enabled) return { queuedRequests: counts.waiting + counts.swapped, pendingPrefillTokens: counts.pendingPrefillTokens };
+    const ahead = fair.aheadOf(tenant, ownPrefillTokens);
+    const outsideQueue = counts.pendingPrefillTokens - fair.queuedPrefillTokens;
+    return { queuedRequests: counts.swapped + ahead.waiting, pendingPrefillTokens: outsideQueue + ahead.prefillTokens };
   }
 
   view(): EngineLoad {
@@ -165,6 +190,8 @@ function newSeq(seqId: number, init: SeqInit, nowS: number): Seq {
     planIndex: -1,
     eosPending: false,
     floorTokens: 0,
+    tenant: init.tenant ?? '',
+    group: null,
   };
 }
 
@@ -180,6 +207,7 @@ function checkInit(init: SeqInit): void {
   checkInt(init.maxOutputTokens, 'maxOutputTokens', 1);
   if (!(init.predictedOutputTokens >= 0)) throw new EngineError('E_BAD_SEQ', `seq.predictedOutputTokens: expected a number ≥ 0, got ${init.predictedOutputTokens}`);
   if (!Number.isFinite(init.arrivalS)) throw new EngineError('E_BAD_SEQ', `seq.arrivalS: expected a finite number, got ${init.arrivalS}`);
+  if (init.tenant !== undefined && typeof init.tenant !== 'string') throw new EngineError('E_BAD_SEQ', `seq.tenant: expected a string, got ${JSON.stringify(init.tenant)}`);
   if (init.priority !== undefined && !Number.isFinite(init.priority)) throw new EngineError('E_BAD_SEQ', `seq.priority: expected a finite number, got ${init.priority}`);
   if (!(init.slo?.ttftS > 0) || !(init.slo?.tpotS > 0)) throw new EngineError('E_BAD_SEQ', `seq.slo: expected ttftS > 0 and tpotS > 0, got ${JSON.stringify(init.slo)}`);
 }

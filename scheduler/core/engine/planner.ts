@@ -4,8 +4,9 @@
 // running-sequence cap and KV allow. The first waiting head that does not fit stops admission (no skipping, so a
 // large request cannot starve). Work per step: O(running) plus O(log queued) per admitted sequence.
 import type { StepItem } from '../types.js';
-import { blocksFor, numTokens, type Seq } from './seq.js';
-import { SeqHeap } from './seq_heap.js';
+import { groupBefore, type TenantGroup } from './fair_share.js';
+import { blocksFor, numTokens, workTokens, type Seq } from './seq.js';
+import type { SeqHeap } from './seq_heap.js';
 import { compactRunning, enterQueue, enterRunning, leaveQueue, leaveRunning, trackPrefill, type EngineState } from './state.js';
 import type { EnginePlan } from './types.js';
 
@@ -231,13 +232,37 @@ function held(st: EngineState, b: Build, s: Seq, runningBefore: number): boolean
   return windowS > 0 && runningBefore > 0 && b.prefillTokens === 0 && b.nowS < s.enqueuedS + windowS;
 }
 
-/** The eligible head with the lowest key across the shape heaps. */
-function nextHead(st: EngineState, b: Build, runningBefore: number): Seq | undefined {
+/** The eligible head with the lowest key across one group's shape heaps. */
+function groupHead(st: EngineState, b: Build, g: TenantGroup, runningBefore: number): Seq | undefined {
   let best: Seq | undefined;
-  for (const heap of st.waiting) {
-    const s = heap.peek();
-    if (!s || held(st, b, s, runningBefore)) continue;
+  const heaps = g.heaps;
+  for (let i = 0; i < heaps.length; i++) {
+    const s = (heaps[i] as SeqHeap).peek();
+    if (!s || (st.hasWaitWindows && held(st, b, s, runningBefore))) continue;
     if (!best || s.queueKeyValue < best.queueKeyValue || (s.queueKeyValue === best.queueKeyValue && s.seqId < best.seqId)) best = s;
+  }
+  return best;
+}
+
+/**
+ * The next sequence to admit: the fair-share group's best head (fair_share.ts: band, then virtual time; one group
+ * when fair share is off). Only when wait windows hold all of that group's heads are the other groups scanned, in
+ * the same (band, virtual time) order.
+ */
+function nextHead(st: EngineState, b: Build, runningBefore: number): Seq | undefined {
+  const top = st.fair.top();
+  if (!top) return undefined;
+  const s = groupHead(st, b, top, runningBefore);
+  if (s || !st.hasWaitWindows) return s;
+  let best: Seq | undefined;
+  let bestGroup: TenantGroup | undefined;
+  for (const g of st.fair.activeGroups()) {
+    if (g === top || (bestGroup && !groupBefore(g, bestGroup))) continue;
+    const h = groupHead(st, b, g, runningBefore);
+    if (h) {
+      best = h;
+      bestGroup = g;
+    }
   }
   return best;
 }
@@ -249,6 +274,7 @@ function admitPass(st: EngineState, b: Build): void {
     if (!s) return;
     const numNew = chunkFor(st, b, s);
     if (numNew <= 0 || !reserve(st, b, s, blocksNeeded(st, s, numNew))) return;
+    st.fair.charge(s.group as TenantGroup, workTokens(s));
     leaveQueue(st, s);
     enterRunning(st, s);
     addItem(b, s, numNew);
@@ -257,12 +283,15 @@ function admitPass(st: EngineState, b: Build): void {
 }
 
 function heldUntil(st: EngineState, b: Build): number | null {
+  if (!st.hasWaitWindows) return null;
   let until: number | null = null;
-  for (const heap of (st.waiting as SeqHeap[])) {
-    const s = heap.peek();
-    if (!s || !held(st, b, s, st.counts.running)) continue;
-    const at = s.enqueuedS + st.policy.waitWindowS(s.shape);
-    if (until === null || at < until) until = at;
+  for (const g of st.fair.activeGroups()) {
+    for (const heap of g.heaps) {
+      const s = heap.peek();
+      if (!s || !held(st, b, s, st.counts.running)) continue;
+      const at = s.enqueuedS + st.policy.waitWindowS(s.shape);
+      if (until === null || at < until) until = at;
+    }
   }
   return until;
 }

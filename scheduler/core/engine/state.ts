@@ -1,11 +1,13 @@
 // The engine's whole state as one plain record, and the only functions that move a sequence between the waiting
 // heaps, the running list and the swapped list. Keeping every counter update here is what keeps view() O(1):
 // placement reads it for every candidate instance of every request.
+import type { TenantsConfig } from '../config/tenants.js';
 import { SHAPES, type Shape } from '../types.js';
 import type { EngineConfig } from './config.js';
+import { FairShare } from './fair_share.js';
 import type { KvLedger } from './kv_ledger.js';
 import { remainingPrefill, type Seq } from './seq.js';
-import { SeqHeap } from './seq_heap.js';
+import type { SeqHeap } from './seq_heap.js';
 import type { StepItem } from '../types.js';
 import type { EngineBatchPolicy, EnginePlan, SessionMove } from './types.js';
 
@@ -26,8 +28,13 @@ export interface EngineState {
   readonly policy: EngineBatchPolicy;
   readonly ledger: KvLedger;
   readonly seqs: Map<number, Seq>;
-  /** One heap per shape, in SHAPES order: the step merges the four heads instead of sorting the queue. */
-  readonly waiting: readonly SeqHeap[];
+  /**
+   * The waiting sequences: per tenant group (one group for all unless a tenants section is given), one heap per
+   * shape in SHAPES order. The step takes the fair-share group's four heads and merges them instead of sorting.
+   */
+  readonly fair: FairShare;
+  /** Some shape has a wait window (policy.waitWindowS > 0): only then are held heads looked for. */
+  readonly hasWaitWindows: boolean;
   /** Admission order; entries that left (finished, preempted) are compacted away at the next plan. */
   running: Seq[];
   /** Swap order (FIFO); cancelled entries are skipped and dropped lazily. */
@@ -53,14 +60,15 @@ export interface EngineState {
 
 const SHAPE_INDEX: Readonly<Record<Shape, number>> = { tool_call: 0, reasoning: 1, terminal: 2, chat: 3 };
 
-export function makeState(instanceId: string, cfg: EngineConfig, policy: EngineBatchPolicy, ledger: KvLedger, recycle: boolean): EngineState {
+export function makeState(instanceId: string, cfg: EngineConfig, policy: EngineBatchPolicy, ledger: KvLedger, recycle: boolean, tenants?: TenantsConfig): EngineState {
   return {
     instanceId,
     cfg,
     policy,
     ledger,
     seqs: new Map(),
-    waiting: SHAPES.map(() => new SeqHeap()),
+    fair: new FairShare(tenants),
+    hasWaitWindows: SHAPES.some((shape) => policy.waitWindowS(shape) > 0),
     running: [],
     swapped: [],
     retainedDevice: new Map(),
@@ -76,20 +84,22 @@ export function makeState(instanceId: string, cfg: EngineConfig, policy: EngineB
   };
 }
 
-export function heapOf(st: EngineState, shape: Shape): SeqHeap {
-  return st.waiting[SHAPE_INDEX[shape]] as SeqHeap;
-}
-
-/** Into its shape's heap, keyed now (fresh arrival, or back after a recompute preemption). */
+/** Into its tenant group's heap for its shape, keyed now (fresh arrival, or back after a recompute preemption). */
 export function enterQueue(st: EngineState, s: Seq, nowS: number, phase: 'waiting' | 'preempted'): void {
   s.phase = phase;
   s.queueKeyValue = st.policy.queueKey(s, nowS);
-  heapOf(st, s.shape).push(s);
+  const g = st.fair.groupOf(s.tenant);
+  s.group = g;
+  (g.heaps[SHAPE_INDEX[s.shape]] as SeqHeap).push(s);
+  st.fair.entered(g, remainingPrefill(s));
   st.counts.waiting++;
 }
 
+/** Out of its heap (admitted or ended); its remaining prefill is what it was when it entered. */
 export function leaveQueue(st: EngineState, s: Seq): void {
-  heapOf(st, s.shape).remove(s);
+  const g = s.group as NonNullable<Seq['group']>;
+  (g.heaps[SHAPE_INDEX[s.shape]] as SeqHeap).remove(s);
+  st.fair.left(g, remainingPrefill(s));
   st.counts.waiting--;
 }
 

@@ -10,6 +10,8 @@ export interface SeqInit {
   shape: Shape;
   /** Higher runs first; negative = sheddable. Default 0. */
   priority?: number;
+  /** Who sent it: its fair-share group when the engine has a tenants section (ignored otherwise). Default ''. */
+  tenant?: string;
   arrivalS: number;
   promptTokens: number;
   /** Leading prompt tokens already in this instance's KV (prefix hit); they are never recomputed. */
