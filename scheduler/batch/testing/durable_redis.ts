@@ -7,7 +7,16 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-export type DurableRedis = { url: string; kill(): Promise<void>; restart(): Promise<void>; stop(): Promise<void> } | { skip: string };
+export type DurableRedis =
+  | {
+      url: string;
+      /** Every redis-server pid started (restarts included): callers can check that none is left running. */
+      readonly pids: readonly number[];
+      kill(): Promise<void>;
+      restart(): Promise<void>;
+      stop(): Promise<void>;
+    }
+  | { skip: string };
 
 const START_TIMEOUT_MS = 10_000;
 
@@ -59,16 +68,22 @@ export async function startDurableRedis(): Promise<DurableRedis> {
   if (probe.error !== undefined || probe.status !== 0) return { skip: 'no redis-server binary on PATH: the Redis kill-and-restart test is skipped' };
   const dir = mkdtempSync(path.join(tmpdir(), 'nvlsched-redis-'));
   const port = await freePort();
-  let child: ChildProcess | null = await launch(port, dir);
+  const pids: number[] = [];
+  const started = (c: ChildProcess): ChildProcess => {
+    if (c.pid !== undefined) pids.push(c.pid);
+    return c;
+  };
+  let child: ChildProcess | null = started(await launch(port, dir));
   return {
     url: `redis://127.0.0.1:${port}`,
+    pids,
     async kill() {
       await killChild(child);
       child = null;
     },
     async restart() {
       if (child) return;
-      child = await launch(port, dir);
+      child = started(await launch(port, dir));
     },
     async stop() {
       await killChild(child);
