@@ -35,6 +35,15 @@ class KvWrap : public Napi::ObjectWrap<KvWrap> {
   Napi::Value unpin(const Napi::CallbackInfo& info);
   Napi::Value transfer(const Napi::CallbackInfo& info);
   Napi::Value estimateTransfer(const Napi::CallbackInfo& info);
+  Napi::Value handoffBegin(const Napi::CallbackInfo& info);
+  Napi::Value handoffExport(const Napi::CallbackInfo& info);
+  Napi::Value handoffComplete(const Napi::CallbackInfo& info);
+  Napi::Value handoffReserve(const Napi::CallbackInfo& info);
+  Napi::Value handoffImport(const Napi::CallbackInfo& info);
+  Napi::Value handoffCommit(const Napi::CallbackInfo& info);
+  Napi::Value handoffStatus(const Napi::CallbackInfo& info);
+  Napi::Value handoffAbort(const Napi::CallbackInfo& info);
+  Napi::Value handoffStats(const Napi::CallbackInfo& info);
   Napi::Value write(const Napi::CallbackInfo& info);
   Napi::Value read(const Napi::CallbackInfo& info);
   Napi::Value drainEventsPacked(const Napi::CallbackInfo& info);

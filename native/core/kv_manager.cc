@@ -173,6 +173,8 @@ BackendInfo KvManager::backendInfo() const {
   return BackendInfo{m.backendName, m.config.dataMode, m.probe};
 }
 
+DataMode KvManager::dataMode() const { return impl_->config.dataMode; }
+
 Status KvManager::checkLocation(Location loc, const char* field) const { return impl_->checkLocation(loc, field); }
 
 Status KvManager::allocate(uint32_t gpu, uint32_t numTokens, const uint64_t* hashes, size_t numHashes,

@@ -179,7 +179,8 @@ class KvManager {
   uint64_t bytesPerToken() const;
   uint64_t blockBytes() const;
   const TopologySpec& topology() const;
-  BackendInfo backendInfo() const;
+  BackendInfo backendInfo() const;  // probes CUDA on first call
+  DataMode dataMode() const;
 
   Status allocate(uint32_t gpu, uint32_t numTokens, const uint64_t* hashes, size_t numHashes,
                   uint32_t reserveTokens, AllocateResult& out);

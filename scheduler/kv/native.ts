@@ -10,8 +10,17 @@ import type {
   AllocateResult,
   AppendResult,
   BackendInfo,
+  HandoffChunk,
+  HandoffCommitResult,
+  HandoffOptions,
+  HandoffPlan,
+  HandoffProgress,
+  HandoffReserveOptions,
+  HandoffStats,
+  HandoffTicket,
   KvEvent,
   KvEventBatch,
+  KvHandoff,
   KvManager,
   KvManagerConfig,
   KvSnapshot,
@@ -48,6 +57,15 @@ interface NativeHandle {
   estimateTransfer(source: Location, destination: Location, bytes: number): { path: string; seconds: number };
   write(seqId: number, tokenOffset: number, data: Uint8Array): void;
   read(seqId: number, tokenOffset: number, numTokens: number): Uint8Array;
+  handoffBegin(seqId: number, options: HandoffOptions): HandoffPlan;
+  handoffExport(handoffId: number, chunkIndex: number): HandoffChunk;
+  handoffComplete(handoffId: number): { sourceFreed: boolean };
+  handoffReserve(plan: HandoffPlan, options?: HandoffReserveOptions): HandoffTicket;
+  handoffImport(ticketId: number, chunkIndex: number, data?: Uint8Array | null, checksum?: bigint): HandoffProgress;
+  handoffCommit(ticketId: number): HandoffCommitResult;
+  handoffStatus(handoffId: number): HandoffProgress;
+  handoffAbort(handoffId: number): boolean;
+  handoffStats(): HandoffStats;
   snapshot(): KvSnapshot;
   stats(): KvStats;
   close(): void;
@@ -126,7 +144,7 @@ function announceBackend(info: BackendInfo, requested: string): void {
   process.stderr.write(`nvlsched: KV backend ${info.backend} (${why}; ${nccl})\n`);
 }
 
-export class NativeKvManager implements KvManager {
+export class NativeKvManager implements KvManager, KvHandoff {
   readonly numGpus: number;
   readonly numTrays: number;
   readonly tokensPerBlock: number;
@@ -253,6 +271,44 @@ export class NativeKvManager implements KvManager {
 
   read(seqId: number, tokenOffset: number, numTokens: number): Uint8Array {
     return this.handle.read(seqId, tokenOffset, numTokens);
+  }
+
+  // KV hand-off (SPEC §11): synchronous calls; the addon checks every argument and the plan against this
+  // manager's layout. The whole protocol between two managers in one process: handOff() in handoff.ts.
+  handoffBegin(seqId: number, options: HandoffOptions): HandoffPlan {
+    return this.handle.handoffBegin(seqId, options);
+  }
+
+  handoffExport(handoffId: number, chunkIndex: number): HandoffChunk {
+    return this.handle.handoffExport(handoffId, chunkIndex);
+  }
+
+  handoffComplete(handoffId: number): { sourceFreed: boolean } {
+    return this.handle.handoffComplete(handoffId);
+  }
+
+  handoffReserve(plan: HandoffPlan, options?: HandoffReserveOptions): HandoffTicket {
+    return this.handle.handoffReserve(plan, options);
+  }
+
+  handoffImport(ticketId: number, chunkIndex: number, data?: Uint8Array | null, checksum?: bigint): HandoffProgress {
+    return this.handle.handoffImport(ticketId, chunkIndex, data, checksum);
+  }
+
+  handoffCommit(ticketId: number): HandoffCommitResult {
+    return this.handle.handoffCommit(ticketId);
+  }
+
+  handoffStatus(handoffId: number): HandoffProgress {
+    return this.handle.handoffStatus(handoffId);
+  }
+
+  handoffAbort(handoffId: number): boolean {
+    return this.handle.handoffAbort(handoffId);
+  }
+
+  handoffStats(): HandoffStats {
+    return this.handle.handoffStats();
   }
 
   drainEvents(maxEvents?: number): KvEvent[] {

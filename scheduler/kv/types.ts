@@ -265,6 +265,12 @@ export const KV_ERROR_CODES = [
   'E_BACKEND_UNAVAILABLE',
   'E_CLOSED',
   'E_INTERNAL',
+  /** A KV hand-off between NVLink domains without `crossDomain: true`. */
+  'E_CROSS_DOMAIN',
+  /** A hand-off id this manager never issued. */
+  'E_UNKNOWN_HANDOFF',
+  /** The hand-off cannot take this call: it ended, it is on the other side, or a commit came before every chunk. */
+  'E_HANDOFF_STATE',
 ] as const;
 export type KvErrorCode = (typeof KV_ERROR_CODES)[number];
 
@@ -312,4 +318,146 @@ export interface KvManager {
   snapshot(): KvSnapshot;
   stats(): KvStats;
   close(): void;
+}
+
+// --- KV hand-off (native/SPEC.md §11): prefill instance → decode instance, possibly two processes ---
+
+export interface HandoffOptions {
+  /** A GPU of the same topology (both managers describe the same rack). */
+  destinationGpu: number;
+  /** Allow a destination in another NVLink domain (scale-out). Default false: such a call fails E_CROSS_DOMAIN. */
+  crossDomain?: boolean;
+  /** 'move' (default): handoffComplete frees the source sequence; 'copy' keeps it. */
+  mode?: 'move' | 'copy';
+  /** Blocks per chunk; 0 or absent = all blocks in one block group. */
+  blocksPerChunk?: number;
+  /** Layers per chunk, in [1, numLayers]. Default 1 (layer-wise). */
+  layersPerChunk?: number;
+}
+
+/**
+ * What the source returns from handoffBegin and the destination needs for handoffReserve: plain data, so a worker
+ * can send it over gRPC. Chunk c covers layer group floor(c / blockGroups) and block group c % blockGroups (the
+ * chunks of the first layers come first), blockGroups = ceil(numBlocks / blocksPerChunk).
+ */
+export interface HandoffPlan {
+  /** The source manager's id for this hand-off. */
+  handoffId: number;
+  seqId: number;
+  sourceGpu: number;
+  destinationGpu: number;
+  mode: 'move' | 'copy';
+  crossDomain: boolean;
+  link: 'nvlink' | 'scaleout';
+  dataMode: DataMode;
+  numTokens: number;
+  /** Token-holding blocks: ceil(numTokens / tokensPerBlock). */
+  numBlocks: number;
+  tokensPerBlock: number;
+  bytesPerToken: number;
+  numLayers: number;
+  blockHashes: BigUint64Array;
+  blocksPerChunk: number;
+  layersPerChunk: number;
+  numChunks: number;
+  totalBytes: number;
+  maxChunkBytes: number;
+  /** Sum over chunks of (link latency + chunk bytes / bandwidth): the transfer cost model per chunk. */
+  estimatedSeconds: number;
+  /** The same for the chunks of the first layer group: when the decode side can start its first layer. */
+  firstLayerSeconds: number;
+}
+
+export interface HandoffChunk {
+  chunkIndex: number;
+  firstBlock: number;
+  numBlocks: number;
+  firstLayer: number;
+  numLayers: number;
+  bytes: number;
+  /** Checksum of `data` (0n in metadata mode); pass it to handoffImport to catch torn or corrupted chunks. */
+  checksum: bigint;
+  /** The chunk's bytes (blocks, then tokens, then the layers' slice of each token); null in metadata mode. */
+  data: Uint8Array | null;
+}
+
+export interface HandoffReserveOptions {
+  /** Default: the plan's destinationGpu. */
+  gpu?: number;
+  /** Room for decode output, as allocate's reserveTokens. Default 0. */
+  reserveTokens?: number;
+}
+
+export interface HandoffTicket {
+  /** The destination manager's id for this hand-off. */
+  ticketId: number;
+  gpu: number;
+  numBlocks: number;
+  /** Leading blocks already cached on the GPU: shared, their chunks need not be sent. */
+  cachedBlocks: number;
+  newBlocks: number;
+  numChunks: number;
+  /** Chunks not wholly inside the cached prefix. */
+  neededChunks: number;
+}
+
+export interface HandoffProgress {
+  handoffId: number;
+  side: 'source' | 'destination';
+  numChunks: number;
+  neededChunks: number;
+  /** Destination: needed chunks imported. Source: distinct chunks exported. */
+  doneChunks: number;
+  /** Destination: leading layers complete for every block — the decode forward pass may run them. */
+  readyLayers: number;
+  /** Destination: every needed chunk imported; handoffCommit may run. */
+  complete: boolean;
+}
+
+export interface HandoffCommitResult {
+  /** The new, runnable sequence on the destination. */
+  seqId: number;
+  gpu: number;
+  numTokens: number;
+  numBlocks: number;
+  cachedBlocks: number;
+  blocksCopied: number;
+  bytes: number;
+  link: 'nvlink' | 'scaleout';
+}
+
+export interface HandoffStats {
+  liveSources: number;
+  liveDestinations: number;
+  /** Source blocks held by hand-off pins. */
+  pinnedBlocks: number;
+  /** Destination blocks held by uncommitted tickets. */
+  reservedBlocks: number;
+  begun: number;
+  completed: number;
+  reserved: number;
+  committed: number;
+  aborted: number;
+  bytesExported: number;
+  bytesImported: number;
+}
+
+/** The hand-off calls (native addon only; the TypeScript reference does not implement them). */
+export interface KvHandoff {
+  /** Source: pins the sequence's token-holding blocks and plans the chunks. */
+  handoffBegin(seqId: number, options: HandoffOptions): HandoffPlan;
+  /** Source: reads one chunk now (repeatable; chunks of finished layers can leave while prefill goes on). */
+  handoffExport(handoffId: number, chunkIndex: number): HandoffChunk;
+  /** Source, after the destination committed: releases the pins; 'move' frees the source sequence. */
+  handoffComplete(handoffId: number): { sourceFreed: boolean };
+  /** Destination: takes every block at once (all-or-nothing); nothing is runnable or shareable yet. */
+  handoffReserve(plan: HandoffPlan, options?: HandoffReserveOptions): HandoffTicket;
+  /** Destination: writes one chunk (repeatable; checksum-checked when given). */
+  handoffImport(ticketId: number, chunkIndex: number, data?: Uint8Array | null, checksum?: bigint): HandoffProgress;
+  /** Destination: every needed chunk arrived → a runnable sequence; its hashes are registered now. */
+  handoffCommit(ticketId: number): HandoffCommitResult;
+  handoffStatus(handoffId: number): HandoffProgress;
+  /** Either side, any time: releases what the hand-off holds; false when it had already ended. */
+  handoffAbort(handoffId: number): boolean;
+  handoffStats(): HandoffStats;
 }
