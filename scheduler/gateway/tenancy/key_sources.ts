@@ -1,13 +1,14 @@
 // Where the gateway's API key records come from, each re-read without a restart (rotation: add the new key, move
 // clients over, disable the old one):
-//   FileKeySource   a YAML keys file (keys.ts), re-read on reload() (the lead's SIGHUP hook) and when fs.watchFile
-//                   sees it change (a poll that never keeps the process alive)
+//   FileKeySource   a YAML keys file (keys.ts), re-read on reload() (the lead's SIGHUP hook) and when an unref'd
+//                   poll sees its size, mtime or inode differ from the last read (fs.watchFile would take its
+//                   baseline asynchronously, missing a change made just after the first read)
 //   RedisKeySource  a Redis hash `<prefix>api-keys` (field = key id, value = JSON {tenant, sha256, disabled?}),
 //                   re-read on a message on `<prefix>api-keys:changed` (what `nvlsched keys` publishes), on every
 //                   reconnect, and on a bounded poll (a lost pub/sub message costs at most one poll interval)
 // A re-read that fails (a half-written file, bad YAML, Redis down) keeps the last good records and logs one line:
 // a typo in the keys file must not lock every tenant out.
-import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { Redis } from 'ioredis';
 
 import { ConfigError } from '../../core/config/params.js';
@@ -49,7 +50,7 @@ abstract class BaseSource implements KeySource {
 }
 
 export interface FileKeySourceOptions {
-  /** fs.watchFile poll interval; default 2000 ms. 0: no watching (reload() only). */
+  /** Poll interval; default 2000 ms. 0: no watching (reload() only). */
   pollMs?: number;
   log?: (line: string) => void;
 }
@@ -57,7 +58,9 @@ export interface FileKeySourceOptions {
 export class FileKeySource extends BaseSource {
   readonly name: string;
   private readonly log: (line: string) => void;
-  private watching = false;
+  private timer: NodeJS.Timeout | undefined;
+  /** size:mtime:inode of the file as last read. */
+  private seen = '';
 
   /** Reads the file now: a missing or bad file throws ConfigError naming it (the gateway must not start without keys). */
   constructor(private readonly path: string, o: FileKeySourceOptions = {}) {
@@ -67,15 +70,27 @@ export class FileKeySource extends BaseSource {
     this.records = this.read();
     const pollMs = o.pollMs ?? 2000;
     if (pollMs > 0) {
-      // persistent: false — the watcher never keeps the process alive (the unref'd poll).
-      watchFile(path, { interval: pollMs, persistent: false }, () => void this.reload());
-      this.watching = true;
+      this.timer = setInterval(() => {
+        if (this.stamp() !== this.seen) this.reload();
+      }, pollMs);
+      this.timer.unref();
+    }
+  }
+
+  private stamp(): string {
+    try {
+      const st = statSync(this.path);
+      return `${st.size}:${st.mtimeMs}:${st.ino}`;
+    } catch {
+      return 'missing';
     }
   }
 
   private read(): KeyRecord[] {
     let text: string;
     try {
+      // Stamp before reading: a change made during the read shows as a new stamp at the next poll.
+      this.seen = this.stamp();
       text = readFileSync(this.path, 'utf8');
     } catch (e) {
       throw new ConfigError(this.path, `cannot read the keys file: ${(e as Error).message}`);
@@ -94,8 +109,7 @@ export class FileKeySource extends BaseSource {
   }
 
   async close(): Promise<void> {
-    if (this.watching) unwatchFile(this.path);
-    this.watching = false;
+    clearInterval(this.timer);
   }
 }
 
