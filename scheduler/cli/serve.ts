@@ -6,10 +6,11 @@
 import { ConfigError } from '../core/config/params.js';
 import { readPolicy } from '../core/policy.js';
 import { startGateway } from '../gateway/gateway.js';
-import { startLocalWorkers, type LocalWorkers } from '../gateway/local_workers.js';
+import { startLocalWorkers, type LocalWorkers, type LocalWorkerTls } from '../gateway/local_workers.js';
 import { buildGatewayCluster } from '../gateway/topology.js';
+import { readClientTls, readServerTls, signedBy, type ClientTls, type ServerTls } from '../rpc/tls.js';
 import { readClusterConfig } from '../sim/cluster.js';
-import { flagHelp, parseFlags, usageError, type FlagSpec } from './args.js';
+import { flagHelp, parseFlags, usageError, type FlagSpec, type ParsedFlags } from './args.js';
 import { loadServeConfig, mergeFlags, type ServeConfig } from './serve_config.js';
 
 /** Exported for `deploy render`, which validates a config's serve section with the same vocabulary. */
@@ -35,8 +36,20 @@ export const FLAGS: Record<string, FlagSpec> = {
   'block-tokens': { type: 'number', help: 'tokens per KV block (default 64)' },
   pace: { type: 'string', help: 'local workers: none (default) or real (each step takes its modelled time)' },
   seed: { type: 'number', help: 'seed (default 1)' },
+  'tls-cert': { type: 'string', help: 'PEM certificate of the client-facing gRPC and HTTP ports (TLS; with --tls-key). Default: insecure' },
+  'tls-key': { type: 'string', help: 'PEM private key of --tls-cert (unencrypted)' },
+  'tls-client-ca': { type: 'string', help: 'PEM CA: clients must present a certificate it signed (mTLS on the client-facing ports)' },
+  'worker-tls-ca': { type: 'string', help: 'PEM CA the workers\' certificates chain to: talk TLS to the workers. Default: insecure' },
+  'worker-tls-cert': { type: 'string', help: 'PEM client certificate this gateway shows the workers (their --tls-client-ca must have signed it; with --worker-tls-key)' },
+  'worker-tls-key': { type: 'string', help: 'PEM private key of --worker-tls-cert (unencrypted)' },
+  'worker-tls-server-name': { type: 'string', help: 'name to check the workers\' certificates against instead of the host dialled' },
+  'local-worker-tls-cert': { type: 'string', help: 'with --local-workers and --worker-tls-ca: the workers\' server certificate (signed by --worker-tls-ca; names 127.0.0.1)' },
+  'local-worker-tls-key': { type: 'string', help: 'PEM private key of --local-worker-tls-cert' },
   help: { type: 'boolean', help: 'this text' },
 };
+
+/** Flags whose values are file paths (relative ones in a --config file are resolved against its folder). */
+const TLS_FILE_FLAGS = ['tls-cert', 'tls-key', 'tls-client-ca', 'worker-tls-ca', 'worker-tls-cert', 'worker-tls-key', 'local-worker-tls-cert', 'local-worker-tls-key'];
 
 function port(flags: Record<string, unknown>, name: string): number {
   const value = (flags[name] as number | undefined) ?? 0;
@@ -67,6 +80,53 @@ function workerPortsFlag(raw: string): number[] {
   return ports;
 }
 
+interface TransportSecurity {
+  /** The client-facing gRPC (and HTTP) ports. */
+  tls: ServerTls | null;
+  /** This gateway as the workers' client. */
+  workerTls: ClientTls | null;
+  /** --local-workers: the children's TLS flags (files checked here first, so a bad one exits 2 naming serve's flag). */
+  localWorkerTls: LocalWorkerTls | null;
+}
+
+/**
+ * The TLS flags, files read and checked now. Each error names where the value came from: the flag, or the config
+ * key (`config.serve.tlsCert`) when only the file gave it.
+ */
+function readTransportSecurity(flags: ParsedFlags, commandLine: ParsedFlags, local: boolean): TransportSecurity {
+  const from = (flag: string): string => (commandLine[flag] === undefined && flags[flag] !== undefined ? `config.serve.${flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())}` : `--${flag}`);
+  const str = (flag: string): string | undefined => flags[flag] as string | undefined;
+  try {
+    const tls = readServerTls({ cert: str('tls-cert'), key: str('tls-key'), clientCa: str('tls-client-ca') }, { cert: from('tls-cert'), key: from('tls-key'), clientCa: from('tls-client-ca') });
+    const workerTls = readClientTls(
+      { ca: str('worker-tls-ca'), cert: str('worker-tls-cert'), key: str('worker-tls-key'), serverName: str('worker-tls-server-name') },
+      { ca: from('worker-tls-ca'), cert: from('worker-tls-cert'), key: from('worker-tls-key'), serverName: from('worker-tls-server-name') },
+    );
+    const localCert = str('local-worker-tls-cert');
+    const localKey = str('local-worker-tls-key');
+    if (!local) {
+      if (localCert !== undefined || localKey !== undefined) throw new ConfigError(from(localCert !== undefined ? 'local-worker-tls-cert' : 'local-worker-tls-key'), 'only with --local-workers (running workers take --tls-cert/--tls-key themselves)');
+      return { tls, workerTls, localWorkerTls: null };
+    }
+    if (!workerTls) {
+      if (localCert !== undefined || localKey !== undefined) throw new ConfigError(from('worker-tls-ca'), 'missing: the local workers\' certificate needs the CA that signed it, to check them');
+      return { tls, workerTls, localWorkerTls: null };
+    }
+    if (localCert === undefined || localKey === undefined) {
+      throw new ConfigError(from(localCert === undefined ? 'local-worker-tls-cert' : 'local-worker-tls-key'), 'missing: with --worker-tls-ca, the local workers need a server certificate and key (signed by that CA)');
+    }
+    // The children read the same files; reading them here too makes a bad one a serve error, before any child starts.
+    const children = readServerTls({ cert: localCert, key: localKey }, { cert: from('local-worker-tls-cert'), key: from('local-worker-tls-key'), clientCa: from('worker-tls-ca') });
+    if (children && !signedBy(children.certPem, workerTls.caPem)) throw new ConfigError(from('local-worker-tls-cert'), `${localCert} is not signed by the CA of ${from('worker-tls-ca')}: the gateway would refuse its own workers`);
+    // One cluster CA: it signed the workers' certificates (checked by this gateway) and this gateway's client
+    // certificate (checked by the workers when the gateway has one: mTLS).
+    return { tls, workerTls, localWorkerTls: { certFile: localCert, keyFile: localKey, ...(workerTls.certPem ? { clientCaFile: str('worker-tls-ca') as string } : {}) } };
+  } catch (error) {
+    if (error instanceof ConfigError) throw usageError(error.message);
+    throw error;
+  }
+}
+
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseFlags(argv, FLAGS);
   const { rest } = parsed;
@@ -77,7 +137,7 @@ export async function run(argv: string[]): Promise<number> {
   let file: ServeConfig | undefined;
   if (parsed.flags.config !== undefined) {
     try {
-      file = loadServeConfig(parsed.flags.config as string, FLAGS);
+      file = loadServeConfig(parsed.flags.config as string, FLAGS, TLS_FILE_FLAGS);
     } catch (error) {
       if (error instanceof ConfigError) throw usageError(`--config: ${error.message}`);
       throw error;
@@ -105,6 +165,7 @@ export async function run(argv: string[]): Promise<number> {
   if (redisUrl !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) throw usageError(`--redis: expected redis://host:port, got '${redisUrl}'`);
   for (const f of ['replica-id', 'peer-port', 'advertise-host']) if (flags[f] !== undefined && redisUrl === undefined) throw usageError(`--${f}: only with --redis`);
   const peerPort = flags['peer-port'] !== undefined ? port(flags, 'peer-port') : undefined;
+  const security = readTransportSecurity(flags, parsed.flags, local !== undefined);
   const clusterName = (flags.cluster as string | undefined) ?? 'gb200-nvl72';
   const shape = {
     cluster: clusterName,
@@ -135,6 +196,7 @@ export async function run(argv: string[]): Promise<number> {
       ...(shape.blockTokens !== undefined ? { blockTokens: shape.blockTokens } : {}),
       ...(flags.seed !== undefined ? { seed: flags.seed as number } : {}),
       pace,
+      ...(security.localWorkerTls ? { tls: security.localWorkerTls } : {}),
       log,
     });
   }
@@ -163,6 +225,8 @@ export async function run(argv: string[]): Promise<number> {
       ...(policy !== undefined ? { policy } : {}),
       ...(file?.classification !== undefined ? { classification: file.classification } : {}),
       ...(flags.seed !== undefined ? { seed: flags.seed as number } : {}),
+      ...(security.tls ? { tls: security.tls } : {}),
+      ...(security.workerTls ? { workerTls: security.workerTls } : {}),
       log,
     });
   } catch (error) {

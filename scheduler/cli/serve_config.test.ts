@@ -60,3 +60,12 @@ test('a YAML syntax error names the file and line', () => {
   assert.throws(() => loadServeConfig(file, SPECS), (e: unknown) => e instanceof ConfigError && e.field.startsWith(`${file}:`));
   assert.throws(() => loadServeConfig(path.join(dir, 'missing.yaml'), SPECS), (e: unknown) => e instanceof ConfigError && /cannot read/.test(e.message));
 });
+
+test('file paths named by pathFlags are relative to the config file; absolute ones and other keys stay as written', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'serve-config-paths-'));
+  const file = path.join(dir, 'serve.yaml');
+  const specs = { ...SPECS, 'tls-cert': { type: 'string', help: '' }, 'tls-key': { type: 'string', help: '' } } as const;
+  writeFileSync(file, 'serve:\n  cluster: certs/x\n  tlsCert: certs/gw.crt\n  tlsKey: /etc/nvlsched/gw.key\n');
+  const c = loadServeConfig(file, specs, ['tls-cert', 'tls-key']);
+  assert.deepEqual(c.flags, { cluster: 'certs/x', 'tls-cert': path.join(dir, 'certs', 'gw.crt'), 'tls-key': '/etc/nvlsched/gw.key' });
+});

@@ -2,8 +2,10 @@
 // (policy, classification; validated by building every plugin) plus a `serve` section whose keys are the serve
 // flags in camelCase (cluster, model, localWorkers, grpcPort, httpPort, ...). Flags given on the command line win
 // over the file. `pools` is refused for now: the gateway serves the one self-hosted pool built from serve.cluster
-// and serve.model. Every error names its field (E_BAD_CONFIG), YAML syntax errors their line.
+// and serve.model. Every error names its field (E_BAD_CONFIG), YAML syntax errors their line. File paths in the
+// section (the TLS certificate keys) are relative to the config file's folder, as a kubeconfig's are.
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseDocument } from 'yaml';
 
 import { ConfigError, asParams } from '../core/config/params.js';
@@ -57,8 +59,11 @@ export function parseServeConfig(value: unknown, flagSpecs: Readonly<Record<stri
   return { scheduler, policy: schedulerPart.policy, classification: schedulerPart.classification, flags };
 }
 
-/** Reads and validates the file; `flagSpecs` are serve's flags (the `serve` section's vocabulary). */
-export function loadServeConfig(file: string, flagSpecs: Readonly<Record<string, FlagSpec>>): ServeConfig {
+/**
+ * Reads and validates the file; `flagSpecs` are serve's flags (the `serve` section's vocabulary). `pathFlags`: the
+ * flags whose values are file paths, resolved against the file's folder when relative.
+ */
+export function loadServeConfig(file: string, flagSpecs: Readonly<Record<string, FlagSpec>>, pathFlags: Iterable<string> = []): ServeConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -71,7 +76,13 @@ export function loadServeConfig(file: string, flagSpecs: Readonly<Record<string,
     const line = text.slice(0, problem.pos[0]).split('\n').length;
     throw new ConfigError(`${file}:${line}`, `not valid YAML: ${problem.message.split('\n')[0]}`);
   }
-  return parseServeConfig(doc.toJS(), flagSpecs);
+  const config = parseServeConfig(doc.toJS(), flagSpecs);
+  const base = path.dirname(path.resolve(file));
+  for (const flag of pathFlags) {
+    const value = config.flags[flag];
+    if (typeof value === 'string' && value !== '' && !path.isAbsolute(value)) config.flags[flag] = path.join(base, value);
+  }
+  return config;
 }
 
 /** The file's flag values under the command line's: a flag given on the command line wins. */

@@ -18,6 +18,16 @@ export interface LocalWorkerOptions {
   log?: (line: string) => void;
   /** The nvlsched CLI script the children run (default: this process's main script, e.g. dist/…/main.js). */
   cliPath?: string;
+  /** TLS on the children's gRPC ports: their worker --tls-cert/--tls-key/--tls-client-ca. Default: insecure. */
+  tls?: LocalWorkerTls;
+}
+
+/** PEM files the children read (one pair for all: they listen on one host, so one name fits). */
+export interface LocalWorkerTls {
+  certFile: string;
+  keyFile: string;
+  /** Set: the children require a client certificate this CA signed (mTLS). */
+  clientCaFile?: string;
 }
 
 export interface LocalWorkers {
@@ -38,6 +48,10 @@ function workerArgs(o: LocalWorkerOptions, tray: number, port = 0): string[] {
   if (o.blockTokens !== undefined) args.push('--block-tokens', String(o.blockTokens));
   if (o.seed !== undefined) args.push('--seed', String(o.seed));
   if (o.pace !== undefined) args.push('--pace', o.pace);
+  if (o.tls) {
+    args.push('--tls-cert', o.tls.certFile, '--tls-key', o.tls.keyFile);
+    if (o.tls.clientCaFile !== undefined) args.push('--tls-client-ca', o.tls.clientCaFile);
+  }
   return args;
 }
 

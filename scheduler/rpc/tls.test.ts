@@ -12,7 +12,7 @@ import { ConfigError } from '../core/config/params.js';
 import type { WorkerClient } from '../gen/proto/nvlsched/v1/Worker.js';
 import { loadWorkerProto } from './proto.js';
 import { makeTestPki, type TestPki } from './testing/certs.js';
-import { channelCredentials, explainTransportError, readClientTls, readServerTls, serverCredentials, type ClientTls, type ServerTls } from './tls.js';
+import { channelCredentials, explainTransportError, readClientTls, readServerTls, serverCredentials, signedBy, type ClientTls, type ServerTls } from './tls.js';
 
 let pki: TestPki;
 before(() => {
@@ -96,6 +96,13 @@ test('handshake failures read as one line with a hint; other details pass throug
   assert.match(explainTransportError('No connection established. Last error: Error: unable to verify the first certificate. Resolution note: '), /unable to verify the first certificate \(TLS: the worker's certificate does not chain to --worker-tls-ca\)$/);
   assert.match(explainTransportError("Error [ERR_TLS_CERT_ALTNAME_INVALID]: Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list: ."), /--worker-tls-server-name/);
   assert.equal(explainTransportError('No connection established. Last error: connect ECONNREFUSED 127.0.0.1:1'), 'No connection established. Last error: connect ECONNREFUSED 127.0.0.1:1');
+});
+
+test('signedBy: a leaf of the CA, not of another CA, not the CA itself by a leaf', () => {
+  const pem = (f: string): Buffer => readServerTls({ cert: f, key: f.replace(/\.crt$/, '.key') })?.certPem as Buffer;
+  assert.equal(signedBy(pem(pki.server.certFile), pem(pki.ca.certFile)), true);
+  assert.equal(signedBy(pem(pki.otherServer.certFile), pem(pki.ca.certFile)), false);
+  assert.equal(signedBy(pem(pki.ca.certFile), pem(pki.server.certFile)), false);
 });
 
 describe('gRPC with mTLS on loopback', () => {

@@ -134,6 +134,13 @@ export function readClientTls(paths: ClientTlsPaths, names: Names<ClientTlsPaths
   return { caPem, ...pair, serverName: paths.serverName ?? null };
 }
 
+/** Whether the (first) certificate in certPem was issued and signed by the (first) one in caPem. */
+export function signedBy(certPem: Buffer, caPem: Buffer): boolean {
+  const cert = new X509Certificate(certPem);
+  const ca = new X509Certificate(caPem);
+  return cert.checkIssued(ca) && cert.verify(ca.publicKey);
+}
+
 /** gRPC server credentials: TLS (mTLS when a client CA is set) or insecure when tls is null. */
 export function serverCredentials(tls: ServerTls | null | undefined): grpc.ServerCredentials {
   if (!tls) return grpc.ServerCredentials.createInsecure();
