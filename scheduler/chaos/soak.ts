@@ -245,6 +245,20 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       // Sequences are freed on the worker by the instance's next plan: give the free-only plans a moment.
       await until(async () => (await Promise.all(w.ports.map((_, t) => scrape(w.metricsPort(t))))).every((k) => !('error' in k) && k.liveSequences === 0), 5000);
       const settled = await Promise.all(w.ports.map((_, t) => scrape(w.metricsPort(t))));
+      // The gateway's own ledger of the same KV (its engine per instance): blocks of running requests and of idle
+      // sessions it retains between turns, per tray — what the worker's used blocks should be made of.
+      const ledger = w.ports.map((_, tray) => {
+        let used = 0;
+        let retained = 0;
+        for (const i of g.topology.instances) {
+          if (i.leaderWorker !== tray) continue;
+          const v = g.sched.instanceView(i.setup.instanceId);
+          used += v.kvBlocksUsed;
+          retained += v.kvBlocksRetained;
+        }
+        return { used, retained };
+      });
+      log(`ledger: ${JSON.stringify(ledger)} held sessions ${g.driver.heldSessionCount}; worker used ${settled.map((k) => ('error' in k ? 'error' : usedBlocks(k))).join(',')}`);
       const metricsByOutcome = requestsByOutcome(await g.metrics.metrics());
       const results: BatchFacts['results'] = [];
       if (id !== null) await eachBatchResult(batchOpts, id, (line) => void results.push(JSON.parse(line) as BatchFacts['results'][number])).catch((error: Error) => log(`batch results: ${error.message}`));

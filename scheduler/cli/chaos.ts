@@ -17,6 +17,7 @@ const FLAGS: Record<string, FlagSpec> = {
   sessions: { type: 'number', help: 'terminal session chains running side by side (default 4)' },
   'batch-lines': { type: 'number', help: 'lines of the batch job drained during the soak (default 40)' },
   'settle-s': { type: 'number', help: 'bound on the wait after the load for requests, the batch and rejoins (default 60)' },
+  'kv-blocks': { type: 'number', help: 'KV blocks of 16 tokens per GPU on each worker and in the gateway engine (default 1024; fewer: preemptions)' },
   pace: { type: 'string', help: 'worker steps: real (default: each takes its modelled time) or none' },
   json: { type: 'string', help: 'also write the report to this file' },
   verbose: { type: 'boolean', help: 'gateway, worker and drainer log lines on stderr' },
@@ -47,6 +48,7 @@ export async function run(argv: string[]): Promise<number> {
   const sessions = num(flags, 'sessions', CHAOS_DEFAULTS.sessions, int(0, 64), 'an integer in [0, 64]');
   const batchLines = num(flags, 'batch-lines', CHAOS_DEFAULTS.batchLines, int(1, 10_000), 'an integer in [1, 10000]');
   const settleS = num(flags, 'settle-s', CHAOS_DEFAULTS.settleS, (v) => v >= 1 && v <= 3600, 'a number of seconds in [1, 3600]');
+  const kvBlocksPerGpu = num(flags, 'kv-blocks', 1024, int(64, 1_000_000), 'an integer in [64, 1000000]');
   const pace = (flags.pace as string | undefined) ?? 'real';
   if (pace !== 'real' && pace !== 'none') throw usageError(`--pace: expected real or none, got '${pace}'`);
   const jsonPath = flags.json as string | undefined;
@@ -54,7 +56,7 @@ export async function run(argv: string[]): Promise<number> {
   const { runSoak } = await import('../chaos/soak.js');
   const { soakTable } = await import('../chaos/report.js');
   const err = (line: string): void => void process.stderr.write(`${line}\n`);
-  const report = await runSoak({ seed, durationS, workers, ratePerS, sessions, batchLines, settleS, pace, progress: err, ...(flags.verbose ? { log: err } : {}) });
+  const report = await runSoak({ seed, durationS, workers, ratePerS, sessions, batchLines, settleS, pace, kvBlocksPerGpu, progress: err, ...(flags.verbose ? { log: err } : {}) });
   process.stdout.write(soakTable(report));
   if (report.log_tail.length > 0) err(`last log lines:\n${report.log_tail.join('\n')}`);
   const json = JSON.stringify(report);
