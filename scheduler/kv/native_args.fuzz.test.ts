@@ -1,6 +1,6 @@
 // Property-based fuzzing (fast-check) of the native addon's argument conversion, below the facade: the raw
 // NativeKvManager handle's methods called with random argument lists (junk of every JS type, valid values, wrong
-// typed-array kinds, short output buffers), the constructor with one field of a valid config replaced (top level,
+// typed-array kinds, short output buffers, hand-off plans and options with one field wrong), the constructor with one field of a valid config replaced (top level,
 // topology, layout, links; presets and objects; extreme and junk values), and the module functions hashTokens,
 // chainHashes, topologyPreset. Every call returns or throws an Error whose `.code` is one of KV_ERROR_CODES —
 // never a crash; built managers are consistent; the hash functions keep their chain rule (a prefix hashes to a
@@ -22,6 +22,8 @@ const base = (dataMode: 'metadata' | 'bytes'): Record<string, unknown> => ({
   topology: structuredClone(TOPOLOGY), layout: { ...LAYOUT }, tokensPerBlock: 4, deviceBlocksPerGpu: 16, hostBlocksPerTray: 16, diskBlocksPerTray: 4, dataMode, maxRealBytes: 16 << 20, eventLogCapacity: 64, backend: 'cpu',
 });
 
+const PLAN = { handoffId: 1, seqId: 1, sourceGpu: 0, destinationGpu: 1, mode: 'move', crossDomain: false, dataMode: 'metadata', numTokens: 8, numBlocks: 2, tokensPerBlock: 4, bytesPerToken: 16, numLayers: 1, blockHashes: new BigUint64Array(2), blocksPerChunk: 2, layersPerChunk: 1, numChunks: 1 };
+
 const JUNK: Array<() => unknown> = [
   () => undefined, () => null, () => Number.NaN, () => Infinity, () => -Infinity, () => -1, () => -0, () => 0, () => 0.5, () => 2 ** 31, () => 2 ** 32, () => 2 ** 53, () => 2 ** 64,
   () => Number.MAX_VALUE, () => '1', () => '', () => 'gb200-nvl72', () => 'x'.repeat(10_000), () => '\u0000', () => true, () => ({}), () => [], () => [1, 2], () => 1n, () => 2n ** 64n, () => -1n,
@@ -31,10 +33,15 @@ const JUNK: Array<() => unknown> = [
   () => { const a = new BigUint64Array(4); structuredClone(a.buffer, { transfer: [a.buffer] }); return a; },
   () => ({ tier: 'device', index: 0 }), () => ({ tier: 'host', index: 1 }), () => ({ tier: 'disk', index: 0 }), () => ({ tier: 'host' }), () => ({ tier: 'gpu', index: 0 }), () => ({ tier: 'device', index: 2 ** 32 }),
   () => 'move', () => 'copy', () => 1, () => 2, () => 3, () => 8,
+  // Hand-off options and plans: valid shapes (so calls get past the type checks) and near misses.
+  () => ({ destinationGpu: 1 }), () => ({ destinationGpu: 2, crossDomain: true, mode: 'copy', blocksPerChunk: 1, layersPerChunk: 1 }), () => ({ destinationGpu: 1, crossDomain: 'yes' }),
+  () => ({ gpu: 3, reserveTokens: 4 }), () => ({ gpu: -1 }), () => 5n,
+  () => ({ ...PLAN, blockHashes: new BigUint64Array(2) }), () => ({ ...PLAN, dataMode: 'bytes' }), () => ({ ...PLAN, numChunks: 2 ** 32 }), () => ({ ...PLAN, blockHashes: [1n] }), () => ({ ...PLAN, bytesPerToken: -1 }),
 ];
 const anyArg = fc.nat({ max: JUNK.length - 1 });
 
-const METHODS = ['info', 'topology', 'backendInfo', 'allocate', 'append', 'setResultBuffer', 'drainEventsPacked', 'free', 'sequenceInfo', 'blockTable', 'matchPrefixPacked', 'matchPrefixOnGpu', 'pin', 'unpin', 'transfer', 'estimateTransfer', 'write', 'read', 'snapshot', 'stats'];
+const METHODS = ['info', 'topology', 'backendInfo', 'allocate', 'append', 'setResultBuffer', 'drainEventsPacked', 'free', 'sequenceInfo', 'blockTable', 'matchPrefixPacked', 'matchPrefixOnGpu', 'pin', 'unpin', 'transfer', 'estimateTransfer', 'write', 'read', 'snapshot', 'stats',
+  'handoffBegin', 'handoffExport', 'handoffComplete', 'handoffReserve', 'handoffImport', 'handoffCommit', 'handoffStatus', 'handoffAbort', 'handoffStats'];
 
 test('the raw addon handle: random methods with random argument lists throw coded Errors, never crash', async () => {
   const Native = nativeModule().NativeKvManager as unknown as new (c: unknown) => Record<string, (...a: unknown[]) => unknown>;
