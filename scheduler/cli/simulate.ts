@@ -8,12 +8,13 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { flagHelp, parseFlags, usageError, type FlagSpec } from './args.js';
 import { ConfigError } from '../core/config/params.js';
+import type { TenantsConfig } from '../core/config/tenants.js';
 import { POLICY_NAMES } from '../core/policy.js';
 import { loadSchedulerConfigText } from '../core/scheduler_config.js';
 import { MODEL_NAMES } from '../perf/models.js';
 import { findCapacity, type CapacityResult } from '../report/capacity.js';
 import { NO_OVERRIDES, parseGoodput, type SloOverrides } from '../report/goodput.js';
-import { compareTable, runTable } from '../report/markdown.js';
+import { compareTable, runTable, tenantTable } from '../report/markdown.js';
 import { buildReport, type SimulateReport } from '../report/metrics.js';
 import { goodputVsLoadSvg, latencyCdfSvg } from '../report/plots.js';
 import type { RunResult, TraceProblem, Workload } from '../workload/types.js';
@@ -28,7 +29,7 @@ export const SIMULATE_FLAGS: Record<string, FlagSpec> = {
   cluster: { type: 'string', help: 'cluster preset (gb200-nvl72, gb200-nvl72x4, hgx-h100x8, ...) or a YAML/JSON file' },
   model: { type: 'string', help: MODEL_NAMES.join(', ') },
   policy: { type: 'string', help: `${POLICY_NAMES.join(', ')} (default shape-aware)` },
-  config: { type: 'string', help: 'scheduler config YAML (policy, classification; e.g. `nvlsched tune --out`) instead of --policy' },
+  config: { type: 'string', help: 'scheduler config YAML (policy, classification, tenants; e.g. `nvlsched tune --out`) instead of --policy' },
   compare: { type: 'string', help: 'comma-separated policies run side by side on the same workload and seed' },
   'rate-scale': { type: 'number', help: 'multiplies arrival rates (open-loop workloads), > 0' },
   sessions: { type: 'number', help: 'concurrent sessions (closed-loop workloads), integer ≥ 1' },
@@ -38,6 +39,7 @@ export const SIMULATE_FLAGS: Record<string, FlagSpec> = {
   strict: { type: 'boolean', help: 'a bad trace line is fatal (default: reported and skipped)' },
   plots: { type: 'string', help: 'directory for SVG plots (latency CDFs; goodput against load with --capacity)' },
   capacity: { type: 'boolean', help: 'find each policy’s goodput capacity (SLO attainment ≥ 90 %) by bisection on the load' },
+  'by-tenant': { type: 'boolean', help: 'also print the per-tenant table (default with a tenants section in --config; the JSON has by_tenant whenever the workload has several tenants)' },
   json: { type: 'string', help: 'where to write the JSON report (required)' },
   help: { type: 'boolean', help: 'this text' },
 };
@@ -49,8 +51,11 @@ export interface SimulateArgs {
   cluster?: string;
   model?: string;
   policies: string[];
-  /** --config: the file's policy and classification sections as written (validated); policies = [its policy name]. */
-  config?: { file: string; policy: unknown; classification: unknown };
+  /**
+   * --config: the file's policy and classification sections as written (validated), and its tenants section parsed
+   * (fair share between the workload's tenants); policies = [its policy name].
+   */
+  config?: { file: string; policy: unknown; classification: unknown; tenants?: TenantsConfig };
   compare: boolean;
   rateScale?: number;
   sessions?: number;
@@ -60,6 +65,8 @@ export interface SimulateArgs {
   strict: boolean;
   plotsDir?: string;
   capacity: boolean;
+  /** Print the per-tenant table after each run's table (absent: no). */
+  byTenant?: boolean;
   jsonPath: string;
 }
 
@@ -130,7 +137,8 @@ function readConfigFile(file: string): { name: string; config: NonNullable<Simul
   try {
     const parsed = loadSchedulerConfigText(text, file);
     const doc = (parseYaml(text) ?? {}) as { policy?: unknown; classification?: unknown };
-    return { name: parsed.policyName, config: { file, policy: doc.policy ?? parsed.policyName, classification: doc.classification } };
+    const config = { file, policy: doc.policy ?? parsed.policyName, classification: doc.classification, ...(parsed.tenants && { tenants: parsed.tenants }) };
+    return { name: parsed.policyName, config };
   } catch (error) {
     if (error instanceof ConfigError) throw usageError(`--config: ${error.message}`);
     throw error;
@@ -185,6 +193,7 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateArgs | 'help
     strict: flags.strict === true,
     ...(plotsDir !== undefined && { plotsDir }),
     capacity: flags.capacity === true,
+    ...((flags['by-tenant'] === true || config?.config.tenants !== undefined) && { byTenant: true }),
     jsonPath,
   };
 }
@@ -309,7 +318,7 @@ export async function runSimulate(args: SimulateArgs, engines: Engines, out: Out
   const reports = runs.map((r) => ({ ...r.report, workload: workloadInfo }));
   writeFileSync(args.jsonPath, JSON.stringify(args.compare ? { runs: reports } : reports[0], null, 1) + '\n');
   if (args.plotsDir !== undefined) writePlots(args.plotsDir, runs, workload.kind === 'closed', out);
-  const tables = runs.map((r) => runTable(r.report));
+  const tables = runs.map((r) => runTable(r.report) + (args.byTenant && r.report.by_tenant ? `\n${tenantTable(r.report)}` : ''));
   if (args.compare) {
     const unit = workload.kind === 'closed' ? 'sessions' : 'x rate';
     const capacities = args.capacity ? runs.map((r) => ({ capacity: r.capacity?.capacity ?? null, unit })) : undefined;
@@ -362,6 +371,7 @@ export async function realEngines(): Promise<Engines> {
       return runSimulation({
         workload, policy: args.config ? args.config.policy : policy, seed: args.seed,
         ...(args.config?.classification !== undefined && { classification: args.config.classification }),
+        ...(args.config?.tenants !== undefined && { tenants: args.config.tenants }),
         ...(args.cluster !== undefined && { cluster: args.cluster }),
         ...(args.model !== undefined && { model: args.model }),
         ...(args.durationS !== undefined && { durationS: args.durationS }),
@@ -375,7 +385,7 @@ export async function realEngines(): Promise<Engines> {
 function help(): string {
   return 'usage: nvlsched simulate [--trace <file|dir> [--trace-format <f>] | --mix <yaml>] [--cluster <preset|file>] ' +
     '[--model <name>] [--policy <name> | --config <file.yaml> | --compare <p1,p2,...>] [--rate-scale <x> | --sessions <n>] [--duration <s>] ' +
-    '[--seed <n>] [--goodput ttft:<ms> tpot:<ms> ...] [--strict] [--plots <dir>] [--capacity] --json <out.json>\n\n' +
+    '[--seed <n>] [--goodput ttft:<ms> tpot:<ms> ...] [--strict] [--plots <dir>] [--capacity] [--by-tenant] --json <out.json>\n\n' +
     `${flagHelp(SIMULATE_FLAGS)}\n`;
 }
 

@@ -1,7 +1,7 @@
 // Markdown tables and the report's plots, from hand-made runs.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compareTable, runTable } from './markdown.js';
+import { compareTable, runTable, tenantTable } from './markdown.js';
 import { buildReport } from './metrics.js';
 import { goodputVsLoadSvg, latencyCdfSvg } from './plots.js';
 import { cancelled, record, rejected, runResult } from './testing/records.js';
@@ -81,4 +81,14 @@ test('goodput-vs-load plot: a line per policy through its probes (sorted by load
   const xs = [...d.matchAll(/[ML]([0-9.]+) /g)].map((m) => Number(m[1]));
   assert.equal(xs.length, 4);
   for (let i = 1; i < xs.length; i++) assert.ok((xs[i] as number) > (xs[i - 1] as number));
+});
+
+test('tenantTable: a row per tenant and shape, then the tenant overall; empty without by_tenant', () => {
+  const records = [record({ tenant: 'quiet', shape: 'chat', costUsd: 0.5 }), record({ tenant: 'flood', shape: 'tool_call' }), rejected({ tenant: 'flood', shape: 'tool_call', code: 'E_QUEUE_FULL' })];
+  const md = tenantTable(buildReport(runResult(records)));
+  assert.match(md, /^Per tenant\n/);
+  // The default record's TPOT is (1 − 0.1) / 9 = 100 ms: over both SLOs.
+  assert.match(md, /\| flood \| tool_call \| 2 \| 1 \(E_QUEUE_FULL 1\) \| 0\.0 % \| 100 \/ 100 \| 100 \| 0 \|/);
+  assert.match(md, /\| \*\*quiet\*\* \| all \| 1 \| 0 \| 0\.0 % \| 100 \/ 100 \| 100 \| 0\.5 \|/);
+  assert.equal(tenantTable(buildReport(runResult([record()]))), '');
 });

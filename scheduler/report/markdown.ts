@@ -60,6 +60,45 @@ export function runTable(report: SimulateReport): string {
   return `${heading}\n\n${table(['shape', ...RUN_COLUMNS.map((c) => c.header)], rows)}\n`;
 }
 
+const TENANT_COLUMNS: Column[] = [
+  { header: 'requests', cell: (m) => String(m.requests) },
+  { header: 'rejected', cell: rejections },
+  { header: 'SLO met', cell: (m) => pct(m.slo_attainment) },
+  { header: 'TTFT p50/p99 ms', cell: (m) => `${ms(m.ttft_p50_s)} / ${ms(m.ttft_p99_s)}` },
+  { header: 'TPOT p99 ms', cell: (m) => ms(m.tpot_p99_s) },
+  { header: 'cost $', cell: (m) => usd(m.cost_usd) },
+];
+
+/** Tenants shown in the per-tenant table (a report may name thousands; the JSON has them all). */
+export const MAX_TENANT_ROWS = 16;
+
+/**
+ * A row per tenant and shape it sent (then the tenant overall), or '' when the report has no by_tenant. Past
+ * MAX_TENANT_ROWS tenants, the most costly ones.
+ */
+export function tenantTable(report: SimulateReport): string {
+  const byTenant = report.by_tenant;
+  if (!byTenant) return '';
+  let names = Object.keys(byTenant);
+  const cut = names.length > MAX_TENANT_ROWS;
+  if (cut) names = names.sort((a, b) => (byTenant[b]?.overall.cost_usd ?? 0) - (byTenant[a]?.overall.cost_usd ?? 0)).slice(0, MAX_TENANT_ROWS).sort();
+  const rows: string[][] = [];
+  for (const name of names) {
+    const t = byTenant[name];
+    if (!t) continue;
+    for (const shape of SHAPES) {
+      const m = t.by_shape[shape];
+      if (m) rows.push([name, shape, ...TENANT_COLUMNS.map((c) => c.cell(m))]);
+    }
+    rows.push([`**${name}**`, 'all', ...TENANT_COLUMNS.map((c) => c.cell(t.overall))]);
+  }
+  const heading = cut ? `Per tenant (the ${MAX_TENANT_ROWS} most costly of ${Object.keys(byTenant).length}; all in the JSON)` : 'Per tenant';
+  return `${heading}
+
+${table(['tenant', 'shape', ...TENANT_COLUMNS.map((c) => c.header)], rows)}
+`;
+}
+
 const COMPARE_OVERALL: Column[] = [
   { header: 'requests', cell: (m) => String(m.requests) },
   { header: 'goodput req/s', cell: (m) => num(m.goodput_rps, 3) },

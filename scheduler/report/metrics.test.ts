@@ -154,3 +154,23 @@ test('a record of an unknown shape is an error naming it', () => {
   const bad = record({ shape: 'batch' as never });
   assert.throws(() => buildReport(runResult([bad])), /unknown shape "batch"/);
 });
+
+test('by_tenant: each tenant’s metrics overall and per shape it sent; absent with fewer than two tenants', () => {
+  const records = [
+    record({ tenant: 'a', shape: 'tool_call', arrivalS: 0, firstTokenS: 0.2, endS: 0.4, costUsd: 0.5 }), // good: tpot 0.2 / 9 < 0.03
+    record({ tenant: 'a', shape: 'tool_call', arrivalS: 1, firstTokenS: 1.8, endS: 2, costUsd: 0.25 }), // ttft 0.8 > 0.5
+    rejected({ tenant: 'a', shape: 'tool_call', arrivalS: 2, code: 'E_QUEUE_FULL' }),
+    record({ tenant: 'b', shape: 'chat', arrivalS: 0, firstTokenS: 0.3, endS: 0.5, costUsd: 1 }),
+    record({ shape: 'chat' }), // no tenant: in overall and by_shape only
+  ];
+  const report = buildReport(runResult(records));
+  assert.deepEqual(Object.keys(report.by_tenant ?? {}), ['a', 'b']);
+  const a = report.by_tenant?.a;
+  assert.deepEqual([a?.overall.requests, a?.overall.rejected, a?.overall.good, a?.overall.cost_usd], [3, 1, 1, 0.75]);
+  assert.deepEqual(Object.keys(a?.by_shape ?? {}), ['tool_call']);
+  assert.equal(a?.by_shape.tool_call?.ttft_p99_s, 0.794);
+  assert.equal(report.by_tenant?.b?.by_shape.chat?.slo_attainment, 1);
+  assert.equal(report.overall.requests, 5, 'the §6 fields are unchanged');
+  assert.equal(buildReport(runResult(records.filter((r) => r.tenant !== 'b'))).by_tenant, undefined);
+  assert.equal(buildReport(runResult([record(), record()])).by_tenant, undefined);
+});

@@ -1,5 +1,6 @@
 // RunResult → the `simulate` JSON report (architecture.md §6): per shape and overall latencies, goodput and SLO
-// attainment, throughput, KV hit rate by tier, preemptions, rejections and cost. Field names are snake_case with
+// attainment, throughput, KV hit rate by tier, preemptions, rejections and cost; per tenant too when the records
+// name more than one (`by_tenant`, an addition: the §6 fields are unchanged). Field names are snake_case with
 // units, as the contract fixes them; every ratio with an empty denominator is null, never NaN.
 import { SHAPES, type Shape } from '../core/types.js';
 import type { RequestRecord, RunResult } from '../workload/types.js';
@@ -70,6 +71,14 @@ export interface SimulateReport {
   goodput_overrides_ms: Record<string, number>;
   overall: Metrics;
   by_shape: Record<Shape, Metrics>;
+  /** Present when the records name more than one tenant: each tenant's metrics, overall and per shape it sent. */
+  by_tenant?: Record<string, TenantMetrics>;
+}
+
+/** One tenant's rows: the same metrics over its requests (cost_usd is its cost), per shape only where it has some. */
+export interface TenantMetrics {
+  overall: Metrics;
+  by_shape: Partial<Record<Shape, Metrics>>;
 }
 
 interface Context {
@@ -179,6 +188,7 @@ export function buildReport(run: RunResult, overrides: SloOverrides = NO_OVERRID
     group.push(r);
   }
   const ctx: Context = { simulatedS: run.simulatedS, loadWindowS: run.loadWindowS ?? run.simulatedS, gpus: run.gpus, overrides };
+  const byTenant = tenantMetrics(run.records, ctx);
   return {
     policy: run.policy,
     cluster: run.cluster,
@@ -191,5 +201,29 @@ export function buildReport(run: RunResult, overrides: SloOverrides = NO_OVERRID
     goodput_overrides_ms: formatGoodput(overrides),
     overall: groupMetrics(run.records, ctx),
     by_shape: Object.fromEntries(SHAPES.map((s) => [s, groupMetrics(byShapeRecords[s], ctx)])) as Record<Shape, Metrics>,
+    ...(byTenant ? { by_tenant: byTenant } : {}),
   };
+}
+
+/** Per tenant (sorted by name), or undefined when the records name fewer than two tenants. */
+function tenantMetrics(records: readonly RequestRecord[], ctx: Context): Record<string, TenantMetrics> | undefined {
+  const groups = new Map<string, RequestRecord[]>();
+  for (const r of records) {
+    if (r.tenant === undefined) continue;
+    let group = groups.get(r.tenant);
+    if (!group) groups.set(r.tenant, (group = []));
+    group.push(r);
+  }
+  if (groups.size < 2) return undefined;
+  const out: Record<string, TenantMetrics> = {};
+  for (const name of [...groups.keys()].sort()) {
+    const group = groups.get(name) as RequestRecord[];
+    const byShape: Partial<Record<Shape, Metrics>> = {};
+    for (const shape of SHAPES) {
+      const of = group.filter((r) => r.shape === shape);
+      if (of.length > 0) byShape[shape] = groupMetrics(of, ctx);
+    }
+    out[name] = { overall: groupMetrics(group, ctx), by_shape: byShape };
+  }
+  return out;
 }

@@ -1,6 +1,7 @@
 // runSimulation: the one entry point (CLI `simulate`, tuning, tests). Validates options field by field, builds the
 // cluster, the performance model and the Simulation, runs it and times it from outside (the only wall-clock read).
 import { ConfigError } from '../core/config/params.js';
+import type { TenantsConfig } from '../core/config/tenants.js';
 import { makeFittedOpTimes } from '../perf/fitted_optimes.js';
 import { makePerfCostModel } from '../perf/placement_cost.js';
 import { makeStepPredictor } from '../perf/step.js';
@@ -23,6 +24,8 @@ export interface SimulationOptions {
   policy?: unknown;
   /** Classification section (classifier, predictor, SLO table). */
   classification?: unknown;
+  /** Tenants section, parsed (config/tenants.ts parseTenants): fair share between tenants. Absent: none. */
+  tenants?: TenantsConfig;
   seed?: number;
   /** Stop arrivals (open) or new turns (closed) after this simulated time; then drain. */
   durationS?: number;
@@ -81,6 +84,7 @@ export function createSimulation(options: SimulationOptions): { sim: Simulation;
     cluster,
     policy: options.policy,
     classification: options.classification,
+    ...(options.tenants ? { tenants: options.tenants } : {}),
     seed,
     ...(options.durationS !== undefined ? { durationS: options.durationS } : {}),
     ...(options.sessions !== undefined ? { sessions: options.sessions } : {}),

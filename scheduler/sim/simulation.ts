@@ -8,6 +8,7 @@
 // Invariant: every submitted request gets exactly one record — completed, rejected at submit, or cancelled (at the
 // drain limit, or if the run stalls). Nothing is lost; tests count.
 import { DEFAULT_SLOS } from '../core/classify/slo.js';
+import type { TenantsConfig } from '../core/config/tenants.js';
 import type { EnginePlan } from '../core/engine/types.js';
 import { Scheduler, type EndedRequest, type SubmitResult } from '../core/scheduler.js';
 import type { ScheduleRequest } from '../core/types.js';
@@ -37,6 +38,7 @@ export interface SimulationInput {
   cluster: Cluster;
   policy?: unknown;
   classification?: unknown;
+  tenants?: TenantsConfig;
   seed: number;
   durationS?: number;
   sessions?: number;
@@ -111,6 +113,7 @@ export class Simulation {
       instances: cluster.instances.map((i) => i.setup),
       cost: input.cost,
       rng: new Rng(input.seed),
+      ...(input.tenants ? { tenants: input.tenants } : {}),
     });
     this.blockTokens = cluster.engine.blockTokens;
     this.maxContextTokens = cluster.model.maxContextTokens;
@@ -243,6 +246,7 @@ export class Simulation {
     this.lastRecordS = this.nowS;
     this.records.push({
       requestId: req.requestId,
+      tenant: req.tenant,
       shape,
       ...(req.sessionId !== undefined ? { sessionId: req.sessionId } : {}),
       arrivalS: req.arrivalS,
@@ -467,6 +471,7 @@ function nextInSession(requests: readonly WorkloadRequest[]): Int32Array {
 function toRecord(e: EndedRequest, live: LiveReq): RequestRecord {
   return {
     requestId: e.requestId,
+    tenant: live.req.tenant,
     shape: e.shape,
     ...(e.sessionId !== undefined ? { sessionId: e.sessionId } : {}),
     arrivalS: e.arrivalS,

@@ -175,3 +175,47 @@ test("a mix file through readTrace (simulate --trace mix.yaml): no limits given 
   assert.equal(all.requests.length, (readMix(DEFAULT_MIX_YAML, 'mix') as OpenLoopWorkload).requests.length);
   assert.equal((readTrace(file, { maxRequests: 7 }).workload as OpenLoopWorkload).requests.length, 7);
 });
+
+test('named tenants: each stream carries its tenant, streams of one shape are independent, ids stay unique', () => {
+  const tools = { arrival: { ratePerS: 20 }, prefix: { sharedTokens: 640 }, outputTokens: 40, hasTools: true };
+  const doc = {
+    durationS: 30,
+    shapes: { chat: { arrival: { ratePerS: 1 }, outputTokens: 50 } },
+    tenants: {
+      A: { shapes: { tool_call: tools } },
+      B: { shapes: { tool_call: { ...tools, arrival: { ratePerS: 1 } }, chat: { arrival: { ratePerS: 1 }, outputTokens: 50 } } },
+    },
+  };
+  const w = readMix(doc, 'mix', { seed: 3 });
+  const count = (tenant: string, shape: string) => w.requests.filter((r) => r.req.tenant === tenant && r.traceShape === shape).length;
+  assert.ok(count('A', 'tool_call') > 450 && count('A', 'tool_call') < 750, `A: ${count('A', 'tool_call')} tool calls (20/s × 30 s)`);
+  assert.ok(count('B', 'tool_call') > 10 && count('B', 'tool_call') < 60);
+  assert.ok(count('B', 'chat') > 10);
+  assert.ok(w.requests.some((r) => r.req.tenant === 'chat-0'), 'the anonymous stream keeps its <shape>-<i> tenants');
+  assert.equal(new Set(w.requests.map((r) => r.req.requestId)).size, w.requests.length);
+  // B's chat stream is not a copy of the anonymous chat stream (its own seeds), nor A's prefix B's.
+  const arrivals = (tenant: string) => w.requests.filter((r) => r.req.tenant.startsWith(tenant) && r.traceShape === 'chat').map((r) => r.req.arrivalS);
+  assert.notDeepEqual(arrivals('B'), arrivals('chat-'));
+  const prefixOf = (tenant: string) => w.requests.find((r) => r.req.tenant === tenant && r.traceShape === 'tool_call')?.req.blockHashes.slice(0, 10);
+  assert.notDeepEqual(prefixOf('A'), prefixOf('B'));
+  // The anonymous part samples exactly as the same mix without tenants.
+  const alone = readMix({ durationS: 30, shapes: doc.shapes }, 'mix', { seed: 3 });
+  assert.deepEqual(summary({ ...w, requests: w.requests.filter((r) => r.req.tenant === 'chat-0') }), summary(alone));
+  // A tenants-only mix needs no shapes section.
+  assert.ok(readMix({ durationS: 5, tenants: { A: { shapes: { tool_call: tools } } } }).requests.every((r) => r.req.tenant === 'A'));
+});
+
+test('bad tenant streams name the field', () => {
+  const stream = { arrival: { ratePerS: 1 }, outputTokens: 10 };
+  const cases: Array<[unknown, string]> = [
+    [{ tenants: { 'bad name': { shapes: { chat: stream } } } }, 'mix.tenants.bad name'],
+    [{ tenants: { A: { chat: stream } } }, 'mix.tenants.A.chat'],
+    [{ tenants: { A: { shapes: {} } } }, 'mix.tenants.A.shapes'],
+    [{ tenants: { A: { shapes: { chat: { ...stream, tenants: 3 } } } } }, 'mix.tenants.A.shapes.chat.tenants'],
+    [{ tenants: { A: { shapes: { chat: { outputTokens: 10 } } } } }, 'mix.tenants.A.shapes.chat.arrival'],
+    [{ tenants: [] }, 'mix.tenants'],
+  ];
+  for (const [mix, field] of cases) {
+    assert.throws(() => parseMix(mix as object), (e: unknown) => e instanceof ConfigError && e.field === field, `${JSON.stringify(mix)} should name ${field}`);
+  }
+});

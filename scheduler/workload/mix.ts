@@ -1,65 +1,17 @@
-// Synthetic mixes: per-shape arrival processes, length distributions, shared prefixes and sessions, from YAML.
-// Everything becomes one open-loop workload. Session shapes start sessions by their arrival process and schedule
+// Synthetic mixes: per-shape (and per named tenant) arrival processes, length distributions, shared prefixes and
+// sessions, from YAML (validated in mix_spec.ts). Everything becomes one open-loop workload. Session shapes start sessions by their arrival process and schedule
 // each later turn at (previous turn's arrival + its output × assumedTpotS + think time): an open-loop stand-in for
 // a closed loop, so one run can mix sessions with stateless traffic. See README.md for the schema.
-import { parse } from 'yaml';
-import {
-  asParams,
-  ConfigError,
-  onlyKeys,
-  readBool,
-  readEnum,
-  readNumber,
-  readString,
-  type Params,
-} from '../core/config/params.js';
-import { SHAPES, type ReasoningEffort, type Shape } from '../core/types.js';
+import { asParams, readBool, readNumber } from '../core/config/params.js';
 import { Rng } from '../util/random.js';
 import { SharedPrefix, simBlockHashes } from './chain.js';
-import { readDist, type Dist } from './dist.js';
 import { deriveSeed } from './hash.js';
+import { parseMix, type ArrivalSpec, type MixSpec, type SessionSpec, type ShapeSpec } from './mix_spec.js';
 import { clampOutput, openWorkload, tagShape, TOOL_CALL_MAX_OUTPUT_TOKENS } from './options.js';
 import { exponential, gammaGap, randomHashes } from './sample.js';
 import type { OpenLoopWorkload, WorkloadRequest } from './types.js';
 
-export interface ArrivalSpec {
-  process: 'poisson' | 'gamma';
-  ratePerS: number;
-  /** Coefficient of variation of the gaps (gamma; 1 = Poisson, > 1 = bursts). */
-  cv: number;
-}
-
-export interface SessionSpec {
-  turns: Dist;
-  thinkTimeS: Dist;
-  /** Probability that a turn ends in tool_use, making the next turn a tool-result turn. */
-  toolTurnShare: number;
-  toolThinkTimeS: Dist;
-  /** Tokens each later turn appends (user text or tool output) after the previous prompt and output. */
-  turnTokens: Dist;
-  maxContextTokens: number;
-  assumedTpotS: number;
-}
-
-export interface ShapeSpec {
-  shape: Shape;
-  arrival: ArrivalSpec;
-  tenants: number;
-  prefix: { sharedTokens: number; variants: number };
-  uniqueTokens: Dist;
-  outputTokens: Dist;
-  maxOutputTokens: number;
-  hasTools: boolean;
-  toolResultsShare: number;
-  reasoningEffort: ReasoningEffort | undefined;
-  session: SessionSpec | undefined;
-}
-
-export interface MixSpec {
-  name: string;
-  durationS: number;
-  shapes: ShapeSpec[];
-}
+export { parseMix, type ArrivalSpec, type MixSpec, type SessionSpec, type ShapeSpec } from './mix_spec.js';
 
 export interface MixOptions {
   seed?: number;
@@ -69,83 +21,6 @@ export interface MixOptions {
   durationS?: number;
   hintShapes?: boolean;
   maxRequests?: number;
-}
-
-const TOKENS = { integer: true, min: 0 };
-const POSITIVE_TOKENS = { integer: true, min: 1 };
-const SECONDS = { integer: false, min: 0 };
-
-/** Validates a mix (YAML text or the parsed object); every bad field throws ConfigError naming it. */
-export function parseMix(source: string | object, path = 'mix'): MixSpec {
-  let value: unknown = source;
-  if (typeof source === 'string') {
-    try {
-      value = parse(source);
-    } catch (error) {
-      throw new ConfigError(path, `not valid YAML: ${(error as Error).message.split('\n')[0]}`);
-    }
-  }
-  const p = asParams(value, path);
-  onlyKeys(p, path, ['name', 'durationS', 'shapes']);
-  const shapes = asParams(p.shapes, `${path}.shapes`);
-  onlyKeys(shapes, `${path}.shapes`, SHAPES);
-  const specs = SHAPES.filter((shape) => shapes[shape] !== undefined).map((shape) => readShape(shape, asParams(shapes[shape], `${path}.shapes.${shape}`), `${path}.shapes.${shape}`));
-  if (specs.length === 0) throw new ConfigError(`${path}.shapes`, `expected at least one of ${SHAPES.join(', ')}`);
-  return {
-    name: readString(p, 'name', path, 'mix'),
-    durationS: readNumber(p, 'durationS', path, 60, { above: 0 }),
-    shapes: specs,
-  };
-}
-
-function readShape(shape: Shape, p: Params, path: string): ShapeSpec {
-  onlyKeys(p, path, ['arrival', 'tenants', 'prefix', 'uniqueTokens', 'outputTokens', 'maxOutputTokens', 'hasTools', 'toolResultsShare', 'reasoningEffort', 'session']);
-  if (p.arrival === undefined) throw new ConfigError(`${path}.arrival`, 'required ({process: poisson|gamma, ratePerS, cv})');
-  if (p.outputTokens === undefined) throw new ConfigError(`${path}.outputTokens`, 'required (a number or a distribution)');
-  const prefix = asParams(p.prefix, `${path}.prefix`);
-  onlyKeys(prefix, `${path}.prefix`, ['sharedTokens', 'variants']);
-  return {
-    shape,
-    arrival: readArrival(asParams(p.arrival, `${path}.arrival`), `${path}.arrival`),
-    tenants: readNumber(p, 'tenants', path, 1, { min: 1, integer: true }),
-    prefix: {
-      sharedTokens: readNumber(prefix, 'sharedTokens', `${path}.prefix`, 0, { min: 0, integer: true }),
-      variants: readNumber(prefix, 'variants', `${path}.prefix`, 1, { min: 1, integer: true }),
-    },
-    uniqueTokens: readDist(p.uniqueTokens ?? 256, `${path}.uniqueTokens`, TOKENS),
-    outputTokens: readDist(p.outputTokens, `${path}.outputTokens`, POSITIVE_TOKENS),
-    maxOutputTokens: readNumber(p, 'maxOutputTokens', path, 4096, { min: 1, integer: true }),
-    hasTools: readBool(p, 'hasTools', path, shape === 'tool_call'),
-    toolResultsShare: readNumber(p, 'toolResultsShare', path, 0, { min: 0, max: 1 }),
-    reasoningEffort: p.reasoningEffort === undefined ? undefined : readEnum(p, 'reasoningEffort', path, ['none', 'low', 'medium', 'high'] as const, 'none'),
-    session: p.session === undefined ? undefined : readSession(asParams(p.session, `${path}.session`), `${path}.session`),
-  };
-}
-
-function readArrival(p: Params, path: string): ArrivalSpec {
-  onlyKeys(p, path, ['process', 'ratePerS', 'cv']);
-  const process = readEnum(p, 'process', path, ['poisson', 'gamma'] as const, 'poisson');
-  if (p.ratePerS === undefined) throw new ConfigError(`${path}.ratePerS`, 'required');
-  if (process === 'poisson' && p.cv !== undefined) throw new ConfigError(`${path}.cv`, 'only for process: gamma (poisson has cv 1)');
-  return {
-    process,
-    ratePerS: readNumber(p, 'ratePerS', path, 0, { min: 0 }),
-    cv: process === 'gamma' ? readNumber(p, 'cv', path, 1, { above: 0 }) : 1,
-  };
-}
-
-function readSession(p: Params, path: string): SessionSpec {
-  onlyKeys(p, path, ['turns', 'thinkTimeS', 'toolTurnShare', 'toolThinkTimeS', 'turnTokens', 'maxContextTokens', 'assumedTpotS']);
-  if (p.turns === undefined) throw new ConfigError(`${path}.turns`, 'required (a number or a distribution of turns per session)');
-  return {
-    turns: readDist(p.turns, `${path}.turns`, POSITIVE_TOKENS),
-    thinkTimeS: readDist(p.thinkTimeS ?? 10, `${path}.thinkTimeS`, SECONDS),
-    toolTurnShare: readNumber(p, 'toolTurnShare', path, 0, { min: 0, max: 1 }),
-    toolThinkTimeS: readDist(p.toolThinkTimeS ?? 2, `${path}.toolThinkTimeS`, SECONDS),
-    turnTokens: readDist(p.turnTokens ?? 500, `${path}.turnTokens`, TOKENS),
-    maxContextTokens: readNumber(p, 'maxContextTokens', path, 200_000, { min: 1, integer: true }),
-    assumedTpotS: readNumber(p, 'assumedTpotS', path, 0.04, { min: 0 }),
-  };
 }
 
 interface Resolved {
@@ -197,6 +72,11 @@ function arrivals(arrival: ArrivalSpec, rng: Rng, o: Resolved): number[] {
   return out;
 }
 
+/** Seed labels of a stream; anonymous streams keep their original ones, so existing mixes sample exactly as before. */
+function streamLabels(spec: ShapeSpec): string[] {
+  return spec.tenant === undefined ? [spec.shape] : ['tenant', spec.tenant, spec.shape];
+}
+
 /** Per-shape state: its prefixes and its own random streams (one shape's settings never move another's draws). */
 class ShapeSampler {
   readonly content: Rng;
@@ -206,12 +86,17 @@ class ShapeSampler {
   private sessions = 0;
   private requests = 0;
 
+  /** `<shape>`, or `<tenant>-<shape>` for a named tenant's stream: seeds, prefixes and ids of one stream. */
+  private readonly stream: string;
+
   constructor(readonly mixName: string, readonly spec: ShapeSpec, readonly o: Resolved) {
-    this.content = new Rng(deriveSeed(o.seed, 'mix', mixName, spec.shape, 'content'));
-    this.hashes = new Rng(deriveSeed(o.seed, 'mix', mixName, spec.shape, 'hashes'));
+    const labels = streamLabels(spec);
+    this.stream = spec.tenant === undefined ? spec.shape : `${spec.tenant}-${spec.shape}`;
+    this.content = new Rng(deriveSeed(o.seed, 'mix', mixName, ...labels, 'content'));
+    this.hashes = new Rng(deriveSeed(o.seed, 'mix', mixName, ...labels, 'hashes'));
     for (let v = 0; v < spec.prefix.variants; v++) {
       const blocks = Math.floor(spec.prefix.sharedTokens / o.blockTokens);
-      const nodes = new SharedPrefix(`mix:${mixName}:${spec.shape}:prefix:${v}`).first(blocks);
+      const nodes = new SharedPrefix(`mix:${mixName}:${this.stream}:prefix:${v}`).first(blocks);
       this.prefixes.push(simBlockHashes(nodes, spec.prefix.sharedTokens, o.blockTokens, o.blockTokens));
     }
   }
@@ -219,7 +104,8 @@ class ShapeSampler {
   /** A tenant and its prefix variant (tenant i uses variant i mod variants: one app, one system prompt). */
   pickTenant(): { tenant: string; prefix: bigint[] } {
     const index = this.content.int(this.spec.tenants);
-    return { tenant: `${this.spec.shape}-${index}`, prefix: this.prefixes[index % this.prefixes.length] as bigint[] };
+    const tenant = this.spec.tenant ?? `${this.spec.shape}-${index}`;
+    return { tenant, prefix: this.prefixes[index % this.prefixes.length] as bigint[] };
   }
 
   /** Full-block hashes of a prompt: the shared prefix's whole blocks, then blocks no one else has. */
@@ -238,7 +124,7 @@ class ShapeSampler {
     const spec = this.spec;
     const outputTokens = clampOutput(spec.outputTokens.sample(this.content), spec.maxOutputTokens);
     const req: WorkloadRequest['req'] = {
-      requestId: `mix-${spec.shape}-${this.requests++}`,
+      requestId: `mix-${this.stream}-${this.requests++}`,
       tenant,
       arrivalS,
       promptTokens,
@@ -258,13 +144,13 @@ class ShapeSampler {
   }
 
   nextSessionId(): string {
-    return `mix-${this.spec.shape}-s${this.sessions++}`;
+    return `mix-${this.stream}-s${this.sessions++}`;
   }
 }
 
 function sampleShape(mixName: string, spec: ShapeSpec, o: Resolved): WorkloadRequest[] {
   const sampler = new ShapeSampler(mixName, spec, o);
-  const starts = arrivals(spec.arrival, new Rng(deriveSeed(o.seed, 'mix', mixName, spec.shape, 'arrivals')), o);
+  const starts = arrivals(spec.arrival, new Rng(deriveSeed(o.seed, 'mix', mixName, ...streamLabels(spec), 'arrivals')), o);
   const out: WorkloadRequest[] = [];
   for (const startS of starts) {
     if (spec.session) sampleSession(sampler, spec.session, startS, out);

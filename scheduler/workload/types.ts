@@ -55,6 +55,8 @@ export interface TraceProblem {
 /** What one request did in a run: the report is computed from these alone. */
 export interface RequestRecord {
   requestId: string;
+  /** Who sent it (ScheduleRequest.tenant); the report's by_tenant groups by it. Absent in records made elsewhere. */
+  tenant?: string;
   /** Shape the scheduler classified it as. */
   shape: Shape;
   sessionId?: string;
