@@ -13,6 +13,7 @@ import { after, before, test } from 'node:test';
 import { generate } from '../gateway/testing.js';
 import { loadGatewayProto } from '../rpc/proto.js';
 import { makeTestPki, type TestPki } from '../rpc/testing/certs.js';
+import { httpsPost } from '../rpc/testing/https.js';
 import { channelCredentials, readClientTls } from '../rpc/tls.js';
 import { packageRoot } from '../util/paths.js';
 
@@ -63,8 +64,8 @@ test('serve over TLS: client → gateway (TLS) → local worker (mTLS), settings
     const line = JSON.parse(await withTimeout(new Promise<string>((resolve, reject) => {
       createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', resolve);
       child.once('exit', (code) => reject(new Error(`serve exited (${code}) before listening: ${stderr}`)));
-    }), 'the listening line')) as { grpc: number };
-    assert.match(stderr, /transport: to workers mTLS \(with a client certificate\); client-facing gRPC TLS/);
+    }), 'the listening line')) as { grpc: number; http: number };
+    assert.match(stderr, /transport: to workers mTLS \(with a client certificate\); client-facing gRPC and HTTP TLS/);
     assert.match(stderr, /nvlsched worker: serving .* \(mTLS \(client certificates required\)\)/);
     const proto = loadGatewayProto();
     const { credentials, options } = channelCredentials(readClientTls({ ca: pki.ca.certFile }));
@@ -77,6 +78,12 @@ test('serve over TLS: client → gateway (TLS) → local worker (mTLS), settings
     const refused = await withTimeout(generate(plain, { promptTokenIds: [1, 2, 3], maxTokens: 2 }), 'a plaintext Generate');
     plain.close();
     assert.equal(refused.error?.code, grpc.status.UNAVAILABLE);
+    // The HTTP API: HTTPS with the same certificate; plain HTTP gets no answer.
+    const chat = { messages: [{ role: 'user', content: 'hello' }], max_tokens: 3 };
+    const res = await httpsPost(line.http, '/v1/chat/completions', chat, { caFile: pki.ca.certFile });
+    assert.ok(res.ok, res.ok ? '' : res.error.message);
+    assert.equal(res.status, 200, res.body);
+    await assert.rejects(fetch(`http://127.0.0.1:${line.http}/v1/models`, { signal: AbortSignal.timeout(5000) }));
     assert.doesNotMatch(stderr, /instance \S+ failed/);
     child.kill('SIGTERM');
     assert.equal(await withTimeout(exited, 'exit after SIGTERM'), 0, stderr);

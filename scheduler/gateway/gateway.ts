@@ -55,7 +55,7 @@ export interface GatewayOptions extends Omit<GatewayClusterOptions, 'numWorkers'
   rejoinBackoffMs?: number;
   /** TLS to the workers (rpc/tls.ts readClientTls: their CA, this gateway's client certificate); default insecure. */
   workerTls?: ClientTls | null;
-  /** TLS on the client-facing gRPC port (rpc/tls.ts readServerTls; mTLS with a client CA); default insecure. */
+  /** TLS on the client-facing gRPC port and the HTTP API (rpc/tls.ts readServerTls; mTLS with a client CA); default insecure. */
   tls?: ServerTls | null;
 }
 
@@ -137,7 +137,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     };
   });
   const log = o.log ?? (() => undefined);
-  if (o.workerTls || o.tls) log(`transport: to workers ${describeClientTls(o.workerTls)}; client-facing gRPC ${describeServerTls(o.tls)}`);
+  if (o.workerTls || o.tls) log(`transport: to workers ${describeClientTls(o.workerTls)}; client-facing gRPC and HTTP ${describeServerTls(o.tls)}`);
   const slotOf = (w: number): number | undefined => (partition ? partition.workerSlot(w) : w < clients.length ? w : undefined);
   const workerDomains = await checkWorkerDomains(clients, topology, slotOf, sched, log);
   const maxContextTokens = cluster.model.maxContextTokens;
@@ -160,7 +160,9 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     if (o.replica) replica = await startReplica({ ...o.replica, frontend, sched, topology, classification: o.classification, clock, ...(o.log ? { log: o.log } : {}) });
     if (o.httpPort !== undefined) {
       // Served names: the pool and its model (either routes here); the pool is the default.
-      http = await startHttpApi({ frontend, limits: { maxContextTokens, blockTokens }, models, host: o.host ?? '127.0.0.1', port: o.httpPort, ...(o.log ? { log: o.log } : {}) });
+      // HTTPS with the same certificate as the gRPC port; with a client CA, clients must present a certificate it signed.
+      const tls = o.tls ? { key: o.tls.keyPem, cert: o.tls.certPem, ...(o.tls.clientCaPem ? { ca: o.tls.clientCaPem, requestCert: true } : {}) } : undefined;
+      http = await startHttpApi({ frontend, limits: { maxContextTokens, blockTokens }, models, host: o.host ?? '127.0.0.1', port: o.httpPort, ...(tls ? { tls } : {}), ...(o.log ? { log: o.log } : {}) });
     }
     if (o.metricsPort !== undefined) metricsServer = await startMetricsServer({ registries: [metrics.registry], host: o.host ?? '127.0.0.1', port: o.metricsPort });
     if (o.batch) {

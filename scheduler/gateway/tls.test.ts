@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type { GatewayClient } from '../gen/proto/nvlsched/v1/Gateway.js';
 import { loadGatewayProto } from '../rpc/proto.js';
 import { makeTestPki, type CertFiles, type TestPki } from '../rpc/testing/certs.js';
+import { httpsPost } from '../rpc/testing/https.js';
 import { channelCredentials, readClientTls, readServerTls, type ClientTls, type ClientTlsPaths } from '../rpc/tls.js';
 import { startWorker, type RunningWorker } from '../worker/worker.js';
 import { startGateway, type GatewayOptions, type RunningGateway } from './gateway.js';
@@ -87,8 +88,8 @@ describe('gateway with mTLS to its workers and on its client-facing port', () =>
   test('a request is served end to end over TLS; clients without a valid certificate are refused', async () => {
     const rec = logRecorder();
     const tls = readServerTls({ cert: pki.server.certFile, key: pki.server.keyFile, clientCa: pki.ca.certFile });
-    await withGateway(workers, { workerTls: readClientTls(mtlsToWorkers()), tls, log: rec.log }, async (g) => {
-      assert.ok(rec.lines.some((l) => /to workers mTLS \(with a client certificate\); client-facing gRPC mTLS/.test(l)), rec.lines.join('\n'));
+    await withGateway(workers, { workerTls: readClientTls(mtlsToWorkers()), tls, httpPort: 0, log: rec.log }, async (g) => {
+      assert.ok(rec.lines.some((l) => /to workers mTLS \(with a client certificate\); client-facing gRPC and HTTP mTLS/.test(l)), rec.lines.join('\n'));
       const good = gatewayClient(g.port, readClientTls({ ca: pki.ca.certFile, cert: pki.client.certFile, key: pki.client.keyFile }));
       try {
         const outs = await Promise.all([0, 1, 2, 3].map((i) => generate(good, { promptTokenIds: ids(80, i * 1000), maxTokens: 6 })));
@@ -111,6 +112,16 @@ describe('gateway with mTLS to its workers and on its client-facing port', () =>
         assert.equal(out.error?.code, grpc.status.UNAVAILABLE, `${name}: ${out.error?.details ?? 'served'}`);
         assert.equal(out.tokens.length, 0, name);
       }
+      // The HTTP API on the same terms: HTTPS, a client certificate of the CA required.
+      const chat = { messages: [{ role: 'user', content: 'hello over https' }], max_tokens: 4 };
+      const served = await httpsPost(g.httpPort as number, '/v1/chat/completions', chat, { caFile: pki.ca.certFile, certFile: pki.client.certFile, keyFile: pki.client.keyFile });
+      assert.ok(served.ok, served.ok ? '' : served.error.message);
+      assert.equal(served.status, 200, served.body);
+      assert.equal((JSON.parse(served.body) as { usage: { completion_tokens: number } }).usage.completion_tokens, 4);
+      const anonymous = await httpsPost(g.httpPort as number, '/v1/chat/completions', chat, { caFile: pki.ca.certFile });
+      assert.equal(anonymous.ok, false, anonymous.ok ? `answered ${anonymous.status}` : '');
+      const foreign = await httpsPost(g.httpPort as number, '/v1/chat/completions', chat, { caFile: pki.ca.certFile, certFile: pki.otherClient.certFile, keyFile: pki.otherClient.keyFile });
+      assert.equal(foreign.ok, false, foreign.ok ? `answered ${foreign.status}` : '');
       assert.equal(g.sched.stats().live, 0);
     });
   });
