@@ -138,7 +138,7 @@ describe('auth mode', () => {
     const warned: string[] = [];
     assert.throws(() => checkAuthSettings({}, (l) => warned.push(l)), (e: unknown) => e instanceof ConfigError && e.field === 'auth' && /--insecure-no-auth/.test(e.message));
     assert.throws(() => checkAuthSettings({ keysFile: 'k.yaml', insecureNoAuth: true }, (l) => warned.push(l)), /choose one/);
-    assert.deepEqual(warned, []);
+    assert.equal(warned.length, 0);
     assert.equal(checkAuthSettings({ insecureNoAuth: true }, (l) => warned.push(l)), 'none');
     assert.deepEqual(warned, [NO_AUTH_WARNING]);
     assert.equal(checkAuthSettings({ keysFile: 'k.yaml' }, (l) => warned.push(l)), 'keys');
