@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 
 import { startRig } from '../gateway/testing.js';
+import { makeTestPki } from '../rpc/testing/certs.js';
+import { readClientTls, readServerTls } from '../rpc/tls.js';
 import { startWorker } from '../worker/worker.js';
 import { drainGateway, drainWorker, probeWorker } from './health.js';
 
@@ -21,6 +23,24 @@ test('probe sees a worker SERVING, drain drains it, then probe sees DRAINING', a
     assert.deepEqual([after.serving, after.status], [false, 'STATUS_DRAINING']);
   } finally {
     await worker.server.close();
+  }
+});
+
+test('probe and drain of a worker that requires mTLS: with the client certificate they work, without it probe fails naming TLS', async () => {
+  const pki = makeTestPki();
+  const tls = readServerTls({ cert: pki.server.certFile, key: pki.server.keyFile, clientCa: pki.ca.certFile });
+  const worker = await startWorker({ topology: 'gb200-nvl72', tray: 0, model: 'llama-3.1-70b', tensorParallel: 1, kvBlocksPerGpu: 64, blockTokens: 16, seed: 1 }, { port: 0, tls });
+  try {
+    const address = `127.0.0.1:${worker.port}`;
+    const client = readClientTls({ ca: pki.ca.certFile, cert: pki.client.certFile, key: pki.client.keyFile });
+    assert.equal((await probeWorker(address, 3000, client)).status, 'STATUS_SERVING');
+    await assert.rejects(probeWorker(address, 3000, readClientTls({ ca: pki.ca.certFile })), /Health 127\.0\.0\.1:\d+: .*certificate required \(TLS: /);
+    await assert.rejects(probeWorker(address, 3000), new RegExp(`Health ${address.replace(/\./g, '\\.')}`));
+    assert.equal(await drainWorker(address, 1, client), 0);
+    assert.equal((await probeWorker(address, 3000, client)).status, 'STATUS_DRAINING');
+  } finally {
+    await worker.server.close();
+    pki.cleanup();
   }
 });
 

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { WorkerClient } from '../gen/proto/nvlsched/v1/Worker.js';
 import { loadWorkerProto } from '../rpc/proto.js';
+import { channelCredentials, explainTransportError, type ClientTls } from '../rpc/tls.js';
 
 export interface WorkerHealth {
   serving: boolean;
@@ -13,18 +14,20 @@ export interface WorkerHealth {
   detail: string;
 }
 
-function workerClient(address: string): WorkerClient {
+/** tls: the worker's port speaks TLS (rpc/tls.ts readClientTls; a client pair when it requires mTLS). */
+function workerClient(address: string, tls: ClientTls | null): WorkerClient {
   const proto = loadWorkerProto();
-  return new proto.nvlsched.v1.Worker(address, grpc.credentials.createInsecure());
+  const { credentials, options } = channelCredentials(tls);
+  return new proto.nvlsched.v1.Worker(address, credentials, options);
 }
 
 function rpcError(what: string, address: string, err: grpc.ServiceError): Error {
-  return new Error(`${what} ${address}: ${err.details || err.message}`);
+  return new Error(`${what} ${address}: ${explainTransportError(err.details || err.message)}`);
 }
 
 /** The worker's Health; rejects when it does not answer within `timeoutMs`. */
-export async function probeWorker(address: string, timeoutMs: number): Promise<WorkerHealth> {
-  const client = workerClient(address);
+export async function probeWorker(address: string, timeoutMs: number, tls: ClientTls | null = null): Promise<WorkerHealth> {
+  const client = workerClient(address, tls);
   try {
     return await new Promise<WorkerHealth>((resolve, reject) =>
       client.Health({}, { deadline: Date.now() + timeoutMs }, (err, res) => {
@@ -37,8 +40,8 @@ export async function probeWorker(address: string, timeoutMs: number): Promise<W
 }
 
 /** Asks the worker to drain and waits for it: resolves with the sequences still running at the deadline. */
-export async function drainWorker(address: string, deadlineS: number): Promise<number> {
-  const client = workerClient(address);
+export async function drainWorker(address: string, deadlineS: number, tls: ClientTls | null = null): Promise<number> {
+  const client = workerClient(address, tls);
   try {
     // The RPC itself waits up to deadlineS; a little more lets the answer arrive.
     return await new Promise<number>((resolve, reject) =>
