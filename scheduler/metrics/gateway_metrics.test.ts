@@ -194,6 +194,41 @@ test('identifier labels are bounded: past the limit values fold into "other", co
   assert.equal(sampleValue(e, 'nvlsched_metrics_label_overflow_total', { label: 'pool' }), 2);
 });
 
+test('per tenant: requests by outcome, tokens, cost, quota rejections, auth failures; tenant labels bounded', async () => {
+  const m = new GatewayMetrics({ maxLabelValues: 3 });
+  const ended = (tenant: string, outcome: RequestEndedEvent['outcome'], extra: Partial<RequestEndedEvent> = {}) =>
+    m.requestEnded({ shape: 'chat', pool: POOL, outcome, tenant, promptTokens: 10, outputTokens: 5, cachedPromptTokens: 0, costUsd: 0.5, ...extra });
+  ended('acme', 'completed');
+  ended('acme', 'completed');
+  ended('acme', 'cancelled', { outputTokens: 2, costUsd: 0.1 });
+  ended('beta', 'rejected', { shape: 'unknown', pool: undefined, rejectCode: 'E_RATE_LIMITED', outputTokens: 0, costUsd: 0 });
+  m.quotaRejected({ tenant: 'beta', reason: 'rate' });
+  m.authFailed('invalid');
+  m.authFailed('invalid');
+  // Without auth the name is the client's: one no label may hold folds into "other" instead of failing the call.
+  ended('has space', 'completed');
+  ended('t3', 'completed');
+  ended('t4', 'completed');
+  const e = parseExposition(await m.metrics());
+  const v = (name: string, labels: Record<string, string>) => sampleValue(e, name, labels);
+  assert.equal(v('nvlsched_tenant_requests_total', { tenant: 'acme', outcome: 'completed' }), 2);
+  assert.equal(v('nvlsched_tenant_requests_total', { tenant: 'acme', outcome: 'cancelled' }), 1);
+  assert.equal(v('nvlsched_tenant_requests_total', { tenant: 'beta', outcome: 'rejected' }), 1);
+  assert.equal(v('nvlsched_tenant_prompt_tokens_total', { tenant: 'acme' }), 30);
+  assert.equal(v('nvlsched_tenant_completion_tokens_total', { tenant: 'acme' }), 12);
+  assert.equal(select(e, 'nvlsched_tenant_prompt_tokens_total').some((s) => s.labels.tenant === 'beta'), false, 'a rejection ran nothing');
+  assert.ok(Math.abs((v('nvlsched_tenant_cost_usd_total', { tenant: 'acme' }) ?? 0) - 1.1) < 1e-9);
+  assert.equal(v('nvlsched_tenant_quota_rejections_total', { tenant: 'beta', reason: 'rate' }), 1);
+  assert.equal(v('nvlsched_auth_failures_total', { reason: 'invalid' }), 2);
+  // acme, beta, t3 fill the 3 values; "has space" and t4 fold.
+  assert.equal(v('nvlsched_tenant_requests_total', { tenant: 'other', outcome: 'completed' }), 2);
+  assert.equal(v('nvlsched_metrics_label_overflow_total', { label: 'tenant' }), 2);
+  // The shape/pool families count the same requests as before.
+  assert.equal(v('nvlsched_requests_total', { shape: 'chat', pool: POOL, outcome: 'completed' }), 5);
+  assert.throws(() => m.quotaRejected({ tenant: 'acme', reason: 'weather' as 'rate' }), (err: unknown) => err instanceof MetricsInputError && err.field === 'quotaRejected.reason');
+  assert.throws(() => m.authFailed('nope' as 'missing'), (err: unknown) => err instanceof MetricsInputError && err.field === 'authFailed.reason');
+});
+
 test('two gateways in one process keep separate registries', async () => {
   const a = new GatewayMetrics();
   const b = new GatewayMetrics();

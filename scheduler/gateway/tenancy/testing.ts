@@ -8,6 +8,8 @@ import { join } from 'node:path';
 
 import { parseTenants } from '../../core/config/tenants.js';
 import type { GatewayClient } from '../../gen/proto/nvlsched/v1/Gateway.js';
+import type { GenerateRequest } from '../../gen/proto/nvlsched/v1/GenerateRequest.js';
+import type { GenerateResponse__Output } from '../../gen/proto/nvlsched/v1/GenerateResponse.js';
 import { loadGatewayProto } from '../../rpc/proto.js';
 import { startWorker, type RunningWorker } from '../../worker/worker.js';
 import { Frontend } from '../frontend.js';
@@ -15,7 +17,7 @@ import { realClock, startGateway, type RunningGateway } from '../gateway.js';
 import { startHttpApi, type HttpLimits, type RunningHttpApi } from '../http/server.js';
 import type { Limits } from '../request.js';
 import { GatewayService } from '../service.js';
-import { SMALL } from '../testing.js';
+import { SMALL, type Generated } from '../testing.js';
 import { ApiKeyAuth } from './auth.js';
 import { EdgeGuard } from './guard.js';
 import { FileKeySource } from './key_sources.js';
@@ -146,4 +148,19 @@ export async function counter(base: EdgeBase, name: string, labels: Record<strin
   const m = (await base.gateway.metrics.registry.getMetricsAsJSON()).find((x) => x.name === name);
   const v = (m?.values ?? []).find((x) => Object.entries(labels).every(([k, val]) => String((x.labels as Record<string, unknown>)[k]) === val));
   return v?.value ?? 0;
+}
+
+/** One Generate with metadata (API keys), streamed to its end or error. */
+export function generateWith(client: GatewayClient, req: GenerateRequest, meta: grpc.Metadata): Promise<Generated> {
+  return new Promise((resolve) => {
+    const out: Generated = { chunks: [], tokens: [] };
+    const call = client.Generate(req, meta);
+    call.on('data', (c: GenerateResponse__Output) => {
+      out.chunks.push(c);
+      out.tokens.push(...c.tokenIds);
+      if (c.finished) out.last = c;
+    });
+    call.on('error', (err: grpc.ServiceError) => resolve({ ...out, error: err }));
+    call.on('end', () => resolve(out));
+  });
 }
