@@ -28,6 +28,8 @@ export interface WorkerFacts {
   settled: WorkerKv | { error: string };
   /** Scraped after the gateway closed its Step streams. */
   closed: WorkerKv | { error: string };
+  /** The gateway engines' blocks for this tray when settled: running requests, idle sessions retained (report only). */
+  gatewayLedger?: { used: number; retained: number };
 }
 
 export interface FaultFacts {

@@ -20,7 +20,7 @@ export interface SoakReport {
   requests: Counts & { by_api: Record<string, Counts>; by_kind: Record<string, Counts> };
   gateway: { started: number; admitted: number; ended: Record<string, number>; rejected: number; metrics: Record<string, number>; instance_failures: number; rejoins: number; reruns: number };
   batch: { id: string; status: string; lines: number; results: number; ok_200: number; errors: number; done_at_redis_kill: number | null } | null;
-  kv: Array<{ tray: number; baseline_used_blocks: number | null; settled_live_sequences: number | null; closed_used_blocks: number | null; closed_live_sequences: number | null }>;
+  kv: Array<{ tray: number; baseline_used_blocks: number | null; settled_live_sequences: number | null; settled_used_blocks: number | null; gateway_retained_blocks: number | null; closed_used_blocks: number | null; closed_live_sequences: number | null }>;
   processes: { started: number; left_running: number };
   violations: string[];
   log_tail: string[];
@@ -69,6 +69,8 @@ export function summarize(x: { options: SoakOptions; facts: SoakFacts; timeline:
       tray: w.tray,
       baseline_used_blocks: num(w.baseline, usedBlocks),
       settled_live_sequences: num(w.settled, (k) => k.liveSequences),
+      settled_used_blocks: num(w.settled, usedBlocks),
+      gateway_retained_blocks: w.gatewayLedger ? w.gatewayLedger.used + w.gatewayLedger.retained : null,
       closed_used_blocks: num(w.closed, usedBlocks),
       closed_live_sequences: num(w.closed, (k) => k.liveSequences),
     })),
@@ -95,8 +97,8 @@ export function soakTable(r: SoakReport): string {
   lines.push(`| nvlsched_requests_total by outcome | ${Object.entries(g.metrics).map(([k, n]) => `${k} ${n}`).join(', ') || '—'} |`);
   lines.push(`| instance failures / rejoins / re-runs | ${g.instance_failures} / ${g.rejoins} / ${g.reruns} |`);
   if (r.batch) lines.push(`| batch ${r.batch.id} | ${r.batch.status}: ${r.batch.results} results for ${r.batch.lines} lines (${r.batch.ok_200} ok, ${r.batch.errors} errors; ${cell(r.batch.done_at_redis_kill)} done when Redis was killed) |`);
-  lines.push('', '| worker | KV used before | live seqs, gateway idle | KV used after close | live seqs after close |', '| ---: | ---: | ---: | ---: | ---: |');
-  for (const k of r.kv) lines.push(`| ${k.tray} | ${cell(k.baseline_used_blocks)} | ${cell(k.settled_live_sequences)} | ${cell(k.closed_used_blocks)} | ${cell(k.closed_live_sequences)} |`);
+  lines.push('', '| worker | KV used before | gateway idle: live seqs | KV used (held sessions) | gateway ledger | after close: KV used | live seqs |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const k of r.kv) lines.push(`| ${k.tray} | ${cell(k.baseline_used_blocks)} | ${cell(k.settled_live_sequences)} | ${cell(k.settled_used_blocks)} | ${cell(k.gateway_retained_blocks)} | ${cell(k.closed_used_blocks)} | ${cell(k.closed_live_sequences)} |`);
   lines.push('', '| fault timeline (s into the load) | |', '| ---: | --- |');
   for (const e of r.faults.events) lines.push(`| ${e.atS.toFixed(2)} | ${e.what} |`);
   if (r.violations.length > 0) {
