@@ -70,9 +70,38 @@ class Backend {
     }
     return Status::Ok();
   }
+  // --- device-side hand-off (CUDA backend; UNTESTED ON A DEVICE, see native/cuda/README.md "Hand-off") ---
+  // A device buffer of at least `bytes` on the CUDA device of device pool `pool`, owned by the backend and reused
+  // (grown on demand) by later calls for that device; work on the pool's stream is ordered before any reuse.
+  virtual Status handoffStaging(uint32_t pool, uint64_t bytes, void** out) {
+    (void)pool, (void)bytes, (void)out;
+    return unsupported("handoffStaging");
+  }
+  // Asynchronous packs / unpacks between a device pool's blocks and device memory, on the pool's stream (ordered
+  // after earlier work on the pool, like copy()).
+  virtual Status packDevice(uint32_t pool, const std::vector<StridedPiece>& pieces, void* staging) {
+    (void)pool, (void)pieces, (void)staging;
+    return unsupported("packDevice");
+  }
+  virtual Status unpackDevice(uint32_t pool, const std::vector<StridedPiece>& pieces, const void* staging) {
+    (void)pool, (void)pieces, (void)staging;
+    return unsupported("unpackDevice");
+  }
+  // The stream (a cudaStream_t) the two calls above use for `pool`; makes its device current on this thread so
+  // that NCCL calls enqueued next are ordered with them.
+  virtual Status poolStream(uint32_t pool, void** stream) {
+    (void)pool, (void)stream;
+    return unsupported("poolStream");
+  }
   // A ticket covering everything submitted so far; wait() blocks until it is done (safe off the JS thread).
   virtual uint64_t fence() = 0;
   virtual Status wait(uint64_t ticket) = 0;
+
+ protected:
+  Status unsupported(const char* call) const {
+    return Status::Error(Code::BackendUnavailable,
+                         std::string(call) + " needs the CUDA backend (device memory); this backend is " + name());
+  }
 };
 
 std::unique_ptr<Backend> makeCpuBackend();

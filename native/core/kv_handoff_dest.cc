@@ -180,6 +180,11 @@ Status KvManager::handoffCommit(uint32_t ticketId, HandoffCommit& out) {
                                                  " were imported");
   }
   if (!(s = m.checkCanIssueId()).ok()) return s;
+  if (r->devicePending) {
+    // Chunks received over a device link are enqueued, not landed: wait before anything can read the blocks.
+    if (!(s = m.backend->wait(m.backend->fence())).ok()) return s;
+    r->devicePending = false;
+  }
 
   const uint32_t gpu = r->pool;
   const HandoffPlan& plan = r->plan;

@@ -45,6 +45,7 @@ struct HandoffRecord {
   uint32_t doneChunks = 0;      // chunks marked in `done`
   uint32_t cachedBlocks = 0;    // destination: leading blocks shared from the GPU's cache
   uint32_t skippedChunks = 0;   // destination: chunks wholly inside the cached prefix (marked done at reserve)
+  bool devicePending = false;   // destination: chunks were received on a stream; commit fences before it runs
 };
 
 // Sizes derived from a config (SPEC §1).

@@ -15,6 +15,9 @@
 
 namespace nvl {
 
+class NcclHandoffLink;
+struct ncclUniqueId;
+
 enum class Tier : uint8_t { Device = 0, Host = 1, Disk = 2 };
 const char* tierName(Tier tier);
 
@@ -213,6 +216,11 @@ class KvManager {
   Status handoffStatus(uint32_t handoffId, HandoffProgress& out) const;
   Status handoffAbort(uint32_t handoffId, bool& released);
   void handoffStats(HandoffStats& out) const;
+  // Device path (CUDA backend + NCCL, handoff_nccl.h; UNTESTED ON A DEVICE): the chunk is packed on the GPU and
+  // sent / received over `link` instead of through host memory. Same checks and bookkeeping as export / import.
+  Status handoffOpenLink(uint32_t gpu, const ncclUniqueId& id, int rank, std::unique_ptr<NcclHandoffLink>& out);
+  Status handoffSendChunk(uint32_t handoffId, uint32_t chunkIndex, NcclHandoffLink& link, HandoffChunk& out);
+  Status handoffRecvChunk(uint32_t ticketId, uint32_t chunkIndex, NcclHandoffLink& link, HandoffProgress& out);
 
   Status write(uint32_t seqId, uint32_t tokenOffset, const uint8_t* data, size_t size);
   Status read(uint32_t seqId, uint32_t tokenOffset, uint32_t numTokens, std::vector<uint8_t>& out) const;

@@ -46,6 +46,12 @@ void CudaBackend::releaseAll() {
     }
     p.base = nullptr;
   }
+  for (size_t i = 0; i < staging_.size() && i < streams_.size(); ++i) {  // hand-off staging (cuda_handoff.cc)
+    if (staging_[i].base == nullptr) continue;
+    (void)cudaSetDevice(streams_[i].device);
+    (void)cudaFree(staging_[i].base);
+  }
+  staging_.clear();
   for (Stream& s : streams_) {
     (void)cudaSetDevice(s.device);
     if (s.marker != nullptr) (void)cudaEventDestroy(s.marker);

@@ -41,6 +41,13 @@ class CudaBackend final : public Backend {
   Status copy(const std::vector<CopyOp>& ops) override;
   Status write(uint32_t pool, uint32_t block, uint64_t offsetBytes, const uint8_t* data, uint64_t size) override;
   Status read(uint32_t pool, uint32_t block, uint64_t offsetBytes, uint8_t* out, uint64_t size) override;
+  // Hand-off (native/cuda/cuda_handoff.cc; UNTESTED ON A DEVICE): one cudaMemcpy2DAsync per strided piece.
+  Status gather(uint32_t pool, const std::vector<StridedPiece>& pieces, uint8_t* out) override;
+  Status scatter(uint32_t pool, const std::vector<StridedPiece>& pieces, const uint8_t* in) override;
+  Status handoffStaging(uint32_t pool, uint64_t bytes, void** out) override;
+  Status packDevice(uint32_t pool, const std::vector<StridedPiece>& pieces, void* staging) override;
+  Status unpackDevice(uint32_t pool, const std::vector<StridedPiece>& pieces, const void* staging) override;
+  Status poolStream(uint32_t pool, void** stream) override;
   uint64_t fence() override;
   Status wait(uint64_t ticket) override;
 
@@ -94,6 +101,10 @@ class CudaBackend final : public Backend {
   Status drainPool(Pool& pool, const char* what);
   Status submitCopy(uint32_t srcPool, uint64_t srcBlock, uint32_t dstPool, uint64_t dstBlock, uint64_t count);
   void releaseAll();
+  // 2-D copies between one pool's blocks and `other` (host or device memory) on the pool's stream; toPool picks
+  // the direction. Leaves the work enqueued (callers synchronize when `other` is caller-owned host memory).
+  Status strided(uint32_t pool, const std::vector<StridedPiece>& pieces, uint8_t* other, bool toPool,
+                 cudaMemcpyKind kind, const char* what);
 
   const int deviceCount_;
   bool initialized_ = false;
@@ -103,6 +114,11 @@ class CudaBackend final : public Backend {
   std::vector<int> slotOfDevice_;    // CUDA device -> slot, -1 when unused
   std::vector<uint8_t> peerEnabled_; // deviceCount x deviceCount
   CopyStats stats_;
+  struct Staging {
+    void* base = nullptr;
+    uint64_t bytes = 0;
+  };
+  std::vector<Staging> staging_;     // per stream slot (hand-off staging buffers)
 
   mutable std::mutex fenceMutex_;    // guards the fields below (wait() runs on other threads)
   uint64_t lastTicket_ = 0;
