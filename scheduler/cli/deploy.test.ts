@@ -9,6 +9,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import { GB200_TRAY, nvidiaSmiQuery } from '../deploy/fabric_samples.js';
+import { makeTestPki } from '../rpc/testing/certs.js';
+import { readServerTls } from '../rpc/tls.js';
 import { packageRoot } from '../util/paths.js';
 import { startWorker } from '../worker/worker.js';
 import { run } from './deploy.js';
@@ -88,6 +90,30 @@ test('the worker hooks: probe exits 0 while serving, drain exits 0 once drained,
     assert.match(after.stderr, /STATUS_DRAINING/);
   } finally {
     await worker.server.close();
+  }
+});
+
+test('the worker hooks speak mTLS: probe with the cluster CA and a client certificate exits 0, without them 1', async () => {
+  const pki = makeTestPki();
+  const tls = readServerTls({ cert: pki.server.certFile, key: pki.server.keyFile, clientCa: pki.ca.certFile });
+  const worker = await startWorker({ topology: 'gb200-nvl72', tray: 2, model: 'llama-3.1-70b', tensorParallel: 1, kvBlocksPerGpu: 64, blockTokens: 16, seed: 1 }, { port: 0, tls });
+  try {
+    const address = `127.0.0.1:${worker.port}`;
+    const withCerts = ['--tls-ca', pki.ca.certFile, '--tls-cert', pki.client.certFile, '--tls-key', pki.client.keyFile];
+    const ok = await cli(['probe', '--worker', address, ...withCerts]);
+    assert.equal(ok.code, 0, ok.stderr);
+    // Plaintext against a TLS port, and TLS without the client certificate the worker requires: both fail (exit 1).
+    assert.equal((await cli(['probe', '--worker', address, '--timeout', '2'])).code, 1);
+    assert.equal((await cli(['probe', '--worker', address, '--timeout', '2', '--tls-ca', pki.ca.certFile])).code, 1);
+    const drained = await cli(['drain', '--worker', address, '--timeout', '5', ...withCerts]);
+    assert.equal(drained.code, 0, drained.stderr);
+    // A key that is not the certificate's: exit 2 naming the flag.
+    const bad = await cli(['probe', '--worker', address, '--tls-ca', pki.ca.certFile, '--tls-cert', pki.client.certFile, '--tls-key', pki.server.keyFile]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--tls-key/);
+  } finally {
+    await worker.server.close();
+    pki.cleanup();
   }
 });
 

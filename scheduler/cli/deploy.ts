@@ -6,6 +6,7 @@
 //   discover [--domain d]     the NVLink domain this machine is in (GPU fabric, node label, config), as JSON
 // Bad input exits 2 with one line naming the field; a probe or drain that fails exits 1.
 import { ConfigError } from '../core/config/params.js';
+import type { ClientTls } from '../rpc/tls.js';
 import { flagHelp, parseFlags, usageError, type FlagSpec } from './args.js';
 
 const SUBCOMMANDS = ['render', 'default', 'probe', 'drain', 'discover'];
@@ -16,6 +17,10 @@ const FLAGS: Record<string, Record<string, FlagSpec>> = {
   probe: {
     worker: { type: 'string', help: 'the worker\'s gRPC address, host:port (required)' },
     timeout: { type: 'number', help: 'seconds to wait for the answer (default 3)' },
+    'tls-ca': { type: 'string', help: 'worker: PEM CA of the worker\'s certificate (its port speaks TLS)' },
+    'tls-cert': { type: 'string', help: 'worker: PEM client certificate (the worker has --tls-client-ca)' },
+    'tls-key': { type: 'string', help: 'worker: PEM private key of --tls-cert' },
+    'tls-server-name': { type: 'string', help: 'worker: name to check its certificate against instead of the host' },
     help: { type: 'boolean', help: 'this text' },
   },
   drain: {
@@ -23,6 +28,10 @@ const FLAGS: Record<string, Record<string, FlagSpec>> = {
     gateway: { type: 'string', help: 'a gateway\'s HTTP API, http://host:port: wait until no request is live' },
     timeout: { type: 'number', help: 'seconds in all (default 60)' },
     settle: { type: 'number', help: 'gateway: seconds to wait before looking, while the endpoint is removed (default 5)' },
+    'tls-ca': { type: 'string', help: 'worker: PEM CA of the worker\'s certificate (its port speaks TLS)' },
+    'tls-cert': { type: 'string', help: 'worker: PEM client certificate (the worker has --tls-client-ca)' },
+    'tls-key': { type: 'string', help: 'worker: PEM private key of --tls-cert' },
+    'tls-server-name': { type: 'string', help: 'worker: name to check its certificate against instead of the host' },
     help: { type: 'boolean', help: 'this text' },
   },
   discover: { domain: { type: 'string', help: 'the config\'s domain, the last resort (default $NVLSCHED_DOMAIN, else rack0)' }, help: { type: 'boolean', help: 'this text' } },
@@ -39,6 +48,19 @@ function seconds(value: unknown, flag: string, fallback: number): number {
 function hostPort(value: unknown, flag: string): string {
   if (typeof value !== 'string' || !/^[^\s:/]+:[0-9]{1,5}$/.test(value)) throw usageError(`--${flag}: expected host:port, got ${JSON.stringify(value)}`);
   return value;
+}
+
+/** The worker's TLS from --tls-ca/--tls-cert/--tls-key/--tls-server-name (none: plaintext); bad files exit 2. */
+async function workerTls(flags: Record<string, unknown>): Promise<ClientTls | null> {
+  const { readClientTls } = await import('../rpc/tls.js');
+  try {
+    const str = (f: string): string | undefined => flags[f] as string | undefined;
+    return readClientTls({ ca: str('tls-ca'), cert: str('tls-cert'), key: str('tls-key'), serverName: str('tls-server-name') },
+      { ca: '--tls-ca', cert: '--tls-cert', key: '--tls-key', serverName: '--tls-server-name' });
+  } catch (error) {
+    if (error instanceof ConfigError) throw usageError(error.message);
+    throw error;
+  }
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -60,7 +82,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write((await import('../deploy/plan.js')).DEFAULT_DEPLOY_CONFIG_YAML);
     return 0;
   }
-  if (sub === 'probe') return probe(hostPort(flags.worker, 'worker'), seconds(flags.timeout, 'timeout', 3));
+  if (sub === 'probe') return probe(hostPort(flags.worker, 'worker'), seconds(flags.timeout, 'timeout', 3), await workerTls(flags));
   if (sub === 'drain') return drain(flags);
   return discover(flags.domain as string | undefined);
 }
@@ -79,10 +101,10 @@ async function render(config: string | undefined): Promise<number> {
   return 0;
 }
 
-async function probe(address: string, timeoutS: number): Promise<number> {
+async function probe(address: string, timeoutS: number, tls: ClientTls | null): Promise<number> {
   const { probeWorker } = await import('../deploy/health.js');
   try {
-    const h = await probeWorker(address, timeoutS * 1000);
+    const h = await probeWorker(address, timeoutS * 1000, tls);
     if (h.serving) return 0;
     say(`worker ${address} is ${h.status}: ${h.detail}`);
   } catch (error) {
@@ -98,7 +120,7 @@ async function drain(flags: Record<string, unknown>): Promise<number> {
   try {
     if (flags.worker !== undefined) {
       const address = hostPort(flags.worker, 'worker');
-      const running = await drainWorker(address, timeoutS);
+      const running = await drainWorker(address, timeoutS, await workerTls(flags));
       say(running === 0 ? `worker ${address} drained` : `worker ${address}: ${running} sequences still running after ${timeoutS} s`);
       return running === 0 ? 0 : 1;
     }
