@@ -5,6 +5,7 @@ const BENCHES: Record<string, () => Promise<{ run: (argv: string[]) => Promise<n
   batch: () => import('../scheduler/batch/bench.js'),
   classify: () => import('./classify.js'),
   evaluate: () => import('./evaluate.js'),
+  fairness: () => import('./fairness.js'),
   kv: () => import('./kv.js'),
   live: () => import('../scheduler/cli/bench_live.js'),
   overhead: () => import('./overhead.js'),

@@ -18,7 +18,7 @@ import { makeBatchPolicy } from './engine/registry.js';
 import type { EnginePlan, FinishedSeq } from './engine/types.js';
 import { KvIndex, type KvIndexMember } from './kvindex/kv_index.js';
 import { makePrefixColumns, type PrefixColumns } from './kvindex/prefix_walk.js';
-import { makePlacementPolicy } from './place/profiles.js';
+import { makePlacementPolicy, withoutKvCapacity } from './place/profiles.js';
 import type { PlacementPolicy } from './place/pipeline.js';
 import { readPolicy } from './policy.js';
 import { makeRetentionPolicy } from './retention/registry.js';
@@ -158,6 +158,8 @@ export class Scheduler {
   private readonly classification: ClassificationStage;
   private readonly router: PoolRouter;
   private readonly placement: PlacementPolicy;
+  /** With tenants: the placement without its kv-capacity filter, tried when every instance's HBM is full. */
+  private readonly placementQueued: PlacementPolicy | undefined;
   private readonly admission: AdmissionPolicy;
   private readonly pools = new Map<string, Pool>();
   private readonly poolList: PoolSpec[] = [];
@@ -177,6 +179,8 @@ export class Scheduler {
     this.classification = makeClassification(opts.classification, 'classification');
     this.router = createPoolRouter(policy.config.router, 'policy.router');
     this.placement = makePlacementPolicy(policy.config.placement, 'policy.placement');
+    const queued = opts.tenants ? withoutKvCapacity(policy.config.placement) : undefined;
+    this.placementQueued = queued ? makePlacementPolicy(queued, 'policy.placement') : undefined;
     this.admission = makeAdmissionPolicy(policy.config.admission, 'policy.admission', { rng: opts.rng });
     const retentionPolicy = makeRetentionPolicy(policy.config.retention, 'policy.retention');
     const thinkTime = makePlugin<ThinkTimePredictor>(undefined, 'classification.thinkTime', THINK_TIME_PREDICTORS, 'session-gaps');
@@ -328,7 +332,11 @@ export class Scheduler {
       cost: this.opts.cost,
       rng: this.opts.rng,
     };
-    return this.placement.place(ctx, pool.views);
+    const placed = this.placement.place(ctx, pool.views);
+    // Under fair share a full HBM is a wait, not a refusal: the tenant-aware admission below judges the wait.
+    if (placed.ok || !this.placementQueued) return placed;
+    const queued = this.placementQueued.place(ctx, pool.views);
+    return queued.ok ? queued : placed;
   }
 
   /**

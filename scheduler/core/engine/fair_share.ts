@@ -15,8 +15,9 @@
 // returning one is served next rather than starved behind a backlog. Over a backlog, service converges to the
 // weights (the unit test checks 1:3). Clocks are per band: serving a high band never moves the normal band's clock.
 //
-// Fair share orders admission only: running sequences keep their slots (the vLLM floor in GUARDRAILS.md) and
-// swapped ones come back first. It is off (one group for everyone) unless the engine is given a tenants section.
+// Fair share orders admission, and preemption victims (planner.ts pickFairVictim: from the tenant running the
+// most per weight first); running sequences keep their order (the vLLM floor in GUARDRAILS.md) and swapped ones
+// come back first. It is off (one group for everyone) unless the engine is given a tenants section.
 import { SHAPES } from '../types.js';
 import { tenantPolicy, type PriorityBand, type TenantsConfig } from '../config/tenants.js';
 import { SeqHeap } from './seq_heap.js';
@@ -38,6 +39,8 @@ export interface TenantGroup {
   readonly heaps: readonly SeqHeap[];
   /** Sequences in the heaps. */
   waiting: number;
+  /** Running sequences (admitted, not swapped out): preemption victims come from the tenant with most per weight. */
+  running: number;
   /** Σ remaining prefill of the waiting sequences (it does not change while they wait). */
   queuedPrefillTokens: number;
   /** Service received / weight, in tokens: the start tag of the group's next request. */
@@ -159,14 +162,14 @@ export class FairShare {
   private newGroup(tenant: string, weight: number, band: number): TenantGroup {
     return {
       tenant, weight, band, ordinal: this.nextOrdinal++, heaps: SHAPES.map(() => new SeqHeap()),
-      waiting: 0, queuedPrefillTokens: 0, vtime: 0, activeIndex: -1,
+      waiting: 0, running: 0, queuedPrefillTokens: 0, vtime: 0, activeIndex: -1,
     };
   }
 
-  /** Idle groups at or behind their clock carry no credit: forgetting them changes no order. */
+  /** Idle groups (nothing waiting or running) at or behind their clock carry no credit: forgetting them changes no order. */
   private forgetIdle(): void {
     for (const [name, g] of this.groups) {
-      if (g.activeIndex < 0 && g.vtime <= (this.clock[g.band] as number)) this.groups.delete(name);
+      if (g.activeIndex < 0 && g.running === 0 && g.vtime <= (this.clock[g.band] as number)) this.groups.delete(name);
     }
   }
 

@@ -124,6 +124,7 @@ function reserve(st: EngineState, b: Build, s: Seq, blocks: number): boolean {
 
 /** Lowest victimKey among running sequences; ties go to the latest in the running list (vLLM's running.pop()). */
 function pickVictim(st: EngineState): Seq | undefined {
+  if (st.fair.enabled) return pickFairVictim(st);
   let best: Seq | undefined;
   let bestKey = 0;
   for (let i = st.running.length - 1; i >= 0; i--) {
@@ -133,6 +134,43 @@ function pickVictim(st: EngineState): Seq | undefined {
     if (best === undefined || key < bestKey) {
       best = s;
       bestKey = key;
+    }
+  }
+  return best;
+}
+
+/**
+ * Under fair share the victim comes from the lowest band, then from the tenant holding the most running sequences
+ * per unit of weight (the one furthest over its share), and only then by the policy's victimKey; a sequence the
+ * policy protects (key Infinity) stays last whatever its tenant. Without this, a quiet tenant's newly admitted
+ * sequence is the natural victim of a flood's running ones (fcfs takes the latest admitted). One tenant: the
+ * policy's order, unchanged.
+ */
+function pickFairVictim(st: EngineState): Seq | undefined {
+  let best: Seq | undefined;
+  let bestKey = 0;
+  let bestBand = 0;
+  let bestLoad = 0;
+  for (let i = st.running.length - 1; i >= 0; i--) {
+    const s = st.running[i] as Seq;
+    if (s.phase !== 'running') continue;
+    const key = st.policy.victimKey(s);
+    const g = s.group as TenantGroup;
+    const load = g.running / g.weight;
+    let better = best === undefined;
+    if (!better) {
+      const protectedNow = key === Infinity;
+      const protectedBest = bestKey === Infinity;
+      if (protectedNow !== protectedBest) better = protectedBest;
+      else if (g.band !== bestBand) better = g.band < bestBand;
+      else if (load !== bestLoad) better = load > bestLoad;
+      else better = key < bestKey;
+    }
+    if (better) {
+      best = s;
+      bestKey = key;
+      bestBand = g.band;
+      bestLoad = load;
     }
   }
   return best;

@@ -107,12 +107,14 @@ export function enterRunning(st: EngineState, s: Seq): void {
   s.phase = 'running';
   st.running.push(s);
   st.counts.running++;
+  (s.group as NonNullable<Seq['group']>).running++;
   if (s.decoding) st.counts.decoding++;
 }
 
 /** Counters only: the running list drops the entry at the next compaction (its phase is no longer 'running'). */
 export function leaveRunning(st: EngineState, s: Seq): void {
   st.counts.running--;
+  (s.group as NonNullable<Seq['group']>).running--;
   if (s.decoding) st.counts.decoding--;
 }
 

@@ -84,3 +84,17 @@ export function makePlacementPolicy(nameOrConfig: string | PlacementConfig | unk
   }
   return makePlacementPipeline(nameOrConfig, path, 'custom');
 }
+
+/**
+ * The same placement without its `kv-capacity` filter, or undefined when it has none (or is not a valid config:
+ * makePlacementPolicy reports that). Used under tenant fair share: a request that finds every instance's HBM full
+ * queues for the next free blocks, which fair share hands to the tenant under its share, instead of being refused
+ * because another tenant's admitted work holds them.
+ */
+export function withoutKvCapacity(nameOrConfig: string | PlacementConfig | unknown): PlacementConfig | undefined {
+  const config = typeof nameOrConfig === 'string' ? (Object.hasOwn(placementProfiles, nameOrConfig) ? placementProfiles[nameOrConfig] : undefined) : nameOrConfig;
+  if (typeof config !== 'object' || config === null || !Array.isArray((config as PlacementConfig).filters)) return undefined;
+  const c = config as PlacementConfig;
+  const filters = (c.filters ?? []).filter((f) => (f as { name?: unknown }).name !== 'kv-capacity');
+  return filters.length === (c.filters ?? []).length ? undefined : { ...c, filters };
+}
