@@ -26,6 +26,7 @@ const COMMANDS: Record<string, Command> = {
   'tune-worker': { summary: 'runs `tune --redis` trials from BullMQ: `tune-worker --redis redis://host:port [--concurrency n]`', load: () => import('./tune_worker.js') },
   deploy: { summary: 'Kubernetes: `deploy render [--config cluster.yaml]` (manifests on stdout), `deploy default`, `deploy probe|drain|discover` (pod hooks)', load: () => import('./deploy.js') },
   chaos: { summary: 'fault-injection soak: gateway + local workers + Redis under mixed load while a worker is killed, a stream cut, Redis restarted; every request accounted for once, KV back to baseline: `chaos [--duration-s 60] [--workers 4] [--seed 1] [--json out.json]`', load: () => import('./chaos.js') },
+  keys: { summary: 'gateway API keys: `keys create --tenant t (--keys-file f | --redis url)`, `keys list`, `keys disable|enable <id>`', load: () => import('./keys.js') },
   bench: { summary: 'live load on a gateway: `bench --target host:port [--trace f] [--json out.json]`; micro-benchmarks: `bench kv|perf|sched|classify|overhead|evaluate [--json]`', load: () => import('../../bench/cli.js') },
 };
 

@@ -36,7 +36,7 @@ test('serve --local-workers 1: listening line, a Generate to max_tokens, SIGTERM
   const dir = mkdtempSync(path.join(tmpdir(), 'serve-test-'));
   const config = path.join(dir, 'serve.yaml');
   writeFileSync(config, 'policy: shape-aware\nserve:\n  localWorkers: 1\n  tensorParallel: 2\n  kvBlocks: 512\n  blockTokens: 16\n  grpcPort: 1\n');
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--config', config, '--grpc-port', '0', '--http-port', '0', '--metrics-port', '0'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--insecure-no-auth', '--config', config, '--grpc-port', '0', '--http-port', '0', '--metrics-port', '0'], {
     cwd: packageRoot(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -84,6 +84,68 @@ test('serve --local-workers 1: listening line, a Generate to max_tokens, SIGTERM
   }
 });
 
+test('serve --keys-file: 401 without a key, the key\'s tenant served under the config\'s limits, SIGHUP re-reads', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'serve-keys-'));
+  const keys = path.join(dir, 'keys.yaml');
+  const created = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'keys', 'create', '--tenant', 'acme', '--keys-file', keys], { cwd: packageRoot(), encoding: 'utf8', timeout: LIMIT_MS });
+  assert.equal(created.status, 0, created.stderr);
+  const { key } = JSON.parse(created.stdout.trim()) as { key: string };
+  const config = path.join(dir, 'serve.yaml');
+  // The keys file relative to the config file; tenants and limits sections beside serve.
+  writeFileSync(config, 'tenants:\n  acme: {weight: 2, maxConcurrentRequests: 4}\nlimits: {maxOutputTokens: 50}\n' +
+    'serve:\n  localWorkers: 1\n  tensorParallel: 2\n  kvBlocks: 512\n  blockTokens: 16\n  keysFile: keys.yaml\n');
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--config', config, '--grpc-port', '0', '--http-port', '0', '--metrics-port', '0'], { cwd: packageRoot(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    const line = JSON.parse(await withTimeout(firstLine(child), 'the listening line')) as { http: number; metrics: number };
+    assert.match(stderr, /auth: API keys required \(.*1 enabled\)/);
+    const chat = (headers: Record<string, string>, maxTokens: number) => withTimeout(fetch(`http://127.0.0.1:${line.http}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'hello there' }], max_tokens: maxTokens }),
+    }), 'HTTP chat completion');
+    const missing = await chat({}, 5);
+    assert.equal(missing.status, 401);
+    assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'invalid_api_key');
+    assert.equal((await chat({ authorization: 'Bearer nvl-not-a-key' }, 5)).status, 401);
+    const ok = await chat({ authorization: `Bearer ${key}`, 'x-tenant': 'someone-else' }, 5);
+    assert.equal(ok.status, 200);
+    const tooLong = await chat({ authorization: `Bearer ${key}` }, 60);
+    assert.equal(tooLong.status, 400);
+    assert.match(((await tooLong.json()) as { error: { message: string } }).error.message, /limits\.maxOutputTokens = 50/);
+    const scrape = await (await withTimeout(fetch(`http://127.0.0.1:${line.metrics}/metrics`), 'a scrape')).text();
+    // The key's tenant, not the x-tenant the client sent.
+    assert.match(scrape, /^nvlsched_tenant_requests_total\{tenant="acme",outcome="completed"\} 1$/m);
+    assert.doesNotMatch(scrape, /tenant="someone-else"/);
+    assert.match(scrape, /^nvlsched_auth_failures_total\{reason="missing"\} 1$/m);
+    child.kill('SIGHUP');
+    await withTimeout(new Promise<void>((resolve) => {
+      const look = (): void => void (/SIGHUP: API keys re-read/.test(stderr) ? resolve() : setTimeout(look, 20));
+      look();
+    }), 'the SIGHUP re-read');
+    child.kill('SIGTERM');
+    assert.equal(await withTimeout(exited, 'exit after SIGTERM'), 0, stderr);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
+const BAD_AUTH: Array<{ args: string[]; match: RegExp }> = [
+  { args: ['--local-workers', '1'], match: /auth: no API keys: give --keys-file/ },
+  { args: ['--local-workers', '1', '--keys-file', '/nonexistent/keys.yaml'], match: /keys/ },
+  { args: ['--local-workers', '1', '--keys-file', '/nonexistent/keys.yaml', '--insecure-no-auth'], match: /choose one/ },
+];
+for (const c of BAD_AUTH) {
+  test(`serve ${c.args.join(' ')} exits 2 naming the auth setting, before any worker starts`, () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...c.args], { cwd: packageRoot(), encoding: 'utf8', timeout: LIMIT_MS });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, c.match);
+    assert.doesNotMatch(r.stderr, /worker of tray/);
+  });
+}
+
 const BAD: Array<{ args: string[]; match: RegExp }> = [
   { args: ['--grpc-port', '0'], match: /give one of --local-workers <n>, --worker-ports <p0,p1,...> or --workers/ },
   { args: ['--workers', 'tray0:50052,nope'], match: /--workers: expected comma-separated host:port, got 'nope'/ },
@@ -102,7 +164,7 @@ const BAD: Array<{ args: string[]; match: RegExp }> = [
 ];
 for (const c of BAD) {
   test(`serve ${c.args.join(' ')} exits 2 with one line`, () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...c.args], { cwd: packageRoot(), encoding: 'utf8', timeout: LIMIT_MS });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--insecure-no-auth', ...c.args], { cwd: packageRoot(), encoding: 'utf8', timeout: LIMIT_MS });
     assert.equal(r.status, 2, r.stderr);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr, c.match);

@@ -6,6 +6,7 @@
 import { ConfigError } from '../core/config/params.js';
 import { readPolicy } from '../core/policy.js';
 import { startGateway } from '../gateway/gateway.js';
+import { openAuth, type ApiKeyAuth } from '../gateway/tenancy/auth.js';
 import { startLocalWorkers, type LocalWorkers, type LocalWorkerTls } from '../gateway/local_workers.js';
 import { buildGatewayCluster } from '../gateway/topology.js';
 import { readClientTls, readServerTls, signedBy, type ClientTls, type ServerTls } from '../rpc/tls.js';
@@ -45,11 +46,15 @@ export const FLAGS: Record<string, FlagSpec> = {
   'worker-tls-server-name': { type: 'string', help: 'name to check the workers\' certificates against instead of the host dialled' },
   'local-worker-tls-cert': { type: 'string', help: 'with --local-workers and --worker-tls-ca: the workers\' server certificate (signed by --worker-tls-ca; names 127.0.0.1)' },
   'local-worker-tls-key': { type: 'string', help: 'PEM private key of --local-worker-tls-cert' },
+  'keys-file': { type: 'string', help: 'YAML of API key digests (`nvlsched keys create --keys-file`); re-read on change and on SIGHUP' },
+  'keys-redis': { type: 'string', help: 'Redis URL holding API key digests (`nvlsched keys create --redis`)' },
+  'keys-redis-prefix': { type: 'string', help: 'key prefix in --keys-redis (default nvlsched:)' },
+  'insecure-no-auth': { type: 'boolean', help: 'serve without API keys (local use only; prints a warning). Without keys or this flag serve refuses to start' },
   help: { type: 'boolean', help: 'this text' },
 };
 
 /** Flags whose values are file paths (relative ones in a --config file are resolved against its folder). */
-const TLS_FILE_FLAGS = ['tls-cert', 'tls-key', 'tls-client-ca', 'worker-tls-ca', 'worker-tls-cert', 'worker-tls-key', 'local-worker-tls-cert', 'local-worker-tls-key'];
+const TLS_FILE_FLAGS = ['keys-file', 'tls-cert', 'tls-key', 'tls-client-ca', 'worker-tls-ca', 'worker-tls-cert', 'worker-tls-key', 'local-worker-tls-cert', 'local-worker-tls-key'];
 
 function port(flags: Record<string, unknown>, name: string): number {
   const value = (flags[name] as number | undefined) ?? 0;
@@ -185,6 +190,19 @@ export async function run(argv: string[]): Promise<number> {
     throw error;
   }
   const log = (line: string): void => void process.stderr.write(`nvlsched serve: ${line}\n`);
+  // API keys (or the explicit --insecure-no-auth) before any worker starts: a bad setting exits 2 with nothing to stop.
+  let auth: ApiKeyAuth | null;
+  try {
+    auth = await openAuth({
+      ...(flags['keys-file'] !== undefined ? { keysFile: flags['keys-file'] as string } : {}),
+      ...(flags['keys-redis'] !== undefined ? { keysRedis: flags['keys-redis'] as string } : {}),
+      ...(flags['keys-redis-prefix'] !== undefined ? { keysRedisPrefix: flags['keys-redis-prefix'] as string } : {}),
+      insecureNoAuth: flags['insecure-no-auth'] === true,
+    }, log);
+  } catch (error) {
+    if (error instanceof ConfigError) throw usageError(error.message);
+    throw error;
+  }
   let workers: LocalWorkers | undefined;
   if (local !== undefined) {
     workers = await startLocalWorkers({
@@ -227,10 +245,14 @@ export async function run(argv: string[]): Promise<number> {
       ...(flags.seed !== undefined ? { seed: flags.seed as number } : {}),
       ...(security.tls ? { tls: security.tls } : {}),
       ...(security.workerTls ? { workerTls: security.workerTls } : {}),
+      auth,
+      ...(file?.tenants !== undefined ? { tenants: file.tenants } : {}),
+      ...(file?.limits !== undefined ? { limits: file.limits } : {}),
       log,
     });
   } catch (error) {
     await workers?.stop();
+    await auth?.close();
     if (error instanceof ConfigError) throw usageError(`--${error.field.startsWith('policy') ? 'policy' : error.field}: ${error.message}`);
     throw error;
   }
@@ -243,11 +265,14 @@ export async function run(argv: string[]): Promise<number> {
       log(`${signal}: stopping`);
       void (gateway as { close: () => Promise<void> }).close().then(async () => {
         await workers?.stop();
+        await auth?.close();
         resolve(0);
       });
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // Key rotation without a restart: the sources also re-read by themselves (file poll, Redis pub/sub).
+    if (auth) process.on('SIGHUP', () => void auth?.reload().then(() => log('SIGHUP: API keys re-read'), (e: Error) => log(`SIGHUP: API keys not re-read: ${e.message}`)));
     // Only now: a client that signals right after reading the line must find the handlers installed.
     process.stdout.write(`${JSON.stringify({ event: 'listening', grpc: gateway.port, http: gateway.httpPort, metrics: gateway.metricsPort })}\n`);
   });

@@ -10,6 +10,7 @@ import { parseDocument } from 'yaml';
 
 import { ConfigError, asParams } from '../core/config/params.js';
 import { parseSchedulerConfig, type SchedulerConfig } from '../core/scheduler_config.js';
+import { parseLimits } from '../gateway/tenancy/limits.js';
 import type { FlagSpec, ParsedFlags } from './args.js';
 
 export interface ServeConfig {
@@ -17,6 +18,10 @@ export interface ServeConfig {
   /** The policy and classification sections as written (what the Scheduler takes; validated above). */
   policy: unknown;
   classification: unknown;
+  /** The `tenants:` section as written (validated; quotas at the edge, fair share in the scheduler), if any. */
+  tenants?: unknown;
+  /** The `limits:` section as written (validated; gateway/tenancy/limits.ts), if any. */
+  limits?: unknown;
   /** Flag values from the `serve` section, by flag name (kebab-case). */
   flags: ParsedFlags;
 }
@@ -33,8 +38,9 @@ export function parseServeConfig(value: unknown, flagSpecs: Readonly<Record<stri
     throw new ConfigError(`${path}.pools`, 'serve drives one self-hosted pool built from serve.cluster and serve.model; multi-pool serving is not built yet (remove pools)');
   }
   // `deploy` belongs to `nvlsched deploy render` (the same file describes the deployment): serve ignores it.
-  const { serve, deploy: _deploy, ...schedulerPart } = doc;
+  const { serve, deploy: _deploy, limits, ...schedulerPart } = doc;
   const scheduler = parseSchedulerConfig(schedulerPart, path);
+  if (limits !== undefined) parseLimits(limits, `${path}.limits`);
   const section = asParams(serve ?? {}, `${path}.serve`);
   const allowed = Object.keys(flagSpecs).filter((f) => !NOT_IN_FILE.has(f)).map(camel);
   const flags: ParsedFlags = {};
@@ -56,7 +62,11 @@ export function parseServeConfig(value: unknown, flagSpecs: Readonly<Record<stri
       flags[flag] = raw;
     }
   }
-  return { scheduler, policy: schedulerPart.policy, classification: schedulerPart.classification, flags };
+  return {
+    scheduler, policy: schedulerPart.policy, classification: schedulerPart.classification, flags,
+    ...(schedulerPart.tenants !== undefined ? { tenants: schedulerPart.tenants } : {}),
+    ...(limits !== undefined ? { limits } : {}),
+  };
 }
 
 /**

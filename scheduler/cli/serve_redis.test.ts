@@ -32,7 +32,7 @@ function cli(args: string[]): { status: number | null; stdout: string; stderr: s
 test('serve --redis drains a batch job submitted from the CLI', async (t) => {
   if ('skip' in redis) return t.skip(redis.skip);
   const url = redis.url;
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--local-workers', '1', '--tensor-parallel', '2', '--kv-blocks', '512', '--block-tokens', '16', '--redis', url], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--insecure-no-auth', '--local-workers', '1', '--tensor-parallel', '2', '--kv-blocks', '512', '--block-tokens', '16', '--redis', url], {
     cwd: packageRoot(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

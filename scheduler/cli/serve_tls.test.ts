@@ -53,7 +53,7 @@ test('serve over TLS: client → gateway (TLS) → local worker (mTLS), settings
     `  localWorkerTlsCert: ${base(pki.server.certFile)}`,
     `  localWorkerTlsKey: ${base(pki.server.keyFile)}`,
   ].join('\n') + '\n');
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--config', config, '--grpc-port', '0', '--http-port', '0', '--metrics-port', '0'], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--insecure-no-auth', '--config', config, '--grpc-port', '0', '--http-port', '0', '--metrics-port', '0'], {
     cwd: packageRoot(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -116,7 +116,7 @@ test('bad TLS flags and keys exit 2 with one line naming the flag or config key'
     { args: ['--config', configWith(['tlsCert: 3'])], match: /E_USAGE: --config: config\.serve\.tlsCert: expected a string/ },
   ];
   for (const c of cases) {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...c.args], { cwd: packageRoot(), encoding: 'utf8', timeout: LIMIT_MS });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--insecure-no-auth', ...c.args], { cwd: packageRoot(), encoding: 'utf8', timeout: LIMIT_MS });
     assert.equal(r.status, 2, `${c.args.join(' ')}: ${r.stderr}`);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr, c.match);

@@ -35,6 +35,8 @@ test('start (live): a gateway, one worker process, 4 s of the default mix over g
   assert.ok(report.by_shape.tool_call.completed > 0 && report.by_shape.chat.completed > 0 && report.by_shape.reasoning.completed > 0);
   assert.ok((o.ttft_p50_s ?? 0) > 0 && (o.kv_hit_rate ?? 0) > 0, 'tool calls share their prefix: some KV hits');
   assert.match(res.stdout, /workers and gateway stopped/);
+  // No API keys in the demo, and it says so.
+  assert.match(res.stdout, /WARNING: npm start runs with --insecure-no-auth: the gateway accepts every request without an API key/);
 });
 
 test('start --sim: the simulator comparison, shape-aware beside the baseline', () => {

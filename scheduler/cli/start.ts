@@ -121,7 +121,10 @@ async function runLiveStart(o: LiveStartOptions): Promise<number> {
       `(scheduler/loadgen) sends the default mixed-shape load (tool calls on a shared prefix, reasoning, chat, multi-turn ` +
       `terminal sessions) at ${o.rateScale}x its rates for ${o.durationS} s over gRPC to ${local.address}, then gives live ` +
       `requests ${o.drainS} s to finish (the rest are cancelled). Latencies are measured by the client. ` +
-      `\`npm start -- --sim\` runs the simulator comparison instead.\n\n`);
+      `\`npm start -- --sim\` runs the simulator comparison instead.\n`);
+    // The demo gateway takes no API keys, as `serve --insecure-no-auth` would: say so where the user looks.
+    const { NO_AUTH_WARNING } = await import('../gateway/tenancy/auth.js');
+    process.stdout.write(`${NO_AUTH_WARNING.replace('--insecure-no-auth', 'npm start runs with --insecure-no-auth')}\n\n`);
     const workload = defaultMix({ seed: o.seed, rateScale: o.rateScale, durationS: o.durationS, blockTokens: local.blockTokens });
     const bar = o.progress || process.stderr.isTTY ? makeProgressBar(process.stderr, { prefix: 'nvlsched start: ' }) : undefined;
     let last: LoadProgress | undefined;

@@ -16,6 +16,10 @@ import { GRACE_MARGIN_S } from './settings.js';
 /** Seconds preStop waits before it looks at live requests: the time for the endpoint removal to reach every proxy. */
 export const GATEWAY_SETTLE_S = 5;
 
+/** Where the API keys Secret is mounted, and the Secret's key that holds the keys file. */
+export const KEYS_DIR = '/etc/nvlsched/keys';
+export const KEYS_FILE = 'keys.yaml';
+
 /** The serve args: the config file, the ports, every tray's worker in cluster order (rack-major). */
 export function gatewayArgs(plan: DeployPlan): string[] {
   const p = plan.settings.ports;
@@ -28,6 +32,8 @@ export function gatewayArgs(plan: DeployPlan): string[] {
     // Batch jobs (and, with several gateways, replica sharing) on the configured Redis; Kubernetes expands $(VAR)
     // from the container's env.
     ...(redisUrl(plan) ? ['--redis', '$(REDIS_URL)'] : []),
+    // API keys from the mounted Secret (re-read when the kubelet updates it: rotation without a restart), or none.
+    ...(plan.settings.auth.kind === 'keys' ? ['--keys-file', `${KEYS_DIR}/${KEYS_FILE}`] : ['--insecure-no-auth']),
   ];
 }
 
@@ -58,7 +64,10 @@ function gatewayContainer(plan: DeployPlan): IContainer {
       },
     },
     resources: { requests: { cpu: s.gateway.cpu, memory: s.gateway.memory }, limits: { memory: s.gateway.memory } },
-    volumeMounts: [{ name: 'config', mountPath: CONFIG_DIR, readOnly: true }],
+    volumeMounts: [
+      { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+      ...(plan.settings.auth.kind === 'keys' ? [{ name: 'api-keys', mountPath: KEYS_DIR, readOnly: true }] : []),
+    ],
   };
 }
 
@@ -81,7 +90,12 @@ export function gatewayDeployment(plan: DeployPlan): IDeployment {
           terminationGracePeriodSeconds: graceSeconds(plan, GRACE_MARGIN_S),
           enableServiceLinks: false,
           containers: [gatewayContainer(plan)],
-          volumes: [{ name: 'config', configMap: { name: names.config } }],
+          // The keys Secret is optional for the kubelet, so a missing one is the gateway's clear exit 2 (its log names
+          // the file) rather than a pod stuck in ContainerCreating.
+          volumes: [
+            { name: 'config', configMap: { name: names.config } },
+            ...(plan.settings.auth.kind === 'keys' ? [{ name: 'api-keys', secret: { secretName: plan.settings.auth.secret, optional: true } }] : []),
+          ],
           topologySpreadConstraints: [{ maxSkew: 1, topologyKey: HOSTNAME_LABEL, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector } }],
         },
       },

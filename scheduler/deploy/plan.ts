@@ -61,6 +61,7 @@ deploy:
   worker: {backend: cuda}        # sim: CPU-only workers (no GPUs, no ComputeDomain), e.g. on a kind cluster
   drainSeconds: 60               # terminationGracePeriodSeconds = drainSeconds + 15
   redis: {internal: true}        # or {url: redis://host:6379}
+  auth: {keysSecret: nvlsched-api-keys}  # a Secret with keys.yaml (nvlsched keys create); or {insecureNoAuth: true}
   computeDomain: true            # a resource.nvidia.com ComputeDomain per rack (NVIDIA DRA driver)
   serviceMonitor: {enabled: true}
 `;

@@ -164,6 +164,27 @@ test('the gateway dials every tray pod by its DNS name, in cluster order', () =>
   for (const s of headless) assert.equal(spec<{ publishNotReadyAddresses: boolean }>(s).publishNotReadyAddresses, true);
 });
 
+test('the gateway takes API keys from the mounted Secret by default; insecureNoAuth says so in its args', () => {
+  const gatewayOf = (text: string) => {
+    const objects = parseRendered(renderYaml(plan(text)));
+    for (const o of objects) validateObject(o);
+    return spec<Workload & { template: { spec: { volumes: Array<{ name: string; secret?: { secretName: string; optional: boolean } }>; containers: Array<{ volumeMounts: Array<{ name: string; mountPath: string }> }> } } }>(byKind(objects, 'Deployment')[0] as K8sObject).template.spec;
+  };
+  const keyed = gatewayOf(DEFAULT_DEPLOY_CONFIG_YAML);
+  const args = keyed.containers[0]?.args ?? [];
+  const file = args[args.indexOf('--keys-file') + 1] as string;
+  assert.ok(args.includes('--keys-file') && !args.includes('--insecure-no-auth'), args.join(' '));
+  const volume = keyed.volumes.find((v) => v.secret?.secretName === 'nvlsched-api-keys');
+  assert.ok(volume, 'the keys Secret is a volume');
+  const mount = keyed.containers[0]?.volumeMounts.find((m) => m.name === volume.name);
+  assert.ok(mount && file.startsWith(`${mount.mountPath}/`), `${file} lies in the Secret's mount`);
+  const open = gatewayOf('deploy: {auth: {insecureNoAuth: true}}\n');
+  assert.ok(open.containers[0]?.args.includes('--insecure-no-auth'));
+  assert.ok(!open.containers[0]?.args.includes('--keys-file'));
+  assert.ok(!open.volumes.some((v) => v.secret));
+  assert.throws(() => plan('deploy: {auth: {insecureNoAuth: true, keysSecret: k}}\n'), /config\.deploy\.auth\.keysSecret: give either/);
+});
+
 test('Services, PodDisruptionBudgets and the ServiceMonitor select rendered pods and ports', () => {
   const objects = parseRendered(renderYaml(plan(DEFAULT_DEPLOY_CONFIG_YAML)));
   const pods = objects.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet').map((o) => spec<Workload>(o).template);

@@ -13,6 +13,9 @@ export interface Ports {
 
 export type RedisSettings = { kind: 'internal'; image: string } | { kind: 'external'; url: string } | { kind: 'none' };
 
+/** The gateway's API keys: a Secret holding a keys file (`nvlsched keys create --keys-file`), or none at all. */
+export type AuthDeploySettings = { kind: 'keys'; secret: string } | { kind: 'none' };
+
 export interface DeploySettings {
   /** Prefix of every object's name and the app.kubernetes.io/instance label. */
   name: string;
@@ -25,6 +28,7 @@ export interface DeploySettings {
   drainS: number;
   ports: Ports;
   redis: RedisSettings;
+  auth: AuthDeploySettings;
   /** One resource.nvidia.com ComputeDomain per rack, claimed by its worker pods (NVL72 clusters). */
   computeDomain: boolean;
   /** Optional `nvidia.com/gpu.clique` label value per rack (rack r's pods must land on those nodes). */
@@ -43,7 +47,7 @@ const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 /** Kubernetes quantities as written by people: 8, 500m, 4Gi, 1.5G. */
 const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/;
 
-const KEYS = ['name', 'namespace', 'createNamespace', 'image', 'gateway', 'worker', 'drainSeconds', 'ports', 'redis', 'computeDomain', 'cliques', 'serviceMonitor', 'clusterDomain'];
+const KEYS = ['name', 'namespace', 'createNamespace', 'image', 'gateway', 'worker', 'drainSeconds', 'ports', 'redis', 'auth', 'computeDomain', 'cliques', 'serviceMonitor', 'clusterDomain'];
 
 function readDnsLabel(p: Params, key: string, path: string, fallback: string, maxChars: number): string {
   const value = readString(p, key, path, fallback);
@@ -59,6 +63,17 @@ function readQuantity(p: Params, key: string, path: string, fallback: string): s
   const text = typeof value === 'number' ? String(value) : value;
   if (typeof text !== 'string' || !QUANTITY.test(text)) throw new ConfigError(`${path}.${key}`, `expected a Kubernetes quantity such as 8, 500m or 16Gi, got ${JSON.stringify(value)}`);
   return text;
+}
+
+function readAuth(value: unknown, path: string, name: string): AuthDeploySettings {
+  const p = asParams(value, path);
+  onlyKeys(p, path, ['keysSecret', 'insecureNoAuth']);
+  const none = readBool(p, 'insecureNoAuth', path, false);
+  if (none) {
+    if (p.keysSecret !== undefined) throw new ConfigError(`${path}.keysSecret`, 'give either keysSecret or insecureNoAuth: true, not both');
+    return { kind: 'none' };
+  }
+  return { kind: 'keys', secret: readDnsLabel(p, 'keysSecret', path, `${name}-api-keys`, 253) };
 }
 
 function readPort(p: Params, key: string, path: string, fallback: number): number {
@@ -157,6 +172,7 @@ export function readDeploySettings(value: unknown, o: { path?: string; racks: nu
     drainS: readNumber(p, 'drainSeconds', path, 60, { integer: true, min: 0, max: 3600 }),
     ports: readPorts(p.ports, `${path}.ports`, o.fromServe ?? {}),
     redis: readRedis(p.redis, `${path}.redis`),
+    auth: readAuth(p.auth, `${path}.auth`, readDnsLabel(p, 'name', path, 'nvlsched', 24)),
     computeDomain: readBool(p, 'computeDomain', path, true),
     cliques,
     serviceMonitor: {

@@ -23,6 +23,11 @@ import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
 import { startReplica, type ReplicaTuning, type RunningReplica } from './replica/replica.js';
 import { buildTrayPartition } from './replica/partition.js';
 import { GatewayService } from './service.js';
+import type { Authenticator } from './tenancy/auth.js';
+import { EdgeGuard } from './tenancy/guard.js';
+import { checkLimitsAgainstContext, grpcServerOptions, parseLimits } from './tenancy/limits.js';
+import { TenantQuotas } from './tenancy/quotas.js';
+import { parseTenants } from '../core/config/tenants.js';
 import { StepStreamClient } from './step_stream.js';
 import { buildGatewayCluster, type GatewayClusterOptions, type GatewayCluster } from './topology.js';
 
@@ -57,6 +62,12 @@ export interface GatewayOptions extends Omit<GatewayClusterOptions, 'numWorkers'
   workerTls?: ClientTls | null;
   /** TLS on the client-facing gRPC port and the HTTP API (rpc/tls.ts readServerTls; mTLS with a client CA); default insecure. */
   tls?: ServerTls | null;
+  /** API keys (tenancy/auth.ts openAuth); absent or null: no auth, the tenant is taken as the client sends it. */
+  auth?: Authenticator | null;
+  /** The `tenants:` section as written (core/config/tenants.ts): quotas at the edge, fair share in the scheduler. */
+  tenants?: unknown;
+  /** The `limits:` section as written (tenancy/limits.ts): body, prompt, output, messages, tools, streams, timeouts. */
+  limits?: unknown;
 }
 
 export interface RunningGateway {
@@ -108,6 +119,9 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   const partition = o.trays !== undefined ? buildTrayPartition({ ...o, trays: o.trays }) : null;
   const topology = partition ?? buildGatewayCluster({ ...o, numWorkers: addresses.length });
   const { cluster } = topology;
+  const edge = parseLimits(o.limits);
+  checkLimitsAgainstContext(edge, cluster.model.maxContextTokens);
+  const tenants = parseTenants(o.tenants);
   const clock = o.clock ?? realClock;
   const blockTokens = cluster.engine.blockTokens;
   const cost = makePerfCostModel([{ pool: cluster.pool.name, model: cluster.model, instance: cluster.perf, kvDtype: cluster.kvDtype, blockTokens }], makeFittedOpTimes());
@@ -145,10 +159,14 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   const driver = new GatewayDriver({ sched, clock, instances, maxContextTokens, blockTokens, metrics, hostLink: cluster.gpu === 'gb200' || cluster.gpu === 'gb300' ? 'c2c' : 'pcie', ...(o.log ? { log: o.log } : {}), ...(o.rejoinBackoffMs !== undefined ? { rejoinBackoffMs: o.rejoinBackoffMs } : {}) });
   metrics.onCollect(() => snapshot(sched, driver, topology));
   let stopping = false;
-  const server = new grpc.Server();
+  const server = new grpc.Server(grpcServerOptions(edge));
   const label = `${topology.instances.length} instances of ${cluster.model.name} tp${cluster.tensorParallel} on ${addresses.length} tray(s) of ${cluster.name}, policy ${sched.policyName}`;
-  const frontend = new Frontend({ sched, driver, clock, isStopping: () => stopping, metrics, blockTokens, ...(o.log ? { log: o.log } : {}) });
-  new GatewayService({ frontend, limits: { maxContextTokens, blockTokens }, label }).addTo(server);
+  // Quotas and timeouts sit in the frontend, so gRPC, HTTP and batch lines all obey them.
+  const guard = new EdgeGuard({ clock, quotas: new TenantQuotas(tenants, clock), streamIdleTimeoutS: edge.streamIdleTimeoutS, totalTimeoutS: edge.totalTimeoutS });
+  const frontend = new Frontend({ sched, driver, clock, isStopping: () => stopping, metrics, blockTokens, guard, ...(o.log ? { log: o.log } : {}) });
+  const limits = { maxContextTokens, blockTokens, maxPromptTokens: edge.maxPromptTokens, maxOutputTokens: edge.maxOutputTokens, maxMessages: edge.maxMessages, maxTools: edge.maxTools };
+  const auth = o.auth ?? null;
+  new GatewayService({ frontend, limits, label, auth, metrics }).addTo(server);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${o.host ?? '127.0.0.1'}:${o.grpcPort ?? 0}`, serverCredentials(o.tls), (err, p) => (err ? reject(err) : resolve(p))));
   let http: RunningHttpApi | null = null;
@@ -162,7 +180,11 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       // Served names: the pool and its model (either routes here); the pool is the default.
       // HTTPS with the same certificate as the gRPC port; with a client CA, clients must present a certificate it signed.
       const tls = o.tls ? { key: o.tls.keyPem, cert: o.tls.certPem, ...(o.tls.clientCaPem ? { ca: o.tls.clientCaPem, requestCert: true } : {}) } : undefined;
-      http = await startHttpApi({ frontend, limits: { maxContextTokens, blockTokens }, models, host: o.host ?? '127.0.0.1', port: o.httpPort, ...(tls ? { tls } : {}), ...(o.log ? { log: o.log } : {}) });
+      http = await startHttpApi({
+        frontend, limits, models, host: o.host ?? '127.0.0.1', port: o.httpPort, auth, metrics,
+        limitsHttp: { maxBodyBytes: edge.maxBodyBytes, bodyIdleTimeoutS: edge.bodyIdleTimeoutS },
+        ...(tls ? { tls } : {}), ...(o.log ? { log: o.log } : {}),
+      });
     }
     if (o.metricsPort !== undefined) metricsServer = await startMetricsServer({ registries: [metrics.registry], host: o.host ?? '127.0.0.1', port: o.metricsPort });
     if (o.batch) {
@@ -170,7 +192,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       // request ahead of them (batch priority).
       const queued = (): number => [...driver.queuedByShape().values()].reduce((a, b) => a + b, 0);
       batch = await startBatchDrainer({
-        frontend, redisUrl: o.batch.redisUrl, limits: { maxContextTokens, blockTokens }, models, idle: nothingElseQueued(queued),
+        frontend, redisUrl: o.batch.redisUrl, limits, models, idle: nothingElseQueued(queued),
         ...(o.batch.maxInFlight !== undefined ? { maxInFlight: o.batch.maxInFlight } : {}), ...(o.log ? { log: o.log } : {}),
       });
     }

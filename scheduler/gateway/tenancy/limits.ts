@@ -41,7 +41,8 @@ export const EDGE_LIMITS_DEFAULTS: Readonly<EdgeLimits> = {
   maxConcurrentStreamsPerConnection: 100,
   bodyIdleTimeoutS: 30,
   streamIdleTimeoutS: 120,
-  totalTimeoutS: 600,
+  // An hour: a long reasoning decode (tens of thousands of tokens at tens of ms each) must not be cut by default.
+  totalTimeoutS: 3600,
 };
 
 const KEYS = Object.keys(EDGE_LIMITS_DEFAULTS);
