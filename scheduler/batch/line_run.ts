@@ -102,6 +102,10 @@ export function startLine(line: BatchLine, ids: LineIds, ctx: LineContext, onSta
         settle({ kind: 'result', field: 'completed', output: { id: outputId(ids.batchId, ids.index), custom_id: line.customId, response: { status_code: 200, request_id: ids.requestId, body }, error: null } }, f);
       } else if (f.finishReason === 'error') {
         settle(failed(ids, line, new ApiError(500, `the worker failed: ${f.error ?? 'unknown error'}`, null, 'worker_error')), f);
+      } else if (f.limit === 'totalTimeoutS') {
+        // Ran past the gateway's total timeout: a retry would run as long again, so the line fails (an idle timeout,
+        // which a long queue wait can cause, is retried below like any other gateway cancel).
+        settle(failed(ids, line, new ApiError(408, `${f.cancelReason ?? 'limits.totalTimeoutS: the request ran too long'}`, null, 'request_timeout')), f);
       } else if (cancelledByUs !== undefined || fe.stopping) {
         settle({ kind: 'dropped', reason: cancelledByUs ?? 'the gateway is shutting down' }, f);
       } else {
