@@ -4,6 +4,7 @@
 //   npx tsx scheduler/core/engine/bench.ts [running] [queued] [steps]   → one JSON line per policy
 import { performance } from 'node:perf_hooks';
 import { Rng } from '../../util/random.js';
+import { parseTenants } from '../config/tenants.js';
 import { SHAPES } from '../types.js';
 import { InstanceEngine } from './engine.js';
 import { makeTestSeqInit } from './bench_workload.js';
@@ -21,11 +22,14 @@ export interface BenchOptions {
   recyclePlans?: boolean;
   /** HBM KV blocks per running sequence (64-token blocks). Default 80: ample; 15 keeps KV full and preempts ~0.2 sequences a step. */
   kvBlocksPerSeq?: number;
+  /** Tenants the requests are spread over, with fair share on (a tenants section); 0 (default): no section. */
+  tenants?: number;
   nowMs?: () => number;
 }
 
 export interface BenchResult {
   policy: string;
+  tenants: number;
   recyclePlans: boolean;
   kvBlocksPerSeq: number;
   running: number;
@@ -63,10 +67,15 @@ export function benchEngine(opts: BenchOptions): BenchResult {
     config: readEngineConfig({ kvBlocksTotal: opts.running * (opts.kvBlocksPerSeq ?? 80), maxRunningSeqs: opts.running, maxQueuedSeqs: opts.queued * 2 + 16 }, 'bench.engine'),
     policy: makeBatchPolicy({ name: policy }, 'bench.batch'),
     recyclePlans: opts.recyclePlans ?? true,
+    ...(opts.tenants ? { tenants: parseTenants({}) } : {}),
   });
   let nowS = 0;
   let n = 0;
-  const enqueue = (promptMax: number) => engine.enqueue(makeTestSeqInit(rng, `r${n++}`, rng.pick(SHAPES), nowS, promptMax), nowS);
+  const tenants = opts.tenants ?? 0;
+  const enqueue = (promptMax: number) => {
+    const init = makeTestSeqInit(rng, `r${n++}`, rng.pick(SHAPES), nowS, promptMax);
+    return engine.enqueue(tenants > 0 ? { ...init, tenant: `t${n % tenants}` } : init, nowS);
+  };
   // Warm-up: fill the batch with short prompts, then the queue with realistic ones.
   for (let i = 0; i < opts.running; i++) enqueue(64);
   for (let guard = 0; engine.view().runningRequests < opts.running && guard < 100; guard++) oneStep(engine, rng, (nowS += 0.02), 0);
@@ -95,6 +104,7 @@ export function benchEngine(opts: BenchOptions): BenchResult {
   times.sort();
   return {
     policy,
+    tenants,
     recyclePlans: opts.recyclePlans ?? true,
     kvBlocksPerSeq: opts.kvBlocksPerSeq ?? 80,
     running: opts.running,
@@ -126,6 +136,9 @@ if (process.argv[1]?.endsWith('bench.ts')) {
     { recyclePlans: true, kvBlocksPerSeq: 80 },
     { recyclePlans: false, kvBlocksPerSeq: 80 },
     { recyclePlans: true, kvBlocksPerSeq: 15 },
+    // Fair share between 16 tenants (a tenants section): the per-step cost of the tenant heap and fair victims.
+    { recyclePlans: true, kvBlocksPerSeq: 80, tenants: 16 },
+    { recyclePlans: true, kvBlocksPerSeq: 15, tenants: 16 },
   ];
   for (const c of cases) {
     for (const policy of ['fcfs', 'priority', 'shape-aware']) {
