@@ -22,7 +22,7 @@ import { startCuttableProxy, type CuttableProxy } from './proxy.js';
 import { summarize, type SoakReport } from './report.js';
 import { faultSchedule, type FaultSchedule } from './schedule.js';
 import { tapFrontend } from './tap.js';
-import { startChaosWorkers, type ChaosWorkers } from './workers.js';
+import { startLocalWorkers, type LocalWorkers } from '../gateway/local_workers.js';
 import { scrapeWorkerKv, usedBlocks, type WorkerKv } from './worker_kv.js';
 
 export interface SoakOptions {
@@ -127,13 +127,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
 
   const redis = await startDurableRedis();
   if ('skip' in redis) throw new Error(`chaos needs its own Redis to restart: ${redis.skip}`);
-  let workers: ChaosWorkers | null = null;
+  let workers: LocalWorkers | null = null;
   let proxy: CuttableProxy | null = null;
   let gateway: RunningGateway | null = null;
   let client: InstanceType<ReturnType<typeof loadGatewayProto>['nvlsched']['v1']['Gateway']> | null = null;
   try {
     say(`starting Redis ${redis.url}, ${o.workers} workers, a gateway (seed ${o.seed})`);
-    workers = await startChaosWorkers({ count: o.workers, topology: readClusterConfig(CLUSTER, 'cluster').topology, model, tensorParallel: 1, kvBlocksPerGpu, blockTokens, seed: o.seed, pace: o.pace ?? 'real', log });
+    workers = await startLocalWorkers({ count: o.workers, topology: readClusterConfig(CLUSTER, 'cluster').topology, model, tensorParallel: 1, kvBlocksPerGpu, blockTokens, seed: o.seed, pace: o.pace ?? 'real', metrics: true, stderr: 'log', log });
     const w = workers;
     proxy = await startCuttableProxy(w.ports[schedule.cut.tray] as number);
     const ports = w.ports.map((p, tray) => (tray === schedule.cut.tray ? (proxy as CuttableProxy).port : p));
@@ -305,7 +305,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   }
 }
 
-async function stopAll(workers: ChaosWorkers | null, proxy: CuttableProxy | null, redis: { stop(): Promise<void> }): Promise<void> {
+async function stopAll(workers: LocalWorkers | null, proxy: CuttableProxy | null, redis: { stop(): Promise<void> }): Promise<void> {
   await workers?.stop();
   await proxy?.close();
   await redis.stop();
