@@ -160,3 +160,38 @@ test('cancelling queued sequences keeps the fair-share groups consistent', () =>
   e.completeStep(plan, { stepId: plan.stepId, durationS: 0.01, finishedSeqIds: [] }, 0.01);
   assert.deepEqual(e.queueAhead('a', 100), { queuedRequests: 0, pendingPrefillTokens: 0 });
 });
+
+test('random runs with cancels, tight KV, swaps and preemptions: per-tenant counters always add up to the engine’s', () => {
+  // A tenant in the low band that never sends anything sees every other tenant's backlog ahead of it: exactly the
+  // engine's own queue figures, when the per-group counters are right.
+  const tenants = parseTenants({ probe: { priorityBand: 'low' }, a: { weight: 1 }, b: { weight: 3 }, c: { priorityBand: 'high' } });
+  for (const policy of ['fcfs', 'shape-aware']) {
+    const e = new InstanceEngine({
+      instanceId: 'i0',
+      config: readEngineConfig({ kvBlocksTotal: 60, hostKvBlocksTotal: 30, stepTokenBudget: 256, maxRunningSeqs: 6, blockTokens: 16, preemptionMode: { chat: 'swap' } }, 'engine'),
+      policy: makeBatchPolicy({ name: policy }, 'engine.batch'),
+      tenants,
+    });
+    const rng = new Rng(7);
+    const live: number[] = [];
+    let nowS = 0;
+    let preempted = 0;
+    for (let round = 0; round < 300; round++) {
+      for (let k = rng.int(3); k > 0; k--) {
+        const r = e.enqueue(seqInit({
+          requestId: `r${round}.${k}`, tenant: rng.pick(['a', 'b', 'c', 'a', 'b']), shape: rng.pick(SHAPES), promptTokens: 1 + rng.int(200),
+          maxOutputTokens: 1 + rng.int(60), predictedOutputTokens: rng.int(60), arrivalS: nowS,
+        }), nowS);
+        if (r.ok) live.push(r.seqId);
+      }
+      if (live.length > 0 && rng.next() < 0.1) e.cancel(live.splice(rng.int(live.length), 1)[0] as number, 'test');
+      const plan = e.planStep(nowS);
+      preempted += plan.preempted.length;
+      const eos = plan.items.filter((i) => i.kind === 'decode' && rng.next() < 0.1).map((i) => i.seqId);
+      e.completeStep(plan, { stepId: plan.stepId, durationS: 0.01, finishedSeqIds: eos }, (nowS += 0.01));
+      const v = e.view();
+      assert.deepEqual(e.queueAhead('probe', 0), { queuedRequests: v.queuedRequests, pendingPrefillTokens: v.pendingPrefillTokens }, `${policy} round ${round}`);
+    }
+    assert.ok(preempted > 0, `${policy}: the run preempted (${preempted})`);
+  }
+});

@@ -118,7 +118,8 @@ export class FairShare {
   /** g's head is being admitted with `workTokens` of predicted work: advance its virtual time (call before left). */
   charge(g: TenantGroup, workTokens: number): void {
     if (!this.enabled) return;
-    this.clock[g.band] = g.vtime;
+    // The band's clock only moves forward (a wait-window fallback may admit from a group behind the top).
+    if (g.vtime > (this.clock[g.band] as number)) this.clock[g.band] = g.vtime;
     g.vtime += workTokens / g.weight;
     if (g.activeIndex >= 0) this.down(g.activeIndex);
   }
