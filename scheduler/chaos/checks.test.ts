@@ -95,6 +95,11 @@ describe('checkSoak', () => {
   test('KV: live sequences with the gateway idle, blocks left after its streams closed', () => {
     one((f) => void ((f.workers[0] as SoakFacts['workers'][number]).settled = kv(2, 12)), /2 live sequences with the gateway idle/);
     one((f) => void ((f.workers[0] as SoakFacts['workers'][number]).closed = kv(0, 3)), /3 KV blocks used on device gpu 0 after the gateway closed \(baseline 0\)/);
+    // Held sessions: the worker holding more than the gateway counts is a leak; fewer (shared prefixes) is not.
+    one((f) => void ((f.workers[0] as SoakFacts['workers'][number]).gatewayLedger = { used: 0, retained: 10 }), /holds 12 KV blocks with the gateway idle, the gateway counts 10/);
+    const fewer = clean();
+    (fewer.workers[0] as SoakFacts['workers'][number]).gatewayLedger = { used: 0, retained: 14 };
+    assert.deepEqual(checkSoak(fewer), []);
   });
 
   test('faults and processes: an instance that never rejoined, a fault that did not happen, a process left', () => {

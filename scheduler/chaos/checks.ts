@@ -6,7 +6,7 @@
 import type { Finished } from '../gateway/frontend.js';
 import type { ClientOutcome } from './outcome.js';
 import type { TapEntry } from './tap.js';
-import type { WorkerKv } from './worker_kv.js';
+import { usedBlocks, type WorkerKv } from './worker_kv.js';
 
 export interface BatchFacts {
   id: string;
@@ -28,7 +28,7 @@ export interface WorkerFacts {
   settled: WorkerKv | { error: string };
   /** Scraped after the gateway closed its Step streams. */
   closed: WorkerKv | { error: string };
-  /** The gateway engines' blocks for this tray when settled: running requests, idle sessions retained (report only). */
+  /** The gateway engines' blocks for this tray when settled: running requests, idle sessions retained (the worker must not hold more). */
   gatewayLedger?: { used: number; retained: number };
 }
 
@@ -149,6 +149,13 @@ function checkWorkers(ws: readonly WorkerFacts[], v: string[]): void {
     if ('error' in w.baseline) v.push(`worker ${w.tray}: no metrics before the load: ${w.baseline.error}`);
     if ('error' in w.settled) v.push(`worker ${w.tray}: no metrics after settling: ${w.settled.error}`);
     else if (w.settled.liveSequences !== 0) v.push(`worker ${w.tray}: ${w.settled.liveSequences} live sequences with the gateway idle (leaked)`);
+    else if (w.gatewayLedger) {
+      // Held sessions: the worker may hold fewer blocks than the gateway counts (sessions sharing a prefix share its
+      // blocks there; the ledger counts each), never more — blocks the gateway does not know of are leaked.
+      const held = usedBlocks(w.settled);
+      const counted = w.gatewayLedger.used + w.gatewayLedger.retained;
+      if (held > counted) v.push(`worker ${w.tray}: holds ${held} KV blocks with the gateway idle, the gateway counts ${counted} (leaked or unaccounted)`);
+    }
     if ('error' in w.closed) v.push(`worker ${w.tray}: no metrics after the gateway closed: ${w.closed.error}`);
     else {
       if (w.closed.liveSequences !== 0) v.push(`worker ${w.tray}: ${w.closed.liveSequences} live sequences after the gateway closed (leaked)`);

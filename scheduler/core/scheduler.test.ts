@@ -57,6 +57,26 @@ test('a session turn goes back to the instance holding its context and reuses it
   assert.ok(second.cachedPromptTokens <= 31 * 64, `cached ${second.cachedPromptTokens} > the retained context`);
 });
 
+test('a failed instance\'s retained sessions are dropped: no credit for context its worker lost, blocks free again', () => {
+  const s = makeCluster({ policy: 'shape-aware', seed: 1, instances: 2 });
+  const hashes = Array.from({ length: 40 }, (_, i) => BigInt(5000 + i));
+  const turn = (i: number, n: number, nowS: number) =>
+    s.submit({ requestId: `d${i}`, tenant: 't', arrivalS: nowS, promptTokens: n * 64, maxOutputTokens: 1, blockHashes: hashes.slice(0, n), hasTools: true, hasToolResults: i > 0, sessionId: 'lost', turnIndex: i }, nowS);
+  const first = turn(0, 30, 0);
+  assert.ok(first.ok && !first.external);
+  const r = drive(s, [], cost);
+  const home = first.instanceId;
+  assert.equal(s.sessionTier(home, 'lost'), 'device');
+  // 30 full prompt blocks + 1 output token whose KV is never written (the last sampled token): 30 blocks, not 31.
+  assert.equal(s.instanceView(home).kvBlocksRetained, 30);
+  assert.deepEqual(s.dropRetainedSessions(home, r.endS), ['lost']);
+  assert.equal(s.sessionTier(home, 'lost'), undefined);
+  assert.equal(s.instanceView(home).kvBlocksRetained, 0);
+  const second = turn(1, 40, r.endS + 1);
+  assert.ok(second.ok && !second.external);
+  assert.equal(second.cachedPromptTokens, 0, 'nothing is credited from the lost hold');
+});
+
 test('admission (shape-aware) rejects early with a retry hint when the queue cannot meet the TTFT SLO; baselines queue it', () => {
   const flood = (policy: string) => {
     const s = makeCluster({ policy, seed: 2, instances: 1, kvBlocksPerInstance: 100_000 });

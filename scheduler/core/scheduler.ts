@@ -476,7 +476,8 @@ export class Scheduler {
     if (f.end.kind === 'completed') {
       this.counts.completed++;
       this.classification.observeFinished(live.req, seq.shape, seq.outputTokens);
-      this.endSessionTurn(live.req, inst, seq.promptTokens + seq.outputTokens, nowS);
+      // The last sampled token is never fed back, so its KV is never written: the worker holds one token less.
+      this.endSessionTurn(live.req, inst, seq.promptTokens + Math.max(0, seq.outputTokens - 1), nowS);
     } else {
       this.counts.cancelled++;
     }
@@ -539,6 +540,24 @@ export class Scheduler {
   /** A worker's event stream restarted (new process): forget what it held until its snapshot arrives. */
   workerReconnected(workerId: string): void {
     this.kvIndex.markStale(workerId);
+  }
+
+  /**
+   * The instance lost its KV (its worker died or its stream broke: the worker freed every hold): forget the idle
+   * sessions retained there, so that a session's next turn is not credited context the worker no longer has and
+   * the blocks stop counting as used. Returns the sessions dropped.
+   */
+  dropRetainedSessions(instanceId: string, nowS: number): string[] {
+    const inst = this.instance(instanceId);
+    const dropped = inst.engine.retainedSessions();
+    for (const sessionId of dropped) {
+      inst.engine.releaseSession(sessionId);
+      inst.retention.evicted(sessionId);
+      this.ledger.setIdleKvBlocks(sessionId, inst.setup.pool, 0, nowS);
+      if (this.sessionHome.get(sessionId) === instanceId) this.sessionHome.delete(sessionId);
+    }
+    this.syncView(inst);
+    return dropped;
   }
 
   /** Workers whose index is stale and who should be sent a snapshot request. */

@@ -580,6 +580,8 @@ export class GatewayDriver {
     sched.setInstanceHealth(inst.instanceId, false);
     // What the tray held is unknown until it answers again (a restarted worker starts empty).
     sched.workerReconnected(inst.workerId);
+    // The worker freed the instance's session holds with the stream: the scheduler must not count on them.
+    sched.dropRetainedSessions(inst.instanceId, this.o.clock());
     inst.toFree = [];
     this.applyCancels(inst);
     this.rerunAll(inst, message);

@@ -127,6 +127,8 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   const cost = makePerfCostModel([{ pool: cluster.pool.name, model: cluster.model, instance: cluster.perf, kvDtype: cluster.kvDtype, blockTokens }], makeFittedOpTimes());
   const sched = new Scheduler({
     policy: o.policy,
+    // Fair share and priority bands only when the config has a tenants section (absent: behaviour as before).
+    ...(o.tenants !== undefined ? { tenants } : {}),
     ...(o.classification !== undefined ? { classification: o.classification } : {}),
     pools: [{ ...cluster.pool, kvBytesPerBlock: cluster.kvBytesPerBlock }],
     instances: topology.instances.map((i) => i.setup),

@@ -160,6 +160,11 @@ export class InstanceEngine {
   sessionKvBlocks(sessionKey: string): number {
     return this.st.retainedDevice.get(sessionKey) ?? this.st.retainedHost.get(sessionKey) ?? 0;
   }
+
+  /** Keys of every idle session retained here, in HBM or Grace. */
+  retainedSessions(): string[] {
+    return [...this.st.retainedDevice.keys(), ...this.st.retainedHost.keys()];
+  }
 }
 
 function newSeq(seqId: number, init: SeqInit, nowS: number): Seq {
