@@ -27,6 +27,8 @@ export interface SchedBenchOptions {
   decisions: number;
   steps: number;
   seed: number;
+  /** Timings per routing decision for the min-of-k figures (default 3). */
+  repeats?: number;
 }
 
 export interface SchedBenchResult {
@@ -37,6 +39,9 @@ export interface SchedBenchResult {
   indexed_hashes: number;
   route_p50_us: number;
   route_p99_us: number;
+  /** Each decision timed `repeats` times (same request, same state: cancelled in between); the fastest kept. */
+  route_min_p50_us: number;
+  route_min_p99_us: number;
   step_p50_us: number;
   step_p99_us: number;
   route_rejected: number;
@@ -118,15 +123,27 @@ export function benchSched(o: SchedBenchOptions): SchedBenchResult {
   });
   const probe = makeWorkload(o.seed + 1, o.decisions, 1e9);
   const routeUs = new Float64Array(o.decisions);
+  // The same decision timed again (the request is cancelled in between, so the state is the same): the fastest of
+  // the tries is the decision's own cost with less of what a shared machine adds (preemption, interrupts, another
+  // process's cache traffic). The first try is the plain figure.
+  const repeats = Math.max(1, o.repeats ?? 3);
+  const routeMinUs = new Float64Array(o.decisions);
   let rejected = 0;
   probe.forEach((w, k) => {
     const req = { ...w.req, requestId: `probe${k}`, arrivalS: nowS };
-    const t0 = performance.now();
-    const r = s.submit(req, nowS);
-    routeUs[k] = (performance.now() - t0) * 1000;
-    if (r.ok) s.cancel(req.requestId, 'bench probe', nowS);
-    else rejected++;
+    let best = Infinity;
+    for (let t = 0; t < repeats; t++) {
+      const t0 = performance.now();
+      const r = s.submit(req, nowS);
+      const us = (performance.now() - t0) * 1000;
+      if (t === 0) routeUs[k] = us;
+      best = Math.min(best, us);
+      if (r.ok) s.cancel(req.requestId, 'bench probe', nowS);
+      else if (t === 0) rejected++;
+    }
+    routeMinUs[k] = best;
   });
+  routeMinUs.sort();
   stepUs.sort();
   routeUs.sort();
   const round = (x: number) => Math.round(x * 10) / 10;
@@ -138,10 +155,39 @@ export function benchSched(o: SchedBenchOptions): SchedBenchResult {
     indexed_hashes: s.kvIndex.stats().indexedHashes,
     route_p50_us: round(quantile(routeUs, 0.5)),
     route_p99_us: round(quantile(routeUs, 0.99)),
+    route_min_p50_us: round(quantile(routeMinUs, 0.5)),
+    route_min_p99_us: round(quantile(routeMinUs, 0.99)),
     step_p50_us: round(quantile(stepUs, 0.5)),
     step_p99_us: round(quantile(stepUs, 0.99)),
     route_rejected: rejected,
   };
+}
+
+/**
+ * The machine's own noise at this scale: a fixed, allocation-free job of about 20 µs timed 3,000 times. On an idle
+ * core its p99 is close to its p50; what a shared machine adds to every timing shows as p99 − p50 here.
+ */
+export function machineNoise(samples = 3000): { fixed_job_p50_us: number; fixed_job_p99_us: number } {
+  const data = new Float64Array(4096).map((_, i) => i * 1.5);
+  const lookup = new Map<number, number>();
+  for (let i = 0; i < 4096; i++) lookup.set(i, i);
+  let sink = 0;
+  const job = (): void => {
+    let acc = 0;
+    for (let r = 0; r < 6; r++) for (let i = 0; i < 4096; i += 7) acc += (data[i] as number) * (lookup.get(i) ?? 0);
+    sink += acc;
+  };
+  for (let k = 0; k < 1000; k++) job();
+  const us = new Float64Array(samples);
+  for (let k = 0; k < samples; k++) {
+    const t0 = performance.now();
+    job();
+    us[k] = (performance.now() - t0) * 1000;
+  }
+  us.sort();
+  if (sink === 0) throw new Error('unreachable: keeps the job from being optimised away');
+  const round = (x: number) => Math.round(x * 10) / 10;
+  return { fixed_job_p50_us: round(quantile(us, 0.5)), fixed_job_p99_us: round(quantile(us, 0.99)) };
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -154,6 +200,7 @@ export async function run(argv: string[]): Promise<number> {
     decisions: { type: 'number', help: 'routing decisions timed (default 3000)' },
     steps: { type: 'number', help: 'step decisions timed (default 3000)' },
     seed: { type: 'number', help: 'workload seed (default 1)' },
+    repeats: { type: 'number', help: 'timings per routing decision for the min-of-k columns (default 3)' },
   });
   const policyFlag = (flags.policy as string | undefined) ?? 'shape-aware,dynamo-kv';
   const policies = policyFlag === 'all' ? POLICY_NAMES : policyFlag.split(',');
@@ -168,15 +215,18 @@ export async function run(argv: string[]): Promise<number> {
       decisions: (flags.decisions as number | undefined) ?? 3000,
       steps: (flags.steps as number | undefined) ?? 3000,
       seed: (flags.seed as number | undefined) ?? 1,
+      repeats: (flags.repeats as number | undefined) ?? 3,
     }));
   }
+  const machine = machineNoise();
   if (!flags.json) {
-    process.stdout.write('| policy | instances | running | queued | route p50 µs | route p99 µs | step p50 µs | step p99 µs |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n');
+    process.stdout.write('| policy | instances | running | queued | route p50 µs | route p99 µs | route min-of-k p50 µs | route min-of-k p99 µs | step p50 µs | step p99 µs |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n');
     for (const r of results) {
-      process.stdout.write(`| ${r.policy} | ${r.instances} | ${r.running} | ${r.queued} | ${r.route_p50_us} | ${r.route_p99_us} | ${r.step_p50_us} | ${r.step_p99_us} |\n`);
+      process.stdout.write(`| ${r.policy} | ${r.instances} | ${r.running} | ${r.queued} | ${r.route_p50_us} | ${r.route_p99_us} | ${r.route_min_p50_us} | ${r.route_min_p99_us} | ${r.step_p50_us} | ${r.step_p99_us} |\n`);
     }
+    process.stdout.write(`machine noise: a fixed ~20 µs job: p50 ${machine.fixed_job_p50_us} µs, p99 ${machine.fixed_job_p99_us} µs (an idle core keeps p99 near p50)\n`);
     process.stdout.write('targets (issue 4, one core): step p99 ≤ 200 µs, route p99 ≤ 50 µs\n');
   }
-  process.stdout.write(JSON.stringify({ bench: 'sched', targets: { step_p99_us: 200, route_p99_us: 50 }, results }) + '\n');
+  process.stdout.write(JSON.stringify({ bench: 'sched', targets: { step_p99_us: 200, route_p99_us: 50 }, machine, results }) + '\n');
   return 0;
 }
