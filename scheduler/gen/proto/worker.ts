@@ -3,6 +3,16 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 
 import type { DrainRequest as _nvlsched_v1_DrainRequest, DrainRequest__Output as _nvlsched_v1_DrainRequest__Output } from './nvlsched/v1/DrainRequest.js';
 import type { DrainResponse as _nvlsched_v1_DrainResponse, DrainResponse__Output as _nvlsched_v1_DrainResponse__Output } from './nvlsched/v1/DrainResponse.js';
+import type { HandoffAck as _nvlsched_v1_HandoffAck, HandoffAck__Output as _nvlsched_v1_HandoffAck__Output } from './nvlsched/v1/HandoffAck.js';
+import type { HandoffCommit as _nvlsched_v1_HandoffCommit, HandoffCommit__Output as _nvlsched_v1_HandoffCommit__Output } from './nvlsched/v1/HandoffCommit.js';
+import type { HandoffCommitted as _nvlsched_v1_HandoffCommitted, HandoffCommitted__Output as _nvlsched_v1_HandoffCommitted__Output } from './nvlsched/v1/HandoffCommitted.js';
+import type { HandoffData as _nvlsched_v1_HandoffData, HandoffData__Output as _nvlsched_v1_HandoffData__Output } from './nvlsched/v1/HandoffData.js';
+import type { HandoffOpen as _nvlsched_v1_HandoffOpen, HandoffOpen__Output as _nvlsched_v1_HandoffOpen__Output } from './nvlsched/v1/HandoffOpen.js';
+import type { HandoffProgressAck as _nvlsched_v1_HandoffProgressAck, HandoffProgressAck__Output as _nvlsched_v1_HandoffProgressAck__Output } from './nvlsched/v1/HandoffProgressAck.js';
+import type { HandoffSegment as _nvlsched_v1_HandoffSegment, HandoffSegment__Output as _nvlsched_v1_HandoffSegment__Output } from './nvlsched/v1/HandoffSegment.js';
+import type { HandoffSendRequest as _nvlsched_v1_HandoffSendRequest, HandoffSendRequest__Output as _nvlsched_v1_HandoffSendRequest__Output } from './nvlsched/v1/HandoffSendRequest.js';
+import type { HandoffSendResult as _nvlsched_v1_HandoffSendResult, HandoffSendResult__Output as _nvlsched_v1_HandoffSendResult__Output } from './nvlsched/v1/HandoffSendResult.js';
+import type { HandoffTicketAck as _nvlsched_v1_HandoffTicketAck, HandoffTicketAck__Output as _nvlsched_v1_HandoffTicketAck__Output } from './nvlsched/v1/HandoffTicketAck.js';
 import type { HealthRequest as _nvlsched_v1_HealthRequest, HealthRequest__Output as _nvlsched_v1_HealthRequest__Output } from './nvlsched/v1/HealthRequest.js';
 import type { HealthResponse as _nvlsched_v1_HealthResponse, HealthResponse__Output as _nvlsched_v1_HealthResponse__Output } from './nvlsched/v1/HealthResponse.js';
 import type { KvEvent as _nvlsched_v1_KvEvent, KvEvent__Output as _nvlsched_v1_KvEvent__Output } from './nvlsched/v1/KvEvent.js';
@@ -30,6 +40,16 @@ export interface ProtoGrpcType {
     v1: {
       DrainRequest: MessageTypeDefinition<_nvlsched_v1_DrainRequest, _nvlsched_v1_DrainRequest__Output>
       DrainResponse: MessageTypeDefinition<_nvlsched_v1_DrainResponse, _nvlsched_v1_DrainResponse__Output>
+      HandoffAck: MessageTypeDefinition<_nvlsched_v1_HandoffAck, _nvlsched_v1_HandoffAck__Output>
+      HandoffCommit: MessageTypeDefinition<_nvlsched_v1_HandoffCommit, _nvlsched_v1_HandoffCommit__Output>
+      HandoffCommitted: MessageTypeDefinition<_nvlsched_v1_HandoffCommitted, _nvlsched_v1_HandoffCommitted__Output>
+      HandoffData: MessageTypeDefinition<_nvlsched_v1_HandoffData, _nvlsched_v1_HandoffData__Output>
+      HandoffOpen: MessageTypeDefinition<_nvlsched_v1_HandoffOpen, _nvlsched_v1_HandoffOpen__Output>
+      HandoffProgressAck: MessageTypeDefinition<_nvlsched_v1_HandoffProgressAck, _nvlsched_v1_HandoffProgressAck__Output>
+      HandoffSegment: MessageTypeDefinition<_nvlsched_v1_HandoffSegment, _nvlsched_v1_HandoffSegment__Output>
+      HandoffSendRequest: MessageTypeDefinition<_nvlsched_v1_HandoffSendRequest, _nvlsched_v1_HandoffSendRequest__Output>
+      HandoffSendResult: MessageTypeDefinition<_nvlsched_v1_HandoffSendResult, _nvlsched_v1_HandoffSendResult__Output>
+      HandoffTicketAck: MessageTypeDefinition<_nvlsched_v1_HandoffTicketAck, _nvlsched_v1_HandoffTicketAck__Output>
       HealthRequest: MessageTypeDefinition<_nvlsched_v1_HealthRequest, _nvlsched_v1_HealthRequest__Output>
       HealthResponse: MessageTypeDefinition<_nvlsched_v1_HealthResponse, _nvlsched_v1_HealthResponse__Output>
       KvEvent: MessageTypeDefinition<_nvlsched_v1_KvEvent, _nvlsched_v1_KvEvent__Output>

@@ -1,0 +1,8 @@
+// Original file: proto/nvlsched/v1/worker.proto
+
+
+export interface HandoffCommit {
+}
+
+export interface HandoffCommit__Output {
+}

@@ -1,0 +1,34 @@
+// Original file: proto/nvlsched/v1/worker.proto
+
+
+export interface HandoffSendRequest {
+  'instanceId'?: (string);
+  'seqId'?: (number);
+  'destinationAddress'?: (string);
+  'destinationInstanceId'?: (string);
+  'destinationSeqId'?: (number);
+  'destinationGpu'?: (number);
+  'mode'?: (string);
+  'blocksPerChunk'?: (number);
+  'layersPerChunk'?: (number);
+  'crossDomain'?: (boolean);
+  'reserveTokens'?: (number);
+  'timeoutS'?: (number | string);
+  'maxChunkBytes'?: (number);
+}
+
+export interface HandoffSendRequest__Output {
+  'instanceId': (string);
+  'seqId': (number);
+  'destinationAddress': (string);
+  'destinationInstanceId': (string);
+  'destinationSeqId': (number);
+  'destinationGpu': (number);
+  'mode': (string);
+  'blocksPerChunk': (number);
+  'layersPerChunk': (number);
+  'crossDomain': (boolean);
+  'reserveTokens': (number);
+  'timeoutS': (number);
+  'maxChunkBytes': (number);
+}
