@@ -1,11 +1,13 @@
-// The gateway's objects: a Deployment (one replica for now, Recreate so two gateways never drive the workers at
-// once), its Service (gRPC, HTTP, metrics) and a PodDisruptionBudget. Probes hit the HTTP API's /health (200
+// The gateway's objects: a Deployment (one gateway, Recreate so two gateways never drive the workers at once) or,
+// with replicas, a StatefulSet per replica (gateway_replicas.ts); the client Service (gRPC, HTTP, metrics) over
+// every gateway pod and a PodDisruptionBudget. Probes hit the HTTP API's /health (200
 // serving, 503 stopping); preStop waits until the gateway has no live requests (`nvlsched deploy drain --gateway`)
 // before Kubernetes sends SIGTERM, which cancels whatever is left; the grace period is the drain time plus a margin.
 import { createHash } from 'node:crypto';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import type { IContainer } from 'kubernetes-models/v1/Container';
+import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
 import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
 import type { IService } from 'kubernetes-models/v1/Service';
 
@@ -20,38 +22,61 @@ export const GATEWAY_SETTLE_S = 5;
 export const KEYS_DIR = '/etc/nvlsched/keys';
 export const KEYS_FILE = 'keys.yaml';
 
-/** The serve args: the config file, the ports, every tray's worker in cluster order (rack-major). */
-export function gatewayArgs(plan: DeployPlan): string[] {
+/** The trays of replica `replica` (all of them with one gateway), as the DNS names of their worker pods. */
+function workersOf(plan: DeployPlan, replica: number): string[] {
+  const perRack = plan.cluster.traysPerRack;
+  return (plan.gatewayTrays[replica] ?? []).map((t) => workerAddress(plan, Math.floor(t / perRack), t % perRack));
+}
+
+/** Whether the gateways are replicas (several, each on its share of the trays, meeting through Redis). */
+export function replicated(plan: DeployPlan): boolean {
+  return plan.settings.gateway.replicas > 1;
+}
+
+/**
+ * The serve args: the config file, the ports, the workers of the trays it drives in cluster order (rack-major) —
+ * every tray with one gateway; with replicas, its share (`--trays`) and the replica flags, whose values Kubernetes
+ * expands from the container's env ($(VAR)): the pod name as the replica id, the pod IP as the address peers dial.
+ */
+export function gatewayArgs(plan: DeployPlan, replica = 0): string[] {
   const p = plan.settings.ports;
-  const workers: string[] = [];
-  for (let r = 0; r < plan.cluster.racks; r++) for (let t = 0; t < plan.cluster.traysPerRack; t++) workers.push(workerAddress(plan, r, t));
+  const share = replicated(plan)
+    ? ['--trays', (plan.gatewayTrays[replica] ?? []).join(','), '--replica-id', '$(NVLSCHED_REPLICA_ID)', '--peer-port', String(p.peer), '--advertise-host', '$(POD_IP)']
+    : [];
   return [
     'serve', '--config', `${CONFIG_DIR}/${CONFIG_FILE}`, '--host', '0.0.0.0',
     '--grpc-port', String(p.grpc), '--http-port', String(p.http), '--metrics-port', String(p.metrics),
-    '--workers', workers.join(','),
-    // Batch jobs (and, with several gateways, replica sharing) on the configured Redis; Kubernetes expands $(VAR)
-    // from the container's env.
+    '--workers', workersOf(plan, replica).join(','),
+    // Batch jobs (and, with several gateways, replica sharing) on the configured Redis.
     ...(redisUrl(plan) ? ['--redis', '$(REDIS_URL)'] : []),
+    ...share,
     // API keys from the mounted Secret (re-read when the kubelet updates it: rotation without a restart), or none.
     ...(plan.settings.auth.kind === 'keys' ? ['--keys-file', `${KEYS_DIR}/${KEYS_FILE}`] : ['--insecure-no-auth']),
   ];
 }
 
-function gatewayContainer(plan: DeployPlan): IContainer {
+function gatewayContainer(plan: DeployPlan, replica: number): IContainer {
   const s = plan.settings;
   const redis = redisUrl(plan);
   const env: IEnvVar[] = redis ? [{ name: 'REDIS_URL', value: redis }] : [];
+  if (replicated(plan)) {
+    // The pod name is stable under a StatefulSet (<set>-0), so a restarted replica keeps its id and the sessions
+    // homed on it; the pod IP is what the other replicas dial on the peer port.
+    env.push({ name: 'NVLSCHED_REPLICA_ID', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+    env.push({ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } });
+  }
   const health = { httpGet: { path: '/health', port: 'http' } };
   return {
     name: 'gateway',
     image: imageOf(plan, false),
     imagePullPolicy: s.image.pullPolicy,
     command: ['nvlsched'],
-    args: gatewayArgs(plan),
+    args: gatewayArgs(plan, replica),
     ports: [
       { name: 'grpc', containerPort: s.ports.grpc, protocol: 'TCP' },
       { name: 'http', containerPort: s.ports.http, protocol: 'TCP' },
       { name: 'metrics', containerPort: s.ports.metrics, protocol: 'TCP' },
+      ...(replicated(plan) ? [{ name: 'peer', containerPort: s.ports.peer, protocol: 'TCP' as const }] : []),
     ],
     env,
     // Start-up is the Scheduler and the servers (seconds); workers join later on their own (the driver re-probes).
@@ -71,34 +96,41 @@ function gatewayContainer(plan: DeployPlan): IContainer {
   };
 }
 
-export function gatewayDeployment(plan: DeployPlan): IDeployment {
+/** The pod template of replica `replica` (the only one with one gateway); `labels` select it. */
+export function gatewayPodTemplate(plan: DeployPlan, replica: number, labels: Record<string, string>): IPodTemplateSpec {
   const names = namesOf(plan);
-  const selector = selectorOf(plan, 'gateway');
   // A changed config changes the pod template, so `kubectl apply` rolls the gateway onto it.
   const configHash = createHash('sha256').update(plan.serveConfigYaml).digest('hex').slice(0, 16);
   return {
+    metadata: { labels, annotations: { [CONFIG_HASH_ANNOTATION]: configHash } },
+    spec: {
+      terminationGracePeriodSeconds: graceSeconds(plan, GRACE_MARGIN_S),
+      enableServiceLinks: false,
+      containers: [gatewayContainer(plan, replica)],
+      // The keys Secret is optional for the kubelet, so a missing one is the gateway's clear exit 2 (its log names
+      // the file) rather than a pod stuck in ContainerCreating.
+      volumes: [
+        { name: 'config', configMap: { name: names.config } },
+        ...(plan.settings.auth.kind === 'keys' ? [{ name: 'api-keys', secret: { secretName: plan.settings.auth.secret, optional: true } }] : []),
+      ],
+      // Replicas spread over nodes: one node lost takes one share of the trays' gateway, not all.
+      topologySpreadConstraints: [{ maxSkew: 1, topologyKey: HOSTNAME_LABEL, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selectorOf(plan, 'gateway') } }],
+    },
+  };
+}
+
+/** One gateway: a Deployment of one pod, Recreate so that an old and a new pod never drive the workers at once. */
+export function gatewayDeployment(plan: DeployPlan): IDeployment {
+  const selector = selectorOf(plan, 'gateway');
+  return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: meta(plan, names.gateway, 'gateway'),
+    metadata: meta(plan, namesOf(plan).gateway, 'gateway'),
     spec: {
-      replicas: plan.settings.gateway.replicas,
+      replicas: 1,
       strategy: { type: 'Recreate' },
       selector: { matchLabels: selector },
-      template: {
-        metadata: { labels: labelsOf(plan, 'gateway'), annotations: { [CONFIG_HASH_ANNOTATION]: configHash } },
-        spec: {
-          terminationGracePeriodSeconds: graceSeconds(plan, GRACE_MARGIN_S),
-          enableServiceLinks: false,
-          containers: [gatewayContainer(plan)],
-          // The keys Secret is optional for the kubelet, so a missing one is the gateway's clear exit 2 (its log names
-          // the file) rather than a pod stuck in ContainerCreating.
-          volumes: [
-            { name: 'config', configMap: { name: names.config } },
-            ...(plan.settings.auth.kind === 'keys' ? [{ name: 'api-keys', secret: { secretName: plan.settings.auth.secret, optional: true } }] : []),
-          ],
-          topologySpreadConstraints: [{ maxSkew: 1, topologyKey: HOSTNAME_LABEL, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector } }],
-        },
-      },
+      template: gatewayPodTemplate(plan, 0, labelsOf(plan, 'gateway')),
     },
   };
 }
@@ -126,7 +158,8 @@ export function gatewayDisruptionBudget(plan: DeployPlan): IPodDisruptionBudget 
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
     metadata: meta(plan, namesOf(plan).gateway, 'gateway'),
-    // With one replica this lets a node drain evict the gateway (after its preStop drain) instead of blocking it.
+    // With one gateway this lets a node drain evict it (after its preStop drain) instead of blocking; with replicas,
+    // one at a time goes, so the others keep serving their trays and take the forwarded sessions' turns locally.
     spec: { maxUnavailable: 1, selector: { matchLabels: selectorOf(plan, 'gateway') } },
   };
 }

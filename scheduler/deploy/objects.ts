@@ -43,6 +43,8 @@ export const HOSTNAME_LABEL = 'kubernetes.io/hostname';
 /** Set by the StatefulSet controller on each pod (Kubernetes ≥ 1.28): the ordinal, here the tray. */
 export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index';
 export const RACK_LABEL = 'nvlsched.io/rack';
+/** On a gateway replica's StatefulSet and pod: its number (0..replicas-1), which fixes its share of the trays. */
+export const GATEWAY_REPLICA_LABEL = 'nvlsched.io/gateway-replica';
 /** On the Services whose `metrics` port the ServiceMonitor scrapes. */
 export const METRICS_LABEL = 'nvlsched.io/metrics';
 export const CONFIG_HASH_ANNOTATION = 'nvlsched.io/config-sha256';
@@ -57,6 +59,10 @@ export type Component = 'gateway' | 'worker' | 'redis';
 export interface Names {
   config: string;
   gateway: string;
+  /** Replica r's StatefulSet (its pod is <this>-0, the replica id). */
+  gatewayReplica(replica: number): string;
+  /** The headless Service the replicas' StatefulSets name (pod DNS); clients use `gateway`. */
+  gatewayPeers: string;
   redis: string;
   serviceMonitor: string;
   workers(rack: number): string;
@@ -74,6 +80,8 @@ export function namesOf(plan: DeployPlan): Names {
   return {
     config: `${n}-config`,
     gateway: `${n}-gateway`,
+    gatewayReplica: (replica) => `${n}-gateway-r${replica}`,
+    gatewayPeers: `${n}-gateway-peers`,
     redis: `${n}-redis`,
     serviceMonitor: n,
     workers: (rack) => `${n}-worker-${domainOf(plan, rack)}`,

@@ -14,11 +14,12 @@ test('the default plan: one GB200 NVL72 rack, 18 trays of 4 GPUs, ports and drai
   assert.equal(p.cluster.gpusPerTray, 4);
   assert.equal(p.cluster.multiNodeDomain, true);
   assert.deepEqual(p.cluster.domainIds, ['rack0']);
-  assert.deepEqual(p.settings.ports, { grpc: 50051, http: 8000, metrics: 9400, workerGrpc: 50052, workerMetrics: 9401 });
+  assert.deepEqual(p.settings.ports, { grpc: 50051, http: 8000, metrics: 9400, peer: 50053, workerGrpc: 50052, workerMetrics: 9401 });
   assert.equal(p.settings.drainS, 60);
   assert.equal(p.settings.image.tag, packageVersion());
   assert.equal(p.settings.redis.kind, 'internal');
   assert.doesNotMatch(p.serveConfigYaml, /^deploy:/m);
+  assert.deepEqual(p.gatewayTrays, [[...Array(18).keys()]], 'one gateway drives every tray');
 });
 
 test('non-zero ports of the serve section are the defaults of deploy.ports; 0 is not', () => {
@@ -54,7 +55,8 @@ const BAD: Array<{ name: string; yaml: string; field: string }> = [
   { name: 'tensor parallel not a divisor', yaml: 'serve: {tensorParallel: 3}\n', field: 'config.serve.tensorParallel' },
   { name: 'unknown policy', yaml: 'policy: nope\n', field: 'config.policy' },
   { name: 'unknown deploy key', yaml: 'deploy: {replicas: 2}\n', field: 'config.deploy.replicas' },
-  { name: 'two gateways', yaml: 'deploy: {gateway: {replicas: 2}}\n', field: 'config.deploy.gateway.replicas' },
+  { name: 'gateway replicas without Redis', yaml: 'deploy: {gateway: {replicas: 2}, redis: {internal: false}}\n', field: 'config.deploy.redis' },
+  { name: 'more gateway replicas than instances', yaml: 'serve: {tensorParallel: 8}\ndeploy: {gateway: {replicas: 10}}\n', field: 'config.deploy.gateway.replicas' },
   { name: 'namespace not a DNS label', yaml: 'deploy: {namespace: Prod_1}\n', field: 'config.deploy.namespace' },
   { name: 'name too long', yaml: `deploy: {name: ${'a'.repeat(30)}}\n`, field: 'config.deploy.name' },
   { name: 'port out of range', yaml: 'deploy: {ports: {grpc: 70000}}\n', field: 'config.deploy.ports.grpc' },

@@ -13,6 +13,7 @@ import { topologyPreset } from '../kv/native.js';
 import type { TopologyPresetName } from '../kv/types.js';
 import { readClusterConfig } from '../sim/cluster.js';
 import { packageRoot } from '../util/paths.js';
+import { partitionGatewayTrays } from './gateway_partition.js';
 import { SERVE_FLAGS } from './serve_flags.js';
 import { readDeploySettings, type DeploySettings, type Ports } from './settings.js';
 
@@ -42,6 +43,11 @@ export interface DeployPlan {
   serveConfigYaml: string;
   serveFlags: ParsedFlags;
   cluster: ClusterShape;
+  /**
+   * The trays (cluster order, rack-major) each gateway replica drives: one list of every tray with one replica;
+   * disjoint lists holding whole instances with several (gateway_partition.ts).
+   */
+  gatewayTrays: number[][];
 }
 
 /** How a render of the built-in config names its source in the header. */
@@ -57,7 +63,7 @@ serve:
 deploy:
   namespace: nvlsched
   image: {repository: nvlsched}  # tag: the package version; gateway <repository>:<tag>, CUDA workers <tag>-cuda
-  gateway: {replicas: 1}
+  gateway: {replicas: 1}        # N > 1: N replicas, each driving its own share of the trays, meeting through Redis
   worker: {backend: cuda}        # sim: CPU-only workers (no GPUs, no ComputeDomain), e.g. on a kind cluster
   drainSeconds: 60               # terminationGracePeriodSeconds = drainSeconds + 15
   redis: {internal: true}        # or {url: redis://host:6379}
@@ -119,6 +125,7 @@ export function planFromText(text: string, source: string): DeployPlan {
   if (http !== undefined) fromServe.http = http;
   if (metrics !== undefined) fromServe.metrics = metrics;
   const settings = readDeploySettings(deploy, { racks: c.numDomains, version: packageVersion(), fromServe });
+  const gatewayTrays = partitionGatewayTrays(topo, settings.gateway.replicas, 'config.deploy.gateway.replicas');
   const configDoc = doc.clone();
   configDoc.delete('deploy');
   return {
@@ -139,6 +146,7 @@ export function planFromText(text: string, source: string): DeployPlan {
       domainIds: [...new Set(c.workers.map((w) => w.domainId))],
       maxHostKvBytesPerTray: Math.max(...c.workers.map((w) => (w.hostBlocks * c.kvBytesPerBlock) / c.tensorParallel)),
     },
+    gatewayTrays,
   };
 }
 

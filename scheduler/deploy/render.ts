@@ -4,7 +4,8 @@
 // what lets deploy/k8s/default.yaml be checked against a fresh render.
 import { stringify } from 'yaml';
 
-import { gatewayDeployment, gatewayDisruptionBudget, gatewayService } from './gateway_objects.js';
+import { gatewayDeployment, gatewayDisruptionBudget, gatewayService, replicated } from './gateway_objects.js';
+import { gatewayPeerService, gatewayReplicaStatefulSet } from './gateway_replicas.js';
 import type { Manifest } from './objects.js';
 import type { DeployPlan } from './plan.js';
 import { configMap, namespace, redisService, redisStatefulSet, serviceMonitor } from './shared_objects.js';
@@ -19,7 +20,13 @@ export function renderObjects(plan: DeployPlan): Manifest[] {
   if (usesComputeDomain(plan)) out.push(...racks.map((r) => computeDomain(plan, r)));
   if (s.redis.kind === 'internal') out.push(redisService(plan), redisStatefulSet(plan, s.redis.image));
   for (const r of racks) out.push(workerService(plan, r), workerDisruptionBudget(plan, r), workerStatefulSet(plan, r));
-  out.push(gatewayService(plan), gatewayDisruptionBudget(plan), gatewayDeployment(plan));
+  out.push(gatewayService(plan), gatewayDisruptionBudget(plan));
+  if (replicated(plan)) {
+    out.push(gatewayPeerService(plan));
+    for (let r = 0; r < s.gateway.replicas; r++) out.push(gatewayReplicaStatefulSet(plan, r));
+  } else {
+    out.push(gatewayDeployment(plan));
+  }
   if (s.serviceMonitor.enabled) out.push(serviceMonitor(plan));
   return out;
 }
@@ -30,7 +37,7 @@ export function header(plan: DeployPlan): string {
     `# nvlsched Kubernetes manifests rendered by \`nvlsched deploy render\` (source: ${plan.source}).`,
     '# Do not edit: change the config and render again (deploy/README.md).',
     `# Cluster ${c.preset}: ${c.racks} rack(s) of ${c.traysPerRack} trays x ${c.gpusPerTray} GPUs; ${c.instances} instances of ${c.model} at tensor parallel ${c.tensorParallel};`,
-    `# namespace ${plan.settings.namespace}; worker backend ${plan.settings.worker.backend}.`,
+    `# namespace ${plan.settings.namespace}; worker backend ${plan.settings.worker.backend}${replicated(plan) ? `; ${plan.settings.gateway.replicas} gateway replicas (trays ${plan.gatewayTrays.map((t) => `${t[0]}-${t[t.length - 1]}`).join(', ')})` : ''}.`,
   ].join('\n');
 }
 

@@ -7,6 +7,8 @@ export interface Ports {
   grpc: number;
   http: number;
   metrics: number;
+  /** Where a gateway replica takes requests forwarded by the others (`serve --peer-port`; only with replicas > 1). */
+  peer: number;
   workerGrpc: number;
   workerMetrics: number;
 }
@@ -22,6 +24,7 @@ export interface DeploySettings {
   namespace: string;
   createNamespace: boolean;
   image: { repository: string; tag: string; pullPolicy: 'Always' | 'IfNotPresent' | 'Never' };
+  /** replicas > 1: each replica drives its own share of the trays and they meet through Redis (required then). */
   gateway: { replicas: number; cpu: string; memory: string };
   worker: { backend: 'cuda' | 'sim'; pace: 'real' | 'none'; cpu: string; memoryOverheadGi: number };
   /** How long a gateway or worker may take to finish its running requests when it is stopped. */
@@ -97,16 +100,17 @@ function readRedis(value: unknown, path: string): RedisSettings {
 
 function readPorts(value: unknown, path: string, fromServe: Partial<Ports>): Ports {
   const p = asParams(value, path);
-  onlyKeys(p, path, ['grpc', 'http', 'metrics', 'workerGrpc', 'workerMetrics']);
+  onlyKeys(p, path, ['grpc', 'http', 'metrics', 'peer', 'workerGrpc', 'workerMetrics']);
   const ports: Ports = {
     grpc: readPort(p, 'grpc', path, fromServe.grpc ?? 50051),
     http: readPort(p, 'http', path, fromServe.http ?? 8000),
     metrics: readPort(p, 'metrics', path, fromServe.metrics ?? 9400),
+    peer: readPort(p, 'peer', path, 50053),
     workerGrpc: readPort(p, 'workerGrpc', path, 50052),
     workerMetrics: readPort(p, 'workerMetrics', path, 9401),
   };
-  const gateway = [ports.grpc, ports.http, ports.metrics];
-  if (new Set(gateway).size !== 3) throw new ConfigError(path, `the gateway's grpc, http and metrics ports must differ, got ${gateway.join(', ')}`);
+  const gateway = [ports.grpc, ports.http, ports.metrics, ports.peer];
+  if (new Set(gateway).size !== 4) throw new ConfigError(path, `the gateway's grpc, http, metrics and peer ports must differ, got ${gateway.join(', ')}`);
   if (ports.workerGrpc === ports.workerMetrics) throw new ConfigError(`${path}.workerMetrics`, `must differ from workerGrpc (${ports.workerGrpc})`);
   return ports;
 }
@@ -134,11 +138,6 @@ export function readDeploySettings(value: unknown, o: { path?: string; racks: nu
   const gateway = asParams(p.gateway, `${path}.gateway`);
   onlyKeys(gateway, `${path}.gateway`, ['replicas', 'cpu', 'memory']);
   const replicas = readNumber(gateway, 'replicas', `${path}.gateway`, 1, { integer: true, min: 1 });
-  if (replicas > 1) {
-    // Each gateway runs its own Scheduler: two would plan the same workers' batches and KV with colliding sequence
-    // ids. Shared scheduler state through Redis (architecture §8) is what lifts this.
-    throw new ConfigError(`${path}.gateway.replicas`, `expected 1 for now, got ${replicas}: every gateway schedules the workers on its own, so two would collide on their sequences and KV (shared state through Redis is not built yet)`);
-  }
   const worker = asParams(p.worker, `${path}.worker`);
   onlyKeys(worker, `${path}.worker`, ['backend', 'pace', 'cpu', 'memoryOverheadGi']);
   const cliquesRaw = p.cliques ?? [];
@@ -152,6 +151,12 @@ export function readDeploySettings(value: unknown, o: { path?: string; racks: nu
   const sm = asParams(p.serviceMonitor, `${path}.serviceMonitor`);
   onlyKeys(sm, `${path}.serviceMonitor`, ['enabled', 'intervalSeconds', 'labels']);
   const clusterDomain = readString(p, 'clusterDomain', path, 'cluster.local');
+  const redis = readRedis(p.redis, `${path}.redis`);
+  if (replicas > 1 && redis.kind === 'none') {
+    // Replicas find each other, share session homes and KV summaries through Redis (scheduler/gateway/replica);
+    // without it each would serve only its own trays and a session's next turn would lose its KV half the time.
+    throw new ConfigError(`${path}.redis`, `required with gateway.replicas ${replicas}: replicas share sessions and KV summaries through Redis; give {internal: true} or {url: redis://host:6379}`);
+  }
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(clusterDomain)) throw new ConfigError(`${path}.clusterDomain`, `expected a DNS name such as cluster.local, got ${JSON.stringify(clusterDomain)}`);
   return {
     name: readDnsLabel(p, 'name', path, 'nvlsched', 24),
@@ -171,7 +176,7 @@ export function readDeploySettings(value: unknown, o: { path?: string; racks: nu
     },
     drainS: readNumber(p, 'drainSeconds', path, 60, { integer: true, min: 0, max: 3600 }),
     ports: readPorts(p.ports, `${path}.ports`, o.fromServe ?? {}),
-    redis: readRedis(p.redis, `${path}.redis`),
+    redis,
     auth: readAuth(p.auth, `${path}.auth`, readDnsLabel(p, 'name', path, 'nvlsched', 24)),
     computeDomain: readBool(p, 'computeDomain', path, true),
     cliques,
