@@ -1,4 +1,4 @@
-// Module entry: the KV manager class and the stateless helpers (presets, hashes, device probe).
+// Module entry: the KV manager class and the stateless helpers (presets, hashes, device probe, NVML fabric info).
 #include <napi.h>
 
 #include <cstring>
@@ -6,6 +6,7 @@
 #include "args.h"
 #include "convert.h"
 #include "kv_wrap.h"
+#include "nvml_wrap.h"
 
 namespace nvlb {
 namespace {
@@ -66,6 +67,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("hashTokens", Napi::Function::New(env, hashTokens, "hashTokens"));
   exports.Set("chainHashes", Napi::Function::New(env, chainHashes, "chainHashes"));
   exports.Set("probeDevices", Napi::Function::New(env, probeDevices, "probeDevices"));
+  exports.Set("nvmlFabricInfo", Napi::Function::New(env, nvmlFabricInfo, "nvmlFabricInfo"));
   return exports;
 }
 
