@@ -1,11 +1,13 @@
 // NVLink-domain discovery at worker start: which domain (an NVL72 rack or an admin's partition of it) this tray's
-// GPUs are in. In order: NVML's fabric info (when the caller can read it), `nvidia-smi -q`'s Fabric blocks, the
-// node's nvidia.com/gpu.clique label handed in through the environment (NVLSCHED_NODE_CLIQUE), and last the
-// domain the config assigns (NVLSCHED_DOMAIN in the rendered pods, e.g. "rack0"). Each step that is skipped says
-// why (`skipped`), and a label that contradicts the fabric is a warning, so an operator can see what was used.
+// GPUs are in. In order: NVML's fabric info (the addon dlopens libnvidia-ml.so.1), `nvidia-smi -q`'s Fabric
+// blocks, the node's nvidia.com/gpu.clique label handed in through the environment (NVLSCHED_NODE_CLIQUE), and
+// last the domain the config assigns (NVLSCHED_DOMAIN in the rendered pods, e.g. "rack0"). Each step that is
+// skipped says why (`skipped`), and a label that contradicts the fabric is a warning, so an operator can see
+// what was used.
 import { execFile } from 'node:child_process';
 
 import { domainOfGpus, parseNvidiaSmiFabric, splitCliqueLabel, type GpuFabric } from './fabric.js';
+import { NVML_LIBRARY_ENV, readNvmlFabric } from './nvml.js';
 
 export type DomainSource = 'nvml' | 'nvidia-smi' | 'label' | 'config';
 
@@ -20,10 +22,15 @@ export interface DiscoveredDomain {
 }
 
 export interface DiscoverOptions {
-  /** Where NVLSCHED_NODE_CLIQUE is read (default process.env). */
+  /** Where NVLSCHED_NODE_CLIQUE and NVLSCHED_NVML_LIBRARY are read (default process.env). */
   env?: Readonly<Record<string, string | undefined>>;
-  /** NVML fabric info per GPU; undefined or absent: not available (the addon does not read NVML yet). */
+  /**
+   * NVML fabric info per GPU; a rejection or undefined means not available. Default: the addon's NVML reader
+   * (nvml.ts), on the library $NVLSCHED_NVML_LIBRARY names, else libnvidia-ml.so.1.
+   */
   readNvmlFabric?: () => Promise<GpuFabric[] | undefined>;
+  /** How long the NVML read may take before discovery moves on (a wedged driver can hang nvmlInit). Default 10 s. */
+  nvmlTimeoutMs?: number;
   /** `nvidia-smi -q` output; a rejection means it is not there or failed. Default: runs it (10 s timeout). */
   execNvidiaSmi?: () => Promise<string>;
   /** The config's domain for this tray: the last resort, always there. */
@@ -32,6 +39,18 @@ export interface DiscoverOptions {
 
 export const NODE_CLIQUE_ENV = 'NVLSCHED_NODE_CLIQUE';
 const NVIDIA_SMI_TIMEOUT_MS = 10_000;
+const NVML_TIMEOUT_MS = 10_000;
+
+/**
+ * `read()`, or a rejection after `timeoutMs`. The timer is cleared when the read settles; a read that never does
+ * (NVML stuck in the driver) keeps its worker thread, but discovery goes on.
+ */
+function withTimeout<T>(read: () => Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not answer within ${timeoutMs} ms`)), timeoutMs);
+    Promise.resolve().then(read).then(resolve, reject).finally(() => clearTimeout(timer));
+  });
+}
 
 export function runNvidiaSmi(): Promise<string> {
   return new Promise((resolve, reject) =>
@@ -50,8 +69,13 @@ export async function discoverDomain(o: DiscoverOptions): Promise<DiscoveredDoma
   const warnings: string[] = [];
   const label = (env[NODE_CLIQUE_ENV] ?? '').trim();
 
+  const nvmlTimeoutMs = o.nvmlTimeoutMs ?? NVML_TIMEOUT_MS;
+  if (!(Number.isFinite(nvmlTimeoutMs) && nvmlTimeoutMs > 0)) throw new Error(`discoverDomain: nvmlTimeoutMs must be a positive number of ms, got ${nvmlTimeoutMs}`);
+  const library = (env[NVML_LIBRARY_ENV] ?? '').trim();
+  const readNvml = o.readNvmlFabric ?? (() => readNvmlFabric(library === '' ? {} : { library }));
+
   const fabricSources: Array<{ source: 'nvml' | 'nvidia-smi'; read: () => Promise<GpuFabric[] | undefined> }> = [
-    { source: 'nvml', read: o.readNvmlFabric ?? (() => Promise.reject(new Error('not read by this build'))) },
+    { source: 'nvml', read: () => withTimeout(readNvml, nvmlTimeoutMs, 'NVML') },
     { source: 'nvidia-smi', read: async () => parseNvidiaSmiFabric(await (o.execNvidiaSmi ?? runNvidiaSmi)()) },
   ];
   for (const { source, read } of fabricSources) {
