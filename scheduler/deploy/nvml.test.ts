@@ -8,9 +8,9 @@ import { test } from 'node:test';
 
 import { addonPath } from '../kv/native.js';
 import { discoverDomain } from './discovery.js';
-import { domainOfGpus } from './fabric.js';
+import { domainOfGpus, isFabricAttached } from './fabric.js';
 import { GB200_TRAY, nvidiaSmiQuery } from './fabric_samples.js';
-import { NVML_LIBRARY_ENV, nvmlFabricInfo, readNvmlFabric, type NvmlError } from './nvml.js';
+import { NVML_LIBRARY_ENV, nvmlFabricInfo, nvmlGpuToFabric, readNvmlFabric, type NvmlError } from './nvml.js';
 
 const STUB = path.join(path.dirname(addonPath()), 'libnvml_stub.so');
 const CLUSTER = '0a1b2c3d-4e5f-4061-8273-94a5b6c7d8e9';
@@ -96,6 +96,11 @@ test('GPUs outside a fabric or still registering give rows that attach nothing',
   assert.deepEqual([busy[1]?.state, busy[1]?.status], ['In Progress', 'N/A']);
   const d = domainOfGpus(busy);
   assert.match(d.kind === 'none' ? d.reason : '', /State In Progress/);
+});
+
+test('a completed registration that failed carries NVML\'s status text and does not attach', () => {
+  const row = nvmlGpuToFabric({ index: 1, uuid: 'GPU-x', fabricSupported: true, state: 3, stateName: 'Completed', status: 999, statusText: 'Unknown Error', clusterUuid: CLUSTER, cliqueId: 7 });
+  assert.deepEqual([row.state, row.status, isFabricAttached(row)], ['Completed', 'Unknown Error', false]);
 });
 
 test('discovery: NVML first (source nvml); when NVML fails or disagrees it says why and uses nvidia-smi', async () => {
