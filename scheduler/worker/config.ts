@@ -27,6 +27,14 @@ export interface WorkerConfig {
   backend?: 'sim' | 'cuda';
   /** The NVLink domain the config gives this tray (default: the cluster's, e.g. rack0); discovery may override. */
   domain?: string;
+  /**
+   * KV data of the sim backend: 'metadata' (default, no block memory) or 'bytes' (every pool in host memory, so KV
+   * hand-offs between workers carry real bytes; the sim never writes KV itself, tests and benches do). The cuda
+   * backend always keeps bytes.
+   */
+  kvData?: 'metadata' | 'bytes';
+  /** Grace (host-tier) KV blocks per instance the tray leads; default: the sizing rule (bytes mode allocates them all). */
+  hostKvBlocks?: number;
 }
 
 export const DEFAULT_WORKER_CONFIG: WorkerConfig = { topology: 'gb200-nvl72', tray: 0, model: DEFAULT_MODEL, seed: 1 };
@@ -44,6 +52,10 @@ export function resolveWorker(config: WorkerConfig): ResolvedWorker {
   const engine: Record<string, number> = {};
   if (config.kvBlocksPerGpu !== undefined) engine.kvBlocksTotal = config.kvBlocksPerGpu;
   if (config.blockTokens !== undefined) engine.blockTokens = config.blockTokens;
+  if (config.hostKvBlocks !== undefined) engine.hostKvBlocksTotal = config.hostKvBlocks;
+  if (config.kvData !== undefined && config.kvData !== 'metadata' && config.kvData !== 'bytes') {
+    throw new ConfigError('kvData', `expected metadata or bytes, got ${JSON.stringify(config.kvData)}`);
+  }
   const cluster = buildCluster(readClusterConfig({ preset: config.topology, engine }, 'cluster'), {
     model: config.model,
     ...(config.tensorParallel !== undefined ? { tensorParallel: config.tensorParallel } : {}),

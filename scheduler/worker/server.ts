@@ -12,7 +12,14 @@ import type { SequenceOutput } from '../gen/proto/nvlsched/v1/SequenceOutput.js'
 import type { WorkerMetrics } from '../metrics/worker_metrics.js';
 import { packOutputs, unpackSequences } from '../rpc/packed_step.js';
 import { loadWorkerProto } from '../rpc/proto.js';
-import { serverCredentials, type ServerTls } from '../rpc/tls.js';
+import { serverCredentials, type ClientTls, type ServerTls } from '../rpc/tls.js';
+import type { HandoffSendRequest__Output } from '../gen/proto/nvlsched/v1/HandoffSendRequest.js';
+import type { HandoffSegment__Output } from '../gen/proto/nvlsched/v1/HandoffSegment.js';
+import type { HandoffAck } from '../gen/proto/nvlsched/v1/HandoffAck.js';
+import { handoffReceive } from './handoff_receive.js';
+import { handoffSend, type HandoffSite } from './handoff_send.js';
+import { asFailure, MAX_MESSAGE_BYTES, toServiceError } from './handoff_wire.js';
+import { PeerClients } from './peers.js';
 import type { SimBackend } from './sim_backend.js';
 import { checkPlan, type PlanLimits } from './validate.js';
 
@@ -32,6 +39,11 @@ export interface WorkerServerOptions {
   placement?: { domainId: string; domainSource: string; tray: number };
   /** TLS for the port (rpc/tls.ts); with clientCaPem, only gateways with a client certificate of that CA get in. Default: insecure. */
   tls?: ServerTls | null;
+  /**
+   * TLS toward other workers (the KV hand-off's destination): the CA their certificates chain to and this worker's
+   * client certificate when they require one (rpc/tls.ts readClientTls). Default: insecure.
+   */
+  peerTls?: ClientTls | null;
 }
 
 /** Longest Drain wait a client may ask for, seconds. */
@@ -42,7 +54,10 @@ function invalid(details: string): Partial<grpc.StatusObject> {
 }
 
 export class WorkerServer {
-  private readonly server = new grpc.Server();
+  // A hand-off chunk is one message of up to MAX_CHUNK_BYTES (grpc-js's default cap is 4 MiB).
+  private readonly server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES });
+  private readonly peers: PeerClients;
+  private readonly site: HandoffSite;
   private readonly idleWaiters = new Set<() => void>();
   /** Open Step streams and how to end each one cleanly (status OK after the results already written). */
   private readonly streams = new Set<() => void>();
@@ -50,12 +65,18 @@ export class WorkerServer {
 
   constructor(private readonly options: WorkerServerOptions) {
     this.log = options.log ?? (() => undefined);
+    this.peers = new PeerClients(options.peerTls ?? null);
+    this.site = { backend: options.backend, peers: this.peers, domainId: options.placement?.domainId ?? '', tray: options.placement?.tray ?? 0, log: this.log };
     const proto = loadWorkerProto();
     this.server.addService(proto.nvlsched.v1.Worker.service, {
       Step: (call: grpc.ServerDuplexStream<StepPlan__Output, StepResult>) => this.step(call),
       Snapshot: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, this.options.backend.snapshot()),
       Drain: (call: grpc.ServerUnaryCall<DrainRequest__Output, unknown>, cb: grpc.sendUnaryData<unknown>) => this.drainRpc(call.request, cb),
       Health: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, this.health()),
+      HandoffSend: (call: grpc.ServerUnaryCall<HandoffSendRequest__Output, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        handoffSend(this.site, call.request).then((r) => cb(null, r), (error: unknown) => cb(toServiceError(asFailure(error))));
+      },
+      HandoffReceive: (call: grpc.ServerDuplexStream<HandoffSegment__Output, HandoffAck>) => handoffReceive(this.site, call),
     });
   }
 
@@ -106,6 +127,7 @@ export class WorkerServer {
         resolve();
       });
     });
+    this.peers.close();
     this.options.backend.close();
   }
 

@@ -38,13 +38,25 @@ export interface SimBackendOptions {
   seed: number;
   /** 'cuda': KV blocks in real device memory (worker --backend cuda). Default 'cpu' metadata mode. */
   kvBackend?: 'cpu' | 'cuda';
+  /** 'bytes' with the cpu backend: every pool in host memory (hand-offs carry real bytes). Default 'metadata'. */
+  kvData?: 'metadata' | 'bytes';
+}
+
+/** A running sequence as the hand-off sees it. */
+export interface HeldSequence {
+  native: number;
+  gpu: number;
+  tokens: number;
 }
 
 export class SimBackend {
   draining = false;
   liveSequences = 0;
   readonly gpusPerTray: number;
-  private readonly kv: NativeKvManager;
+  /** Layers of the model's KV (a hand-off's layer-wise chunks). */
+  readonly numLayers: number;
+  /** The tray's KV manager; the KV hand-off (handoff_send.ts, handoff_receive.ts) calls its hand-off methods. */
+  readonly kv: NativeKvManager;
   private readonly predictor: StepPredictor;
   private readonly seqs = new Map<string, Map<number, SeqState>>();
   private readonly gatewayIds = new Map<number, number>();
@@ -68,6 +80,7 @@ export class SimBackend {
       ...kvMemory(options),
     });
     this.gpusPerTray = cluster.trayTopology.gpusPerTray;
+    this.numLayers = cluster.kvLayout.numLayers;
     this.predictor = makeStepPredictor(cluster.model, cluster.perf, makeFittedOpTimes());
     this.maxContextTokens = cluster.model.maxContextTokens;
     this.vocabSize = cluster.model.vocabSize;
@@ -221,6 +234,46 @@ export class SimBackend {
     this.liveSequences--;
   }
 
+  /** A running sequence of an instance (the source of a hand-off); undefined when the worker does not hold it. */
+  sequence(instanceId: string, seqId: number): HeldSequence | undefined {
+    const s = this.seqs.get(instanceId)?.get(seqId);
+    return s ? { native: s.native, gpu: s.gpu, tokens: s.tokens } : undefined;
+  }
+
+  /**
+   * Takes a committed hand-off's sequence as (instanceId, seqId): the instance's next Step plans append to it as if
+   * it had prefilled here. False (nothing changed) when the instance already runs that id.
+   */
+  adopt(instanceId: string, seqId: number, held: HeldSequence): boolean {
+    const table = this.instance(instanceId);
+    if (table.has(seqId)) return false;
+    table.set(seqId, { native: held.native, gpu: held.gpu, tokens: held.tokens });
+    this.gatewayIds.set(held.native, seqId);
+    this.liveSequences++;
+    return true;
+  }
+
+  /** After a 'move' hand-off completed (the native manager freed the sequence): drops the handle if still the same. */
+  handedOff(instanceId: string, seqId: number, native: number): void {
+    const table = this.seqs.get(instanceId);
+    const s = table?.get(seqId);
+    if (table && s && s.native === native) this.forget(table, seqId, s);
+  }
+
+  /** Writes KV bytes of a running sequence (bytes mode; tests and benches stand in for the model's forward pass). */
+  writeKv(instanceId: string, seqId: number, tokenOffset: number, data: Uint8Array): void {
+    const s = this.seqs.get(instanceId)?.get(seqId);
+    if (!s) throw new Error(`writeKv: instance ${instanceId} runs no sequence ${seqId}`);
+    this.kv.write(s.native, tokenOffset, data);
+  }
+
+  /** Reads KV bytes of a running sequence (bytes mode). */
+  readKv(instanceId: string, seqId: number, tokenOffset: number, numTokens: number): Uint8Array {
+    const s = this.seqs.get(instanceId)?.get(seqId);
+    if (!s) throw new Error(`readKv: instance ${instanceId} runs no sequence ${seqId}`);
+    return this.kv.read(s.native, tokenOffset, numTokens);
+  }
+
   /** Frees every sequence of an instance (its step stream ended: the gateway re-runs them elsewhere). */
   releaseInstance(instanceId: string): number {
     const table = this.seqs.get(instanceId);
@@ -251,16 +304,18 @@ export class SimBackend {
 }
 
 /**
- * The KV manager's memory: metadata only (sim), or real bytes on the GPUs (cuda) — then every pool is allocated, so
+ * The KV manager's memory: metadata only (sim), real bytes in host memory (sim with kvData 'bytes'), or real bytes on
+ * the GPUs (cuda) — with bytes every pool is allocated, so
  * the byte limit is the pools' own size (the operator sizes them with --kv-blocks; the default fills HBM).
  */
 function kvMemory(o: SimBackendOptions): { dataMode: 'metadata' | 'bytes'; backend: 'cpu' | 'cuda'; maxRealBytes?: number } {
-  if (o.kvBackend !== 'cuda') return { dataMode: 'metadata', backend: 'cpu' };
+  const backend = o.kvBackend === 'cuda' ? 'cuda' : 'cpu';
+  if (backend === 'cpu' && o.kvData !== 'bytes') return { dataMode: 'metadata', backend };
   const c = o.cluster;
   // A block on one GPU holds that GPU's tensor-parallel shard of the instance's block.
   const blockBytes = c.kvBytesPerBlock / c.tensorParallel;
   const bytes = blockBytes * (c.engine.kvBlocksTotal * c.trayTopology.gpusPerTray + o.hostBlocks);
-  return { dataMode: 'bytes', backend: 'cuda', maxRealBytes: Math.ceil(bytes * 1.05) + 1 };
+  return { dataMode: 'bytes', backend, maxRealBytes: Math.ceil(bytes * 1.05) + 1 };
 }
 
 function hashesOf(item: ScheduledSequence__Output): BigUint64Array | undefined {

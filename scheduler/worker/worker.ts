@@ -2,7 +2,7 @@
 import { WorkerMetrics } from '../metrics/worker_metrics.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
 import { discoverDomain, type DiscoveredDomain } from '../deploy/discovery.js';
-import type { ServerTls } from '../rpc/tls.js';
+import type { ClientTls, ServerTls } from '../rpc/tls.js';
 import { resolveWorker, type WorkerConfig } from './config.js';
 import { WorkerServer, type Pace } from './server.js';
 import { SimBackend } from './sim_backend.js';
@@ -19,6 +19,8 @@ export interface StartOptions {
   discover?: (configDomain: string) => Promise<DiscoveredDomain>;
   /** TLS (mTLS with a client CA) on the gRPC port, read by rpc/tls.ts readServerTls; default insecure. */
   tls?: ServerTls | null;
+  /** TLS toward other workers (KV hand-off destinations), read by rpc/tls.ts readClientTls; default insecure. */
+  peerTls?: ClientTls | null;
 }
 
 export interface RunningWorker {
@@ -38,7 +40,7 @@ export interface RunningWorker {
 export async function startWorker(config: WorkerConfig, options: StartOptions = {}): Promise<RunningWorker> {
   const { cluster, hostBlocks } = resolveWorker(config);
   const kind = config.backend ?? 'sim';
-  const backend = new SimBackend({ cluster, hostBlocks, seed: config.seed, kvBackend: kind === 'cuda' ? 'cuda' : 'cpu' });
+  const backend = new SimBackend({ cluster, hostBlocks, seed: config.seed, kvBackend: kind === 'cuda' ? 'cuda' : 'cpu', ...(config.kvData ? { kvData: config.kvData } : {}) });
   const label = `tray ${config.tray} of ${config.topology}, ${cluster.model.name} tp${cluster.tensorParallel}, backend ${kind}`;
   const worker = cluster.workers[config.tray] as { workerId: string };
   // The domain from the GPUs' fabric when they report one, else the node's clique label, else the config.
@@ -56,6 +58,7 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
     pace: options.pace ?? 'none',
     label,
     ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.peerTls ? { peerTls: options.peerTls } : {}),
     ...(options.log ? { log: options.log } : {}),
   });
   try {

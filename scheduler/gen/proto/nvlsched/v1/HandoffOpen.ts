@@ -25,6 +25,8 @@ export interface HandoffOpen {
   'maxChunkBytes'?: (number | string | Long);
   'sourceGpu'?: (number);
   'sourceTray'?: (number);
+  'sourceHandoffId'?: (number);
+  'sourceSeqId'?: (number);
 }
 
 export interface HandoffOpen__Output {
@@ -50,4 +52,6 @@ export interface HandoffOpen__Output {
   'maxChunkBytes': (string);
   'sourceGpu': (number);
   'sourceTray': (number);
+  'sourceHandoffId': (number);
+  'sourceSeqId': (number);
 }
