@@ -3,8 +3,20 @@
 // certificate when the peers require one). No material: insecure, like the gateway's default.
 import type { WorkerClient } from '../gen/proto/nvlsched/v1/Worker.js';
 import { loadWorkerProto } from '../rpc/proto.js';
-import { channelCredentials, type ClientTls } from '../rpc/tls.js';
+import { channelCredentials, readClientTls, type ClientTls, type ClientTlsPaths, type Names } from '../rpc/tls.js';
 import { MAX_MESSAGE_BYTES } from './handoff_wire.js';
+
+/** The worker flags of its peer TLS material (errors name them). */
+export const PEER_CLIENT_NAMES: Names<ClientTlsPaths> = { ca: '--peer-tls-ca', cert: '--peer-tls-cert', key: '--peer-tls-key', serverName: '--peer-tls-server-name' };
+
+/**
+ * The peer TLS material from --peer-tls-ca/--peer-tls-cert/--peer-tls-key[/--peer-tls-server-name], checked now (a
+ * bad file is a ConfigError naming the flag); null without flags. Separate from the server's --tls-* pair because a
+ * worker's serving certificate usually carries serverAuth only, and a peer with --tls-client-ca checks clientAuth.
+ */
+export function readPeerTls(paths: ClientTlsPaths, nowMs = Date.now()): ClientTls | null {
+  return readClientTls(paths, PEER_CLIENT_NAMES, nowMs);
+}
 
 export class PeerClients {
   private readonly clients = new Map<string, WorkerClient>();
