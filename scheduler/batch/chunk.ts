@@ -73,14 +73,14 @@ export async function runChunk(d: ChunkDeps, job: ChunkJobData): Promise<ChunkOu
       else todo.push({ index: first + i, customId: ids[i] as string, stored: lines[i] as string, failures: 0, notBeforeMs: 0, lastRequestId: '' });
     }
     if (todo.length === 0 && elsewhere.length === 0) return 'done';
-    const outcome = await drive(d, batchId, todo);
+    const outcome = await drive(d, batchId, todo, meta.tenant);
     if (outcome !== 'done') return outcome;
     await Promise.all(elsewhere);
   }
   throw new Error(`batch ${batchId} lines ${first}..${first + count - 1}: still lines without a result after ${MAX_ROUNDS} rounds`);
 }
 
-async function drive(d: ChunkDeps, batchId: string, queue: Item[]): Promise<ChunkOutcome> {
+async function drive(d: ChunkDeps, batchId: string, queue: Item[], tenant: string): Promise<ChunkOutcome> {
   const active = new Map<number, RunningLine>();
   const settles = new Set<Promise<void>>();
   let cancelled = false;
@@ -154,7 +154,7 @@ async function drive(d: ChunkDeps, batchId: string, queue: Item[]): Promise<Chun
     try {
       const line = readStoredLine(item.stored, `batch ${batchId} line index ${item.index}`);
       stage = 'internal_error';
-      run = startLine(line, { batchId, index: item.index, requestId: item.lastRequestId }, d.line, started, d.onLineEnd);
+      run = startLine(line, { batchId, index: item.index, requestId: item.lastRequestId, tenant }, d.line, started, d.onLineEnd);
     } catch (error) {
       // A line this version cannot read back (or that trips a bug) fails alone, not its chunk over and over.
       started();

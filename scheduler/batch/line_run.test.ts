@@ -41,3 +41,15 @@ test('a line past limits.totalTimeoutS fails with 408 naming the limit; an idle 
   const done = await startLine(line as never, ids, ctx(endingWith({ finishReason: 'length', usage: { promptTokens: 3, completionTokens: 4, cachedPromptTokens: 0, costUsd: 0 } })), () => {}).done;
   assert.ok(done.kind === 'result' && done.field === 'completed');
 });
+
+test('a line runs as its batch owner\'s tenant (default without one); its end reports the field and the end time', async () => {
+  const seen: string[] = [];
+  const fe = endingWith({ finishReason: 'length' });
+  const capturing: BatchFrontend = { ...fe, now: () => 7, start: (parsed, sink) => (seen.push(parsed.req.tenant), fe.start(parsed, sink)) };
+  const ends: Array<{ field?: string; endS: number }> = [];
+  await startLine(line as never, { ...ids, tenant: 'acme' }, ctx(capturing), () => {}, (e) => ends.push(e)).done;
+  await startLine(line as never, ids, ctx(capturing), () => {}).done;
+  assert.deepEqual(seen, ['acme', 'default']);
+  assert.equal(ends[0]?.field, 'completed');
+  assert.equal(ends[0]?.endS, 7);
+});

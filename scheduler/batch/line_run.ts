@@ -35,6 +35,10 @@ export interface LineEnd {
   /** Where the scheduler placed it (absent when it never was). */
   instanceId?: string;
   outcome: LineOutcome['kind'];
+  /** For a result: whether it is the line's answer (completed) or its error (failed). */
+  field?: 'completed' | 'failed';
+  /** The gateway clock when the line ended (its latency is endS - arrivalS). */
+  endS: number;
   finished?: Finished;
 }
 
@@ -49,6 +53,8 @@ export interface LineIds {
   index: number;
   /** Unique per attempt: the scheduler refuses a live duplicate id. */
   requestId: string;
+  /** The batch owner's tenant: its lines count against that tenant's share and quotas (default: `default`). */
+  tenant?: string;
 }
 
 /** Wait after a load rejection that gave no hint, and the least wait whatever the hint (no busy retry loop). */
@@ -75,7 +81,7 @@ export function startLine(line: BatchLine, ids: LineIds, ctx: LineContext, onSta
   const done = new Promise<LineOutcome>((resolve) => {
     settle = (o, f) => {
       markStarted();
-      onEnd?.({ batchId: ids.batchId, index: ids.index, customId: line.customId, requestId: ids.requestId, arrivalS, outcome: o.kind, ...(instanceId !== undefined ? { instanceId } : {}), ...(f ? { finished: f } : {}) });
+      onEnd?.({ batchId: ids.batchId, index: ids.index, customId: line.customId, requestId: ids.requestId, arrivalS, endS: fe.now(), outcome: o.kind, ...(o.kind === 'result' ? { field: o.field } : {}), ...(instanceId !== undefined ? { instanceId } : {}), ...(f ? { finished: f } : {}) });
       resolve(o);
     };
   });
@@ -89,6 +95,7 @@ export function startLine(line: BatchLine, ids: LineIds, ctx: LineContext, onSta
   }
   const api = parsedApi;
   api.parsed.req.priority = ctx.priority;
+  if (ids.tenant !== undefined) api.parsed.req.tenant = ids.tenant;
   const collected: number[] = [];
   let cancelledByUs: string | undefined;
   const sink: StreamSink = {

@@ -3,7 +3,8 @@
 //   ids      list: the custom_id of each line, in input order
 //   lines    list: each validated line (format.ts storedLine), in input order
 //   results  hash: custom_id → its output line (JSON)
-// and `<ns>:batches`, a sorted set of batch ids by creation time. A result is written by one Lua script that does
+// and `<ns>:batches`, a sorted set of batch ids by creation time, and `<ns>:tenant:<tenant>:batches`, the same per
+// owning tenant (the HTTP Batch API lists and shows only the caller's; the CLI's batches belong to `default`). A result is written by one Lua script that does
 // HSETNX and bumps the count only when the field was new, in one step: a line gets exactly one result whoever
 // writes it (drainers after a restart, two drainers after a stall, `batch cancel`), and counts never drift. The
 // script refuses to write into a batch whose meta is gone, so results never land in a batch Redis lost.
@@ -31,7 +32,36 @@ export interface BatchMeta {
   cancelledAtS?: number;
   finishedAtS?: number;
   failedReason?: string;
+  /** The owning tenant (`default` for batches made without one: the CLI's). */
+  tenant: string;
+  /** OpenAI's batch fields, set by the HTTP Batch API (absent for the CLI's batches). */
+  endpoint?: string;
+  completionWindow?: string;
+  metadata?: Record<string, string>;
+  /** Why a batch failed validation, as OpenAI's `errors.data` (JSON in Redis). */
+  errors?: BatchErrorEntry[];
 }
+
+/** One entry of a failed batch's `errors.data` (OpenAI's shape). */
+export interface BatchErrorEntry {
+  code: string;
+  message: string;
+  param: string | null;
+  line: number | null;
+}
+
+/** The optional fields a batch is created with. */
+export interface CreateOptions {
+  inputFile: string;
+  chunkLines: number;
+  skippedInvalid: number;
+  tenant?: string;
+  endpoint?: string;
+  completionWindow?: string;
+  metadata?: Record<string, string>;
+}
+
+export const DEFAULT_TENANT = 'default';
 
 export interface ResultEntry {
   customId: string;
@@ -60,6 +90,18 @@ return n
 `;
 
 export const nowS = (): number => Math.floor(Date.now() / 1000);
+
+function newBatchId(): string {
+  return `batch_${randomBytes(12).toString('hex')}`;
+}
+
+function parseJson(text: string, fallback: unknown): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return fallback;
+  }
+}
 
 /** Completed once every line has a result; cancelled once cancel was asked (its lines all get results at once). */
 export function statusOf(m: BatchMeta): BatchStatus {
@@ -109,15 +151,35 @@ export class BatchStore {
     return `${this.ns}:batches`;
   }
 
-  /** Stores a validated batch (status validating until every line is in) and returns its id. */
-  async create(lines: readonly BatchLine[], o: { inputFile: string; chunkLines: number; skippedInvalid: number }): Promise<string> {
-    const id = `batch_${randomBytes(12).toString('hex')}`;
+  tenantIndexKey(tenant: string): string {
+    return `${this.ns}:tenant:${tenant}:batches`;
+  }
+
+  /** The meta hash fields every new batch gets, and the two index entries. */
+  private async register(id: string, status: StoredStatus, total: number, o: CreateOptions, extra: Record<string, string | number> = {}): Promise<void> {
     const created = nowS();
-    await this.redis
-      .multi()
-      .hset(this.key(id, 'meta'), { id, status: 'validating', created_at: created, total: lines.length, completed: 0, failed: 0, cancelled: 0, chunk_lines: o.chunkLines, input_file: o.inputFile, skipped_invalid: o.skippedInvalid })
-      .zadd(this.indexKey, created, id)
-      .exec();
+    const tenant = o.tenant ?? DEFAULT_TENANT;
+    const fields: Record<string, string | number> = {
+      id, status, created_at: created, total, completed: 0, failed: 0, cancelled: 0, chunk_lines: o.chunkLines, input_file: o.inputFile, skipped_invalid: o.skippedInvalid, tenant,
+      ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}),
+      ...(o.completionWindow !== undefined ? { completion_window: o.completionWindow } : {}),
+      ...(o.metadata !== undefined ? { metadata: JSON.stringify(o.metadata) } : {}),
+      ...extra,
+    };
+    await this.redis.multi().hset(this.key(id, 'meta'), fields).zadd(this.indexKey, created, id).zadd(this.tenantIndexKey(tenant), created, id).exec();
+  }
+
+  /** Records a batch whose input failed validation (no lines stored, nothing to drain): status failed, its errors. */
+  async createFailed(errors: readonly BatchErrorEntry[], o: CreateOptions): Promise<string> {
+    const id = newBatchId();
+    await this.register(id, 'failed', 0, o, { errors: JSON.stringify(errors), failed_reason: errors[0]?.message ?? 'invalid input', finished_at: nowS() });
+    return id;
+  }
+
+  /** Stores a validated batch (status validating until every line is in) and returns its id. */
+  async create(lines: readonly BatchLine[], o: CreateOptions): Promise<string> {
+    const id = newBatchId();
+    await this.register(id, 'validating', lines.length, o);
     for (let first = 0; first < lines.length; first += PAGE_LINES) {
       const page = lines.slice(first, first + PAGE_LINES);
       await this.redis
@@ -144,7 +206,12 @@ export class BatchStore {
       chunkLines: int(h['chunk_lines']),
       inputFile: h['input_file'] ?? '',
       skippedInvalid: int(h['skipped_invalid']),
+      tenant: h['tenant'] ?? DEFAULT_TENANT,
     };
+    if (h['endpoint'] !== undefined) m.endpoint = h['endpoint'];
+    if (h['completion_window'] !== undefined) m.completionWindow = h['completion_window'];
+    if (h['metadata'] !== undefined) m.metadata = parseJson(h['metadata'], {}) as Record<string, string>;
+    if (h['errors'] !== undefined) m.errors = parseJson(h['errors'], []) as BatchErrorEntry[];
     const cancelled = optInt(h['cancelled_at']);
     const finished = optInt(h['finished_at']);
     if (cancelled !== undefined) m.cancelledAtS = cancelled;
@@ -222,5 +289,22 @@ export class BatchStore {
     const ids = await this.redis.zrevrange(this.indexKey, 0, limit - 1);
     const metas = await Promise.all(ids.map((id) => this.meta(id)));
     return metas.filter((m): m is BatchMeta => m !== null);
+  }
+
+  /**
+   * A tenant's batches, newest first: up to `limit` after the batch `after` (a cursor: an id of this tenant's, else
+   * from the newest), and whether more follow.
+   */
+  async listTenant(tenant: string, limit: number, after?: string): Promise<{ metas: BatchMeta[]; hasMore: boolean }> {
+    const key = this.tenantIndexKey(tenant);
+    let start = 0;
+    if (after !== undefined) {
+      const rank = await this.redis.zrevrank(key, after);
+      if (rank === null) return { metas: [], hasMore: false };
+      start = rank + 1;
+    }
+    const ids = await this.redis.zrevrange(key, start, start + limit);
+    const metas = (await Promise.all(ids.slice(0, limit).map((id) => this.meta(id)))).filter((m): m is BatchMeta => m !== null);
+    return { metas, hasMore: ids.length > limit };
   }
 }

@@ -1,5 +1,6 @@
 // The OpenAI-compatible HTTP API of the gateway, on plain node:http (no framework): `POST /v1/chat/completions`,
-// `POST /v1/completions` (streaming and not), `GET /v1/models[/id]`, `GET /health`. The sibling of the gRPC service
+// `POST /v1/completions` (streaming and not), `GET /v1/models[/id]`, `GET /health`, and with Redis OpenAI's Files
+// and Batch API (batch_routes.ts). The sibling of the gRPC service
 // (service.ts) over the same transport-neutral frontend. Bad input of any kind gets an OpenAI error JSON (never a
 // crash or a hang); close() is bounded: after a grace, lingering connections are destroyed (their requests cancel).
 // With `auth`, the API routes need an API key (`Authorization: Bearer <key>`, or `x-api-key`) — /v1/models too, as
@@ -10,7 +11,11 @@ import type { AddressInfo, Socket } from 'node:net';
 
 import type { Limits } from '../request.js';
 import { defaultTokenizer, type Tokenizer } from '../tokenizer.js';
+import { MAX_BATCH_BYTES } from '../../batch/format.js';
+import { openBatchService, type OpenedBatchService } from '../../batch/http_service.js';
+import { batchRoutes, isBatchPath, UPLOAD_FRAMING_BYTES } from './batch_routes.js';
 import { readBody } from './body.js';
+import { readHints } from './hints.js';
 import type { GatewayMetrics } from '../../metrics/gateway_metrics.js';
 import { keyFromHttp, type Authenticator } from '../tenancy/auth.js';
 import { ApiError, FieldError, authError } from './errors.js';
@@ -54,6 +59,20 @@ export interface HttpApiOptions {
   /** Counts refused keys (nvlsched_auth_failures_total). */
   metrics?: GatewayMetrics;
   tls?: HttpTls;
+  /**
+   * OpenAI's Files and Batch API (batch_routes.ts) on this Redis, in the queue the drainers and `nvlsched batch`
+   * use (default nvlsched-batch). Absent or null: those routes answer 501 naming `serve --redis`.
+   */
+  batch?: BatchApiOptions | null;
+}
+
+export interface BatchApiOptions {
+  redisUrl: string;
+  queue?: string;
+  /** An uploaded file's bytes at most (default 200 MiB, OpenAI's batch input limit). */
+  maxFileBytes?: number;
+  /** Lines per queued chunk (default 100). */
+  chunkLines?: number;
 }
 
 export interface RunningHttpApi {
@@ -70,6 +89,21 @@ export async function startHttpApi(o: HttpApiOptions): Promise<RunningHttpApi> {
   const tokenizer = o.tokenizer ?? defaultTokenizer();
   const startedS = Math.floor(Date.now() / 1000);
   let closing = false;
+  // Opened first: an unreachable Redis fails the start with its reason, as the batch drainer does.
+  const batchService: OpenedBatchService | null = o.batch
+    ? await openBatchService({
+      redisUrl: o.batch.redisUrl,
+      ...(o.batch.queue !== undefined ? { queue: o.batch.queue } : {}),
+      ...(o.batch.chunkLines !== undefined ? { chunkLines: o.batch.chunkLines } : {}),
+      validate: { limits: o.limits, tokenizer, models: o.models },
+      ...(o.log ? { log: o.log } : {}),
+    })
+    : null;
+  const batch = batchRoutes(batchService?.service ?? null, {
+    maxBodyBytes: lim.maxBodyBytes,
+    maxUploadBytes: (o.batch?.maxFileBytes ?? MAX_BATCH_BYTES) + UPLOAD_FRAMING_BYTES,
+    bodyIdleTimeoutS: lim.bodyIdleTimeoutS,
+  }, () => closing || fe.stopping);
 
   /** The caller's tenant (undefined without auth), or null after a 401 was sent. */
   const authenticate = (req: http.IncomingMessage, res: http.ServerResponse): { tenant?: string } | null => {
@@ -137,11 +171,18 @@ export async function startHttpApi(o: HttpApiOptions): Promise<RunningHttpApi> {
 
   const route = (req: http.IncomingMessage, res: http.ServerResponse): void | Promise<void> => {
     const method = req.method ?? 'GET';
-    let pathname: string;
+    let url: URL;
     try {
-      pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+      url = new URL(req.url ?? '/', 'http://localhost');
     } catch {
       return sendError(res, new ApiError(400, `bad request target ${JSON.stringify((req.url ?? '').slice(0, 80))}`, null, 'invalid_url'));
+    }
+    const pathname = url.pathname;
+    if (isBatchPath(pathname)) {
+      const who = authenticate(req, res);
+      if (who === null) return;
+      // A batch and its files belong to the key's tenant; without keys, to x-tenant as sent (default "default").
+      return batch(who.tenant ?? readHints({ 'x-tenant': req.headers['x-tenant'] }).tenant, req, res, url);
     }
     let modelId: string | undefined;
     try {
@@ -211,18 +252,24 @@ export async function startHttpApi(o: HttpApiOptions): Promise<RunningHttpApi> {
     if (socket.writable && err.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     else socket.destroy();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    await batchService?.close();
+    throw error;
+  }
   const port = (server.address() as AddressInfo).port;
 
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closed ??= new Promise<void>((resolve) => {
+      const done = (): void => void (batchService ? batchService.close().then(resolve, resolve) : resolve());
       closing = true;
       const force = setTimeout(() => {
         // Destroying a connection closes its response, which cancels its request (generate.ts).
@@ -231,7 +278,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<RunningHttpApi> {
       force.unref();
       server.close(() => {
         clearTimeout(force);
-        resolve();
+        done();
       });
       server.closeIdleConnections();
     }));
