@@ -1,7 +1,9 @@
 // A scheduling policy is one choice per plugin slot: pool router, placement pipeline, batch policy, admission and
 // KV retention (classification is shared: every policy sees the same shapes and output predictions, only some use
-// them). The baselines differ from `shape-aware` only in these slots; the engine underneath (continuous batching
-// with a token budget, prefix caching, chunked prefill) is the same for all, so comparisons isolate the policy.
+// them). Two more slots, `disaggregation` and `migration`, matter only where instances have roles (config/roles.ts)
+// or migration is turned on; absent, they are `aggregated` and `none` and nothing of them runs. The baselines
+// differ from `shape-aware` only in these slots; the engine underneath (continuous batching with a token budget,
+// prefix caching, chunked prefill) is the same for all, so comparisons isolate the policy.
 import { ConfigError, asParams, onlyKeys, type Params } from './config/params.js';
 
 export interface PolicyConfig {
@@ -10,6 +12,10 @@ export interface PolicyConfig {
   batch: unknown;
   admission: unknown;
   retention: unknown;
+  /** Per request: aggregated or prefill → KV hand-off → decode (disagg/decide.ts). Default `aggregated`. */
+  disaggregation?: unknown;
+  /** Live migration of running decodes between instances of a domain (disagg/migrate.ts). Default `none`. */
+  migration?: unknown;
 }
 
 const BASELINE_ENGINE = {
@@ -38,7 +44,7 @@ export const POLICY_PROFILES: Readonly<Record<string, PolicyConfig>> = {
 
 export const POLICY_NAMES = Object.keys(POLICY_PROFILES);
 
-const SLOTS = ['base', 'router', 'placement', 'batch', 'admission', 'retention'] as const;
+const SLOTS = ['base', 'router', 'placement', 'batch', 'admission', 'retention', 'disaggregation', 'migration'] as const;
 
 /**
  * A policy by name, or a mapping that starts from a profile (`base`, default shape-aware) and overrides slots:

@@ -8,6 +8,11 @@
 // (returned by completeStep / cancel). `stats()` counts them so tests can check nothing is lost.
 import { makeAdmissionPolicy } from './admission/registry.js';
 import { makeClassification, type ClassificationStage } from './classify/classification.js';
+import { checkRoles } from './config/roles.js';
+import { Coordinator, type DisaggStats, type KvTransfer } from './disagg/coordinator.js';
+import { makeDisaggregationPolicy } from './disagg/decide.js';
+import { makeMigrationPolicy } from './disagg/migrate.js';
+import type { DisaggregationPolicy } from './disagg/types.js';
 import { makePlugin, THINK_TIME_PREDICTORS } from './classify/registry.js';
 import { ConfigError, asParams, onlyKeys } from './config/params.js';
 import type { TenantsConfig } from './config/tenants.js';
@@ -24,6 +29,7 @@ import { readPolicy } from './policy.js';
 import { makeRetentionPolicy } from './retention/registry.js';
 import { SessionRetention } from './retention/tracker.js';
 import { createPoolRouter } from './route/registry.js';
+import type { Instance, InstanceSetup, KvFetch, LiveRequest, PdState, Pool } from './scheduler_state.js';
 import {
   SHAPES,
   type AdmissionPolicy,
@@ -44,15 +50,6 @@ import {
   type StepOutcome,
   type ThinkTimePredictor,
 } from './types.js';
-
-/** One model instance: its pool, NVLink domain, GPUs per worker (as the workers' KV events number them). */
-export interface InstanceSetup {
-  instanceId: string;
-  pool: string;
-  domainId: string;
-  members: readonly KvIndexMember[];
-  engine: EngineConfig;
-}
 
 export interface SchedulerOptions {
   /** A policy name (shape-aware, round-robin, ...) or a mapping (see policy.ts). */
@@ -106,51 +103,11 @@ export interface SchedulerStats {
   live: number;
 }
 
-interface LiveRequest {
-  req: ScheduleRequest;
-  cls: Classification;
-  inst: Instance;
-  seqId: number;
-  fetch: KvFetch;
-}
-
-/** KV blocks of a request's cached prefix to bring onto its instance before its first step (see cachedTokens). */
-export interface KvFetch {
-  /** Promoted from the tray's Grace tier over NVLink-C2C. */
-  hostBlocks: number;
-  /** Pulled from a neighbour instance in the NVLink domain. */
-  neighbourBlocks: number;
-}
-
-interface Instance {
-  setup: InstanceSetup;
-  engine: InstanceEngine;
-  retention: SessionRetention;
-  view: InstanceView;
-  /** This instance's column in its pool's prefix-hit arrays. */
-  poolColumn: number;
-  /** seqId → requestId. */
-  requests: Map<number, string>;
-  numGpus: number;
-  stepInstance: { pool: string; numGpus: number };
-}
-
-interface Pool {
-  spec: PoolSpec;
-  instances: Instance[];
-  /** Marginal prefill seconds per uncached token, for queue-wait estimates (the cost model at 2,048 tokens). */
-  prefillSPerToken: number;
-  hits: PrefixHit[];
-  columns: PrefixColumns;
-  instanceIds: string[];
-  /** KV-index slots of instanceIds, valid while the index's topologyVersion equals slotsVersion. */
-  slots: Int32Array;
-  slotsVersion: number;
-  views: InstanceView[];
-}
-
 /** Largest number of sessions whose home instance is remembered (oldest forgotten first). */
 const MAX_SESSION_HOMES = 200_000;
+
+export type { InstanceSetup, KvFetch } from './scheduler_state.js';
+export type { DisaggStats, KvTransfer } from './disagg/coordinator.js';
 
 export class Scheduler {
   readonly policyName: string;
@@ -172,6 +129,9 @@ export class Scheduler {
   private readonly blockTokens: number;
   private readonly shares: { requestId: string; numTokens: number }[] = [];
   private scratchView: InstanceView | undefined;
+  private readonly disagg: DisaggregationPolicy;
+  /** Hand-offs and migrations (disagg/coordinator.ts); idle unless roles or migration are configured. */
+  private readonly coord: Coordinator;
 
   constructor(private readonly opts: SchedulerOptions) {
     const policy = readPolicy(opts.policy);
@@ -184,9 +144,19 @@ export class Scheduler {
     this.admission = makeAdmissionPolicy(policy.config.admission, 'policy.admission', { rng: opts.rng });
     const retentionPolicy = makeRetentionPolicy(policy.config.retention, 'policy.retention');
     const thinkTime = makePlugin<ThinkTimePredictor>(undefined, 'classification.thinkTime', THINK_TIME_PREDICTORS, 'session-gaps');
+    this.disagg = makeDisaggregationPolicy(policy.config.disaggregation, 'policy.disaggregation');
+    const self = this;
+    this.coord = new Coordinator({
+      instances: this.instances,
+      live: this.live,
+      get blockTokens() { return self.blockTokens; },
+      cost: opts.cost,
+      syncView: (inst) => this.syncView(inst),
+      kvBytesPerBlock: (pool) => opts.pools.find((p) => p.name === pool)?.kvBytesPerBlock ?? 0,
+    }, makeMigrationPolicy(policy.config.migration, 'policy.migration'));
     if (opts.pools.length === 0) throw new ConfigError('pools', 'expected at least one pool');
     for (const spec of opts.pools) {
-      this.pools.set(spec.name, { spec, instances: [], prefillSPerToken: 0, hits: [], columns: makePrefixColumns(8), instanceIds: [], slots: new Int32Array(0), slotsVersion: -1, views: [] });
+      this.pools.set(spec.name, { spec, instances: [], prefillSPerToken: 0, hits: [], columns: makePrefixColumns(8), instanceIds: [], slots: new Int32Array(0), slotsVersion: -1, views: [], disaggregated: false, decodeViews: [], prefillViews: [] });
       this.poolList.push(spec);
     }
     const blockTokens = new Set(opts.instances.map((i) => i.engine.blockTokens));
@@ -231,6 +201,7 @@ export class Scheduler {
         kvBlocksRetained: 0,
         stepTokenBudget: setup.engine.stepTokenBudget,
         inFlightRequests: 0,
+        ...(setup.role !== undefined ? { role: setup.role } : {}),
       },
       poolColumn: pool.instances.length,
       requests: new Map(),
@@ -244,6 +215,10 @@ export class Scheduler {
   private finishPool(pool: Pool): void {
     pool.instanceIds = pool.instances.map((i) => i.setup.instanceId);
     pool.views = pool.instances.map((i) => i.view);
+    checkRoles(pool.views.map((v) => v.role), `pools.${pool.spec.name}.roles`);
+    pool.prefillViews = pool.views.filter((v) => v.role === 'prefill');
+    pool.disaggregated = pool.prefillViews.length > 0 && !this.disagg.ignoresRoles;
+    pool.decodeViews = pool.disaggregated ? pool.views.filter((v) => v.role !== 'prefill') : pool.views;
     pool.columns = makePrefixColumns(Math.max(1, pool.instances.length));
     pool.hits = pool.instances.map(() => ({ deviceBlocks: 0, hostBlocks: 0, neighbourBlocks: 0 }));
     const first = pool.instances[0];
@@ -273,8 +248,14 @@ export class Scheduler {
     if (!pool || pool.instances.length === 0) return reject('E_NO_POOL', `pool ${route.pool} has no instances`, cls);
     const placed = this.place(req, cls, pool, nowS);
     if (!placed.ok) return reject(placed.code, placed.message, cls);
-    const inst = this.instances.get(placed.instanceId) as Instance;
-    const { tokens: cachedPromptTokens, fetch } = this.cachedTokens(req, inst, placed.prefix);
+    let inst = this.instances.get(placed.instanceId) as Instance;
+    const decodeInst = inst;
+    let { tokens: cachedPromptTokens, fetch } = this.cachedTokens(req, inst, placed.prefix);
+    let pd: PdState | undefined;
+    if (pool.disaggregated && req.maxOutputTokens > 1) {
+      const split = this.splitPrefill(req, cls, pool, inst, placed.prefix, cachedPromptTokens, nowS);
+      if (split) ({ inst, cachedTokens: cachedPromptTokens, fetch, pd } = split);
+    }
     // Under fair share a request waits behind the part of the queue its tenant's share puts ahead of it, not all.
     const queueView = inst.engine.fairShare ? this.tenantQueueView(inst, req.tenant, req.promptTokens - cachedPromptTokens) : inst.view;
     const predictedTtftS = this.predictTtftS(pool, queueView, req.promptTokens - cachedPromptTokens, cachedPromptTokens);
@@ -289,21 +270,65 @@ export class Scheduler {
         arrivalS: req.arrivalS,
         promptTokens: req.promptTokens,
         cachedPromptTokens,
-        maxOutputTokens: req.maxOutputTokens,
-        predictedOutputTokens: Math.min(req.maxOutputTokens, cls.output.expectedTokens),
+        // A disaggregated request's prefill instance samples its first token only, then hands the KV over.
+        maxOutputTokens: pd ? 1 : req.maxOutputTokens,
+        predictedOutputTokens: pd ? 1 : Math.min(req.maxOutputTokens, cls.output.expectedTokens),
         slo: cls.slo,
       },
       nowS,
     );
     if (!enq.ok) return reject(enq.end.code, enq.end.reason, cls, enq.end.retryAfterS);
-    this.startSessionTurn(req, inst, nowS);
+    this.startSessionTurn(req, decodeInst, nowS);
     inst.requests.set(enq.seqId, req.requestId);
     inst.view.inFlightRequests++;
-    this.live.set(req.requestId, { req, cls, inst, seqId: enq.seqId, fetch });
+    this.live.set(req.requestId, { req, cls, inst, seqId: enq.seqId, fetch, ...(pd ? { pd } : {}) });
     this.ledger.startRequest(req.requestId, pool.spec.name, nowS, req.sessionId, req.tenant);
     this.counts.live++;
     this.syncView(inst);
     return { ok: true, requestId: req.requestId, pool: pool.spec.name, instanceId: inst.setup.instanceId, cls, cachedPromptTokens, fetch };
+  }
+
+  /**
+   * Prefill elsewhere? The best prefill candidate of the decode candidate's domain (placement over the prefill
+   * instances), priced against keeping the request, by the disaggregation policy; a decode-role candidate never
+   * prefills more than the policy's localPrefillMaxTokens itself. Undefined: aggregated on the decode candidate.
+   */
+  private splitPrefill(req: ScheduleRequest, cls: Classification, pool: Pool, decode: Instance, decodeHit: PrefixHit, decodeCached: number, nowS: number) {
+    const policy = this.disagg;
+    const domain = decode.setup.domainId;
+    const views = pool.prefillViews.filter((v) => v.healthy && !v.draining && (policy.crossDomain || v.domainId === domain));
+    const stats = this.coord.stats;
+    if (views.length === 0) {
+      stats.noPrefillInstance++;
+      return undefined;
+    }
+    const placed = this.placeAmong(req, cls, pool, nowS, views);
+    if (!placed.ok) {
+      stats.noPrefillInstance++;
+      return undefined;
+    }
+    const prefill = this.instances.get(placed.instanceId) as Instance;
+    const { tokens: prefillCached, fetch } = this.cachedTokens(req, prefill, placed.prefix);
+    const bt = this.blockTokens;
+    const decodeDeviceTokens = Math.min(req.promptTokens, decodeHit.deviceBlocks * bt);
+    const forced = decode.setup.role === 'decode' && req.promptTokens - decodeCached > policy.localPrefillMaxTokens;
+    const go = forced || policy.decide({
+      req, cls, promptTokens: req.promptTokens,
+      decode: decode.view, decodeCachedTokens: decodeCached,
+      prefill: prefill.view, prefillCachedTokens: prefillCached,
+      transferBlocks: Math.max(0, Math.ceil(req.promptTokens / bt) - Math.floor(decodeDeviceTokens / bt)),
+      predictedOutputTokens: Math.min(req.maxOutputTokens, cls.output.expectedTokens),
+      prefillSPerToken: pool.prefillSPerToken,
+      cost: this.opts.cost,
+    });
+    if (!go) {
+      stats.aggregated++;
+      return undefined;
+    }
+    stats.disaggregated++;
+    if (forced) stats.forcedByRole++;
+    const pd: PdState = { phase: 'prefill', prefillInstanceId: prefill.setup.instanceId, decodeInstanceId: decode.setup.instanceId, decodeDeviceTokens };
+    return { inst: prefill, cachedTokens: prefillCached, fetch, pd };
   }
 
   private place(req: ScheduleRequest, cls: Classification, pool: Pool, nowS: number) {
@@ -320,6 +345,11 @@ export class Scheduler {
       hit.hostBlocks = c.hostBlocks[i] as number;
       hit.neighbourBlocks = c.neighbourBlocks[i] as number;
     }
+    return this.placeAmong(req, cls, pool, nowS, pool.decodeViews);
+  }
+
+  /** Placement among `views` (some of the pool's), on the prefix hits of the pool's last walk. */
+  private placeAmong(req: ScheduleRequest, cls: Classification, pool: Pool, nowS: number, views: InstanceView[]) {
     const home = req.sessionId !== undefined ? this.sessionHome.get(req.sessionId) : undefined;
     const instances = this.instances;
     const ctx: PlacementContext = {
@@ -332,10 +362,10 @@ export class Scheduler {
       cost: this.opts.cost,
       rng: this.opts.rng,
     };
-    const placed = this.placement.place(ctx, pool.views);
+    const placed = this.placement.place(ctx, views);
     // Under fair share a full HBM is a wait, not a refusal: the tenant-aware admission below judges the wait.
     if (placed.ok || !this.placementQueued) return placed;
-    const queued = this.placementQueued.place(ctx, pool.views);
+    const queued = this.placementQueued.place(ctx, views);
     return queued.ok ? queued : placed;
   }
 
@@ -444,7 +474,16 @@ export class Scheduler {
       if (m > 0) this.ledger.onStep(inst.stepInstance, outcome.durationS, shares);
     }
     const finished = inst.engine.completeStep(plan, outcome, nowS);
-    const ended = finished.map((f) => this.endRequest(inst, f, nowS));
+    const ended: EndedRequest[] = [];
+    for (const f of finished) {
+      const live = this.live.get(f.seq.requestId);
+      // A disaggregated request's prefill sampled its first token without EOS: its KV goes to the decode side.
+      if (live?.pd?.phase === 'prefill' && f.end.kind === 'completed' && f.seq.outputTokens < live.req.maxOutputTokens && !outcome.finishedSeqIds.includes(f.seq.seqId)) {
+        this.coord.startHandoff(live, inst, f);
+        continue;
+      }
+      ended.push(this.endRequest(inst, f, nowS));
+    }
     this.syncView(inst);
     return ended;
   }
@@ -453,6 +492,7 @@ export class Scheduler {
   cancel(requestId: string, reason: string, nowS: number): EndedRequest | undefined {
     const live = this.live.get(requestId);
     if (!live) return undefined;
+    if (live.seqId < 0) return this.endRequest(live.inst, this.coord.cancelDetached(live, reason), nowS, false);
     const finished = live.inst.engine.cancel(live.seqId, reason);
     if (!finished) return undefined;
     const ended = this.endRequest(live.inst, finished, nowS);
@@ -460,12 +500,16 @@ export class Scheduler {
     return ended;
   }
 
-  private endRequest(inst: Instance, f: FinishedSeq, nowS: number): EndedRequest {
-    const requestId = inst.requests.get(f.seq.seqId) as string;
+  /** attached: the sequence was on inst (false: in transfer or stopped for migration, already off every instance). */
+  private endRequest(inst: Instance, f: FinishedSeq, nowS: number, attached = true): EndedRequest {
+    const requestId = f.seq.requestId;
     const live = this.live.get(requestId) as LiveRequest;
-    inst.requests.delete(f.seq.seqId);
+    if (live.mig) this.coord.onEnded(live);
+    if (attached) {
+      inst.requests.delete(f.seq.seqId);
+      inst.view.inFlightRequests--;
+    }
     this.live.delete(requestId);
-    inst.view.inFlightRequests--;
     this.counts.live--;
     const seq = f.seq;
     this.ledger.onTokens(requestId, { inputTokens: seq.promptTokens, cachedInputTokens: seq.cachedPromptTokens, outputTokens: seq.outputTokens });
@@ -609,6 +653,64 @@ export class Scheduler {
 
   stats(): SchedulerStats {
     return { ...this.counts };
+  }
+
+  // ------------------------------------------------------------------ KV hand-off and migration (disagg/)
+
+  /** KV transfers to carry out (hand-offs started by completeStep); the executor calls finishHandoff after each. */
+  takeTransfers(): KvTransfer[] {
+    return this.coord.takeTransfers();
+  }
+
+  /** A hand-off's KV arrived (ok) or its transfer failed (recompute on the decode side). Returns where it decodes. */
+  finishHandoff(requestId: string, ok: boolean, nowS: number): { instanceId: string } {
+    return this.coord.finishHandoff(requestId, ok, nowS);
+  }
+
+  /** Seconds between two planMigrations calls; null when the migration policy is `none`. */
+  get migrationPeriodS(): number | null {
+    return this.coord.migrationPeriodS;
+  }
+
+  /** Moves the migration policy wants now: first pre-copy transfers (the requests keep decoding meanwhile). */
+  planMigrations(nowS: number): KvTransfer[] {
+    const groups: Instance[][] = [];
+    for (const pool of this.pools.values()) {
+      const byDomain = new Map<string, Instance[]>();
+      for (const v of pool.decodeViews) {
+        const inst = this.instances.get(v.instanceId) as Instance;
+        const list = byDomain.get(v.domainId) ?? [];
+        list.push(inst);
+        byDomain.set(v.domainId, list);
+      }
+      groups.push(...byDomain.values());
+    }
+    return this.coord.planMigrations(groups, nowS);
+  }
+
+  /** Starts moving one running decode to another instance (policy-free; tests and operators). */
+  startMigration(requestId: string, toInstanceId: string, nowS: number): KvTransfer | undefined {
+    return this.coord.start(requestId, toInstanceId, nowS);
+  }
+
+  /** A pre-copy round is done and the source is between steps: next round, stop-and-copy, or undefined (abandoned). */
+  migrationCopied(requestId: string, nowS: number): KvTransfer | undefined {
+    return this.coord.copied(requestId, nowS);
+  }
+
+  /** The stop-and-copy tail arrived: the request decodes on its new instance. */
+  finishMigration(requestId: string, nowS: number): { instanceId: string } {
+    return this.coord.finishMigration(requestId, nowS);
+  }
+
+  /** Where a live request's sequence is now (undefined when ended, or while its KV is in flight). */
+  requestInstance(requestId: string): string | undefined {
+    const live = this.live.get(requestId);
+    return live && live.seqId >= 0 ? live.inst.setup.instanceId : undefined;
+  }
+
+  disaggStats(): DisaggStats {
+    return { ...this.coord.stats, migrationPausesS: [...this.coord.stats.migrationPausesS] };
   }
 
   costTotals(): CostRecord {

@@ -9,6 +9,8 @@ import { makeClassification } from './classify/classification.js';
 import { ConfigError, asParams, onlyKeys } from './config/params.js';
 import { DEFAULT_POOLS_CONFIG, parsePools, type PoolConfig } from './config/pools.js';
 import { parseTenants, type TenantsConfig } from './config/tenants.js';
+import { makeDisaggregationPolicy } from './disagg/decide.js';
+import { makeMigrationPolicy } from './disagg/migrate.js';
 import { makeBatchPolicy } from './engine/registry.js';
 import { makePlacementPolicy } from './place/profiles.js';
 import { readPolicy, type PolicyConfig } from './policy.js';
@@ -40,6 +42,8 @@ export function parseSchedulerConfig(value: unknown, path = 'config'): Scheduler
   makeBatchPolicy(policy.config.batch, at('batch'));
   makeAdmissionPolicy(policy.config.admission, at('admission'), { rng: CHECK_RNG });
   makeRetentionPolicy(policy.config.retention, at('retention'));
+  makeDisaggregationPolicy(policy.config.disaggregation, at('disaggregation'));
+  makeMigrationPolicy(policy.config.migration, at('migration'));
   makeClassification(doc.classification, `${path}.classification`);
   const pools = parsePools(doc.pools ?? DEFAULT_POOLS_CONFIG, `${path}.pools`);
   const tenants = doc.tenants === undefined ? undefined : parseTenants(doc.tenants, `${path}.tenants`);

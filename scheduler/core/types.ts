@@ -181,6 +181,8 @@ export interface InstanceView {
   stepTokenBudget: number;
   /** Requests the router sent here that have not finished (router-side count, as SGLang keeps it). */
   inFlightRequests: number;
+  /** prefill | decode | mixed (config/roles.ts); absent = mixed. */
+  role?: 'prefill' | 'decode' | 'mixed';
 }
 
 /** Where the request's leading blocks are already cached, relative to one instance. */

@@ -13,6 +13,7 @@ import { GPUS, GPU_NAMES, type GpuName } from '../../perf/gpus.js';
 import { getModel, kvBytesPerToken, MODEL_NAMES, paramBytes, WEIGHT_DTYPES, type ModelConfig, type WeightDtype } from '../../perf/models.js';
 import { SHAPES, type PoolSpec, type Shape } from '../types.js';
 import { asParams, ConfigError, onlyKeys, readBool, readEnum, readNumber, readString, type Params } from './params.js';
+import { assignRoles, readRoles, type InstanceRole } from './roles.js';
 
 /** Where a self-hosted pool runs: `count` instances of `tensorParallel` GPUs each, inside one NVLink domain. */
 export interface PoolInstances {
@@ -27,12 +28,14 @@ export interface PoolInstances {
 /** A pool as configured: the router's PoolSpec plus the hardware of self-hosted pools (absent for external). */
 export interface PoolConfig extends PoolSpec {
   instances?: PoolInstances;
+  /** Role of each instance (config/roles.ts), index = instance number; absent = every instance mixed. */
+  roles?: InstanceRole[];
 }
 
 const POOL_KEYS = [
   'name', 'kind', 'model', 'quality', 'reliableContextTokens', 'maxContextTokens', 'acceptBeyondReliable',
   'usdPerMInputTokens', 'usdPerMCachedInputTokens', 'usdPerMOutputTokens', 'tokenEfficiency', 'usdPerGpuHour',
-  'instances', 'external',
+  'instances', 'external', 'roles',
 ] as const;
 const INSTANCE_KEYS = ['gpu', 'tensorParallel', 'expertParallel', 'count', 'weightDtype', 'kvDtype'] as const;
 const EXTERNAL_KEYS = ['baseUrl', 'ttftS', 'tpotS'] as const;
@@ -180,6 +183,7 @@ export function parsePool(value: unknown, path: string): PoolConfig {
   if (external) {
     forbidden(params, 'instances', path, 'only for self_hosted pools (an external pool is priced per token)');
     forbidden(params, 'usdPerGpuHour', path, 'only for self_hosted pools (an external pool is priced per token)');
+    forbidden(params, 'roles', path, 'only for self_hosted pools (an external pool has no instances)');
     required(params, 'external', path, 'for an external pool ({baseUrl, ttftS, tpotS})');
     pool.external = readExternal(params, path);
   } else {
@@ -187,6 +191,8 @@ export function parsePool(value: unknown, path: string): PoolConfig {
     required(params, 'instances', path, 'for a self_hosted pool ({gpu, tensorParallel, expertParallel, count})');
     pool.instances = readInstances(params, path, model.config as ModelConfig);
     if (params.usdPerGpuHour !== undefined) pool.usdPerGpuHour = readNumber(params, 'usdPerGpuHour', path, 0, { min: 0 });
+    const roles = readRoles(params.roles, `${path}.roles`);
+    if (roles !== undefined) pool.roles = assignRoles(roles, pool.instances.count, `${path}.roles`);
   }
   return pool;
 }

@@ -3,6 +3,7 @@
 // completeStep with its outcome, then the next planStep. Any number of enqueue/cancel/session calls in between.
 import type { TenantsConfig } from '../config/tenants.js';
 import { SHAPES, type EngineSequence, type StepOutcome } from '../types.js';
+import { adopt, checkAdoptInit, holdIncoming, releaseIncoming, runningDecodes, type AdoptState } from './adopt.js';
 import { completeStep, endSeq } from './completer.js';
 import type { EngineConfig } from './config.js';
 import { EngineError } from './errors.js';
@@ -80,6 +81,31 @@ export class InstanceEngine {
   cancel(seqId: number, reason: string): FinishedSeq | undefined {
     const s = this.st.seqs.get(seqId);
     return s ? endSeq(this.st, s, { kind: 'cancelled', reason }) : undefined;
+  }
+
+  /** Holds HBM blocks for KV on its way here (hand-off, migration); all or nothing. holdId: negative, unused. */
+  holdIncoming(holdId: number, blocks: number): boolean {
+    return holdIncoming(this.st, holdId, blocks);
+  }
+
+  releaseIncoming(holdId: number): void {
+    releaseIncoming(this.st, holdId);
+  }
+
+  /**
+   * A sequence that lived elsewhere continues here (adopt.ts): decoding on KV that arrived, or queued to recompute.
+   * Undefined when its KV cannot be had (the hold is released either way).
+   */
+  adopt(init: SeqInit, state: AdoptState, nowS: number): number | undefined {
+    checkInit(init);
+    checkAdoptInit(init);
+    const s = newSeq(this.st.nextSeqId++, init, nowS);
+    return adopt(this.st, s, state);
+  }
+
+  /** Running decodes, for a migration policy (the engine's own records: read, never change). */
+  runningDecodes(): readonly EngineSequence[] {
+    return runningDecodes(this.st);
   }
 
   get(seqId: number): EngineSequence | undefined {
