@@ -107,6 +107,8 @@ test('on Redis and a gateway: pending before a drainer runs the batch; after, th
       const results = br.ends.filter((x) => x.outcome === 'result').length;
       assert.equal(results, 12);
       assert.equal(sampleValue(e, 'nvlsched_batch_lines_total', { outcome: 'completed' }), 12);
+      // Every outcome's series exists from the start (0 until it happens), so rate() and alerts see it.
+      assert.equal(sampleValue(e, 'nvlsched_batch_lines_total', { outcome: 'dropped' }), 0);
       assert.equal(sampleValue(e, 'nvlsched_batch_line_latency_seconds_count', { outcome: 'completed' }), 12);
       assert.equal(sampleValue(e, 'nvlsched_batch_stats_errors_total'), 0);
     } finally {

@@ -89,7 +89,7 @@ export class BatchMetrics {
       this.read = async () => ({ jobs: Object.fromEntries(BATCH_STATUSES.map((s) => [s, 0])) as Record<BatchStatus, number>, pendingLines: 0 });
     }
     this.lines = new Counter({ name: 'nvlsched_batch_lines_total', help: 'Batch lines ended in this gateway\'s drainer, by outcome: completed, failed (a result either way), retried (run again), dropped (stopped or cancelled: no result here).', labelNames: ['outcome'] as const, registers });
-    for (const outcome of BATCH_LINE_OUTCOMES) this.lines.labels(outcome);
+    for (const outcome of BATCH_LINE_OUTCOMES) this.lines.inc({ outcome }, 0);
     this.latency = new Histogram({ name: 'nvlsched_batch_line_latency_seconds', help: 'A batch line\'s run from its submit to the gateway to its result, by outcome (completed, failed).', labelNames: ['outcome'] as const, buckets: E2E_BUCKETS_S, registers });
     const self = this;
     this.errors = new Counter({
