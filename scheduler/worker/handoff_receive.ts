@@ -20,6 +20,9 @@ interface Ticket {
   open: HandoffOpen__Output;
   gpu: number;
   readyLayers: number;
+  /** performance.now() when the ticket was answered, and when the first layer became ready. */
+  ticketAtMs: number;
+  firstLayerAtMs: number | null;
 }
 
 export function handoffReceive(site: HandoffSite, call: grpc.ServerDuplexStream<HandoffSegment__Output, HandoffAck>): void {
@@ -57,7 +60,7 @@ export function handoffReceive(site: HandoffSite, call: grpc.ServerDuplexStream<
     if (b.sequence(o.destinationInstanceId, o.destinationSeqId)) throw alreadyRunning(o);
     const plan = planFromOpen(o, o.destinationGpu, b.gpusPerTray);
     const t = kv.handoffReserve(plan, { gpu: o.destinationGpu, reserveTokens: o.reserveTokens });
-    ticket = { id: t.ticketId, plan, open: o, gpu: o.destinationGpu, readyLayers: 0 };
+    ticket = { id: t.ticketId, plan, open: o, gpu: o.destinationGpu, readyLayers: 0, ticketAtMs: performance.now(), firstLayerAtMs: null };
     // A source that stops sending without closing (hung, or a half-open connection) must not pin blocks forever.
     timer = setTimeout(() => finish(new HandoffFailure('E_TIMEOUT', `no commit within open.timeout_s = ${o.timeoutS} s`)), o.timeoutS * 1000);
     timer.unref();
@@ -76,6 +79,7 @@ export function handoffReceive(site: HandoffSite, call: grpc.ServerDuplexStream<
     }
     const progress = kv.handoffImport(t.id, index, bytes ? data : null, sum);
     if (progress.readyLayers > t.readyLayers) {
+      t.firstLayerAtMs ??= performance.now();
       t.readyLayers = progress.readyLayers;
       call.write({ progress: { readyLayers: progress.readyLayers, doneChunks: progress.doneChunks } });
     }
@@ -88,7 +92,7 @@ export function handoffReceive(site: HandoffSite, call: grpc.ServerDuplexStream<
     site.backend.adopt(t.open.destinationInstanceId, t.open.destinationSeqId, { native: r.seqId, gpu: t.gpu, tokens: r.numTokens });
     done = true;
     clearTimeout(timer);
-    call.write({ committed: { seqId: t.open.destinationSeqId, numTokens: r.numTokens, numBlocks: r.numBlocks, blocksCopied: r.blocksCopied, bytes: String(r.bytes), readyLayers: t.plan.numLayers } });
+    call.write({ committed: { seqId: t.open.destinationSeqId, numTokens: r.numTokens, numBlocks: r.numBlocks, blocksCopied: r.blocksCopied, bytes: String(r.bytes), readyLayers: t.plan.numLayers, firstLayerMs: (t.firstLayerAtMs ?? performance.now()) - t.ticketAtMs } });
     call.end();
   };
 

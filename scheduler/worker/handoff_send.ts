@@ -50,6 +50,7 @@ export async function handoffSend(site: HandoffSite, request: HandoffSendRequest
     await peer.write({ open: openFromPlan(plan, o, { domainId: site.domainId, tray: site.tray }) });
     const ticket = (await peer.next()).ticket;
     if (!ticket) throw new HandoffFailure('E_PEER_UNAVAILABLE', `destination ${o.address}: answered the plan without a ticket`);
+    const ticketMs = performance.now() - startMs;
     const sent = await sendChunks(kv, plan, ticket.cachedBlocks, peer);
     await peer.write({ commit: {} });
     const committed = (await peer.next()).committed;
@@ -68,7 +69,8 @@ export async function handoffSend(site: HandoffSite, request: HandoffSendRequest
       chunksSent: sent.chunks,
       numChunks: plan.numChunks,
       elapsedMs: performance.now() - startMs,
-      firstLayerMs: peer.firstLayerAtMs !== null ? peer.firstLayerAtMs - startMs : performance.now() - startMs,
+      // Our time to the ticket plus the destination's from the ticket to its first complete layer.
+      firstLayerMs: ticketMs + committed.firstLayerMs,
       readyLayers: committed.readyLayers,
       link,
       sourceFreed,
@@ -107,10 +109,9 @@ async function sendChunks(kv: SimBackend['kv'], plan: HandoffPlan, cachedBlocks:
 
 /**
  * The HandoffReceive stream as awaitable steps: write (waits for the transport to drain), next (the next ticket or
- * committed answer; progress answers are only timed). Everything rejects once the stream failed.
+ * committed answer; progress answers are skipped). Everything rejects once the stream failed.
  */
 class PeerCall {
-  firstLayerAtMs: number | null = null;
   private readonly call: grpc.ClientDuplexStream<HandoffSegment, HandoffAck__Output>;
   private readonly acks: HandoffAck__Output[] = [];
   private waiter: { resolve: (a: HandoffAck__Output) => void; reject: (e: Error) => void } | null = null;
@@ -120,11 +121,7 @@ class PeerCall {
   constructor(client: WorkerClient, private readonly address: string, timeoutS: number) {
     this.call = client.HandoffReceive({ deadline: Date.now() + timeoutS * 1000 });
     this.call.on('data', (ack: HandoffAck__Output) => {
-      if (ack.progress) {
-        if (this.firstLayerAtMs === null && ack.progress.readyLayers > 0) this.firstLayerAtMs = performance.now();
-        return;
-      }
-      if (ack.committed && this.firstLayerAtMs === null) this.firstLayerAtMs = performance.now();
+      if (ack.progress) return; // timed by the destination (HandoffCommitted.first_layer_ms)
       if (this.waiter) {
         const w = this.waiter;
         this.waiter = null;

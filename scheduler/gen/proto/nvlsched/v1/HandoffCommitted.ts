@@ -9,6 +9,7 @@ export interface HandoffCommitted {
   'blocksCopied'?: (number);
   'bytes'?: (number | string | Long);
   'readyLayers'?: (number);
+  'firstLayerMs'?: (number | string);
 }
 
 export interface HandoffCommitted__Output {
@@ -18,4 +19,5 @@ export interface HandoffCommitted__Output {
   'blocksCopied': (number);
   'bytes': (string);
   'readyLayers': (number);
+  'firstLayerMs': (number);
 }
