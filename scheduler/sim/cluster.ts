@@ -4,6 +4,7 @@
 // (`cluster.tensorParallel: ...`).
 import { asParams, ConfigError, onlyKeys, readEnum, readNumber, readString, type Params } from '../core/config/params.js';
 import { parsePool, type PoolConfig } from '../core/config/pools.js';
+import { assignRoles, readRoles, type RolesSpec } from '../core/config/roles.js';
 import { readEngineConfig, type EngineConfig } from '../core/engine/config.js';
 import type { InstanceSetup } from '../core/scheduler.js';
 import { topologyPreset } from '../kv/native.js';
@@ -35,11 +36,13 @@ export interface ClusterConfig {
   deviceReserveFraction: number;
   hostKvFraction: number;
   usdPerGpuHour: number;
+  /** Instance roles per NVLink domain (config/roles.ts); absent = every instance mixed. */
+  roles?: RolesSpec;
 }
 
 const CLUSTER_KEYS = [
   'name', 'preset', 'racks', 'gpu', 'model', 'tensorParallel', 'expertParallel', 'weightDtype', 'kvDtype', 'engine',
-  'deviceReserveFraction', 'hostKvFraction', 'usdPerGpuHour',
+  'deviceReserveFraction', 'hostKvFraction', 'usdPerGpuHour', 'roles',
 ] as const;
 
 function presetOrThrow(name: string, field: string) {
@@ -78,6 +81,8 @@ export function readClusterConfig(value: unknown, path = 'cluster'): ClusterConf
     usdPerGpuHour: readNumber(p, 'usdPerGpuHour', path, DEFAULT_USD_PER_GPU_HOUR, { min: 0 }),
   };
   if (p.model !== undefined) config.model = readEnum(p, 'model', path, MODEL_NAMES, DEFAULT_MODEL);
+  const roles = readRoles(p.roles, `${path}.roles`);
+  if (roles !== undefined) config.roles = roles;
   if (p.tensorParallel !== undefined) config.tensorParallel = readNumber(p, 'tensorParallel', path, 1, { integer: true, min: 1 });
   if (p.expertParallel !== undefined) config.expertParallel = readNumber(p, 'expertParallel', path, 1, { integer: true, min: 1 });
   if (config.weightDtype === 'fp4' && GPUS[gpu].flopsPerS.fp4 === null) {
@@ -179,6 +184,15 @@ export function buildCluster(config: ClusterConfig, options: BuildOptions = {}):
   const hostKvBlocks = Math.floor((hostBytesPerGpu * tp) / kv.instanceBlockBytes);
   const engine = readEngineConfig({ kvBlocksTotal: kv.kvBlocksTotal, hostKvBlocksTotal: hostKvBlocks, ...config.engine }, 'cluster.engine');
   const layout = placeInstances(config, base, tp, engine, pool.name);
+  if (config.roles !== undefined) {
+    // The same split in every domain: a hand-off stays inside its NVLink domain.
+    const perDomainRoles = assignRoles(config.roles, perDomain, 'cluster.roles');
+    layout.instances.forEach((inst, i) => {
+      const role = perDomainRoles[i % perDomain] as NonNullable<InstanceSetup['role']>;
+      if (role !== 'mixed') inst.setup = { ...inst.setup, role };
+    });
+    pool.roles = layout.instances.map((i) => i.setup.role ?? 'mixed');
+  }
   return {
     name: config.name,
     gpu: config.gpu,

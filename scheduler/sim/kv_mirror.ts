@@ -81,6 +81,12 @@ export class KvMirror {
     s.nativeTokens = s.tokens;
   }
 
+  /** The sequence left this worker (handed off or migrated): its last tokens are appended, then it is freed. */
+  dropSeq(worker: WorkerKv, s: SeqRun): void {
+    if (s.native > 0) this.flush(worker, s);
+    this.release(worker, s);
+  }
+
   private release(worker: WorkerKv, s: SeqRun): void {
     if (s.native > 0) worker.free(s.native);
     s.native = 0;

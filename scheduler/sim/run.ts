@@ -6,6 +6,7 @@ import { makeFittedOpTimes } from '../perf/fitted_optimes.js';
 import { makePerfCostModel } from '../perf/placement_cost.js';
 import { makeStepPredictor } from '../perf/step.js';
 import type { OpTimes } from '../perf/step_types.js';
+import type { DisaggStats } from '../core/scheduler.js';
 import type { RunResult, Workload } from '../workload/types.js';
 import { buildCluster, readClusterConfig, type Cluster, type ClusterConfig } from './cluster.js';
 import { loadClusterConfig } from './cluster_file.js';
@@ -35,10 +36,16 @@ export interface SimulationOptions {
   kv?: KvMode;
   maxDrainS?: number;
   onProgress?: (p: SimProgress) => void;
+  /** Fault injection: share of KV hand-off transfers that fail (recomputed on the decode side). Default 0. */
+  handoffFailureRate?: number;
+  /** Record per-request token times (sim.tokenTimes). Default false. */
+  traceTokens?: boolean;
 }
 
 export interface SimRunResult extends RunResult {
   stats: SimStats;
+  /** Disaggregation decisions, hand-offs and migrations (all 0 without roles and migration). */
+  disagg: DisaggStats;
 }
 
 let opTimes: OpTimes | undefined;
@@ -68,6 +75,8 @@ function checkOptions(o: SimulationOptions): void {
     if (w.kind !== 'closed') throw new ConfigError('sessions', 'only for closed-loop (session) workloads; scale an open-loop trace by its rate instead');
     if (!Number.isInteger(o.sessions) || o.sessions < 1) throw new ConfigError('sessions', `expected an integer ≥ 1, got ${o.sessions}`);
   }
+  const rate = o.handoffFailureRate;
+  if (rate !== undefined && !(rate >= 0 && rate <= 1)) throw new ConfigError('handoffFailureRate', `expected a number in [0, 1], got ${rate}`);
 }
 
 /** Builds the cluster, the performance model and the simulation, without running it (tests inspect it after run()). */
@@ -93,6 +102,8 @@ export function createSimulation(options: SimulationOptions): { sim: Simulation;
     cost,
     predictor,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.handoffFailureRate !== undefined ? { handoffFailureRate: options.handoffFailureRate } : {}),
+    ...(options.traceTokens ? { traceTokens: true } : {}),
   });
   return { sim, cluster, seed };
 }
@@ -115,5 +126,6 @@ export function runSimulation(options: SimulationOptions): SimRunResult {
     records,
     steps: sim.stats.steps,
     stats: sim.stats,
+    disagg: sim.sched.disaggStats(),
   };
 }

@@ -18,6 +18,8 @@ export interface LiveReq {
   seq: SeqRun | null;
   /** Closed-loop run index, -1 for open loop. */
   run: number;
+  /** The host/neighbour prefix fetch was charged (at its first step anywhere; a moved sequence is not charged again). */
+  fetchCharged: boolean;
 }
 
 /** One sequence on its instance, as the simulated worker tracks it. */
@@ -55,4 +57,6 @@ export interface InstRun {
   /** Per plan item, its SeqRun (valid while the step runs). */
   planSeqs: SeqRun[];
   batch: StepSequence[];
+  /** Migrations whose pre-copy ended while this instance's step ran: their stop waits for the step's end. */
+  migrationStops: string[];
 }

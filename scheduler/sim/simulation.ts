@@ -21,6 +21,7 @@ import type { Cluster } from './cluster.js';
 import { EventQueue } from './event_queue.js';
 import { KvMirror } from './kv_mirror.js';
 import type { InstRun, LiveReq, SeqRun } from './sim_types.js';
+import { Transfers } from './transfers.js';
 import { WorkerKv } from './worker_kv.js';
 
 export type KvMode = 'native' | 'none';
@@ -47,6 +48,10 @@ export interface SimulationInput {
   cost: PerfCostModel;
   predictor: StepPredictor;
   onProgress?: (p: SimProgress) => void;
+  /** Fault injection: share of KV hand-off transfers that fail (the decode side recomputes). Default 0. */
+  handoffFailureRate?: number;
+  /** Record each request's token times (Simulation.tokenTimes), for tests. Default false. */
+  traceTokens?: boolean;
 }
 
 export interface SimStats {
@@ -69,6 +74,7 @@ export interface SimStats {
 const STEP_DONE = 0;
 const WAKE = 1;
 const TURN = 2;
+const XFER = 3;
 const NO_FINISHED: readonly number[] = Object.freeze([]);
 const PROGRESS_EVERY_STEPS = 1 << 15;
 
@@ -103,6 +109,9 @@ export class Simulation {
   // Closed loop.
   private readonly closed: ClosedLoop | null;
   private readonly scheduleTurn = (timeS: number, run: number): void => this.queue.push(timeS, run * 4 + TURN);
+  private readonly transfers: Transfers;
+  /** With traceTokens: per request, the simulated time of each token it produced, in order. */
+  readonly tokenTimes: Map<string, number[]> | null;
 
   constructor(private readonly input: SimulationInput) {
     const { cluster, workload } = input;
@@ -119,6 +128,17 @@ export class Simulation {
     this.maxContextTokens = cluster.model.maxContextTokens;
     this.kv = new KvMirror(this.sched, this.blockTokens);
     this.workers = input.kv === 'native' ? cluster.workers.map((w) => new WorkerKv(cluster, w)) : [];
+    this.tokenTimes = input.traceTokens ? new Map() : null;
+    this.transfers = new Transfers({
+      sched: this.sched,
+      cost: input.cost,
+      kv: this.kv,
+      live: this.live,
+      nowS: () => this.nowS,
+      inst: (id) => this.instByName.get(id) as InstRun,
+      push: (timeS, slot) => this.queue.push(timeS, slot * 4 + XFER),
+      markDirty: (inst) => this.markDirty(inst),
+    }, input.seed, input.handoffFailureRate ?? 0);
     this.insts = cluster.instances.map((spec, idx) => {
       const inst: InstRun = {
         idx,
@@ -133,6 +153,7 @@ export class Simulation {
         seqs: new Map(),
         planSeqs: [],
         batch: [],
+        migrationStops: [],
       };
       this.instByName.set(inst.id, inst);
       return inst;
@@ -230,12 +251,13 @@ export class Simulation {
     }
     // The scheduler released the session's retained context when it took the next turn: so does the worker.
     if (req.sessionId !== undefined) this.kv.releaseHeld(req.sessionId);
-    const live: LiveReq = { w, req, hashes: null, continuation, hostTokens: 0, neighbourTokens: 0, seq: null, run };
+    const live: LiveReq = { w, req, hashes: null, continuation, hostTokens: 0, neighbourTokens: 0, seq: null, run, fetchCharged: false };
     // What the scheduler chose to promote from Grace or pull from a neighbour (cached tokens beyond the device).
     live.hostTokens = res.fetch.hostBlocks * this.blockTokens;
     live.neighbourTokens = res.fetch.neighbourBlocks * this.blockTokens;
     this.live.set(req.requestId, live);
     this.markDirty(this.instByName.get(res.instanceId) as InstRun);
+    this.transfers.armTick();
   }
 
   private reject(w: WorkloadRequest, req: ScheduleRequest, res: SubmitResult, run: number): void {
@@ -271,7 +293,8 @@ export class Simulation {
     const index = payload >> 2;
     if (kind === STEP_DONE) this.stepDone(this.insts[index] as InstRun);
     else if (kind === WAKE) this.wake(this.insts[index] as InstRun);
-    else this.submitTurn(index);
+    else if (kind === TURN) this.submitTurn(index);
+    else this.transfers.onEvent(index);
   }
 
   private markDirty(inst: InstRun): void {
@@ -330,7 +353,9 @@ export class Simulation {
       let s = inst.seqs.get(item.seqId);
       if (s === undefined) {
         s = this.firstSight(inst, item.seqId);
-        fetchS += this.fetchTimeS(inst, s.live);
+        // Charged once: a sequence that moved (hand-off, migration) is seen again on its new instance.
+        if (!s.live.fetchCharged) fetchS += this.fetchTimeS(inst, s.live);
+        s.live.fetchCharged = true;
       }
       planSeqs[i] = s;
       const tokens = item.numCachedTokens + item.numNewTokens;
@@ -400,14 +425,24 @@ export class Simulation {
       if (s.emitting) {
         s.outputs++;
         s.emitting = false;
+        if (this.tokenTimes) this.traceToken(s);
       }
     }
     const ended = this.sched.completeStep(inst.id, plan, inst.outcome, this.nowS);
     inst.plan = null;
     inst.busy = false;
     for (const e of ended) this.ended(inst, e);
+    this.transfers.afterStep(inst);
     if (inst.worker) this.kv.drain(inst.worker);
     this.markDirty(inst);
+  }
+
+  private traceToken(s: SeqRun): void {
+    const times = this.tokenTimes as Map<string, number[]>;
+    const id = s.live.req.requestId;
+    let list = times.get(id);
+    if (!list) times.set(id, (list = []));
+    list.push(this.nowS);
   }
 
   // ------------------------------------------------------------------ ends

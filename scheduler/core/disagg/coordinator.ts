@@ -117,6 +117,7 @@ export class Coordinator {
       const already = target.inst.setup.instanceId === pd.decodeInstanceId ? Math.floor(pd.decodeDeviceTokens / bt) : 0;
       blocks = Math.max(0, promptBlocks - already);
       pd.decodeInstanceId = target.inst.setup.instanceId;
+      this.host.syncView(target.inst);
     } else {
       this.stats.handoffsLocal++;
       pd.decodeInstanceId = prefill.setup.instanceId;
@@ -171,6 +172,7 @@ export class Coordinator {
       this.stats.handoffFailures++;
       if (pd.decodeHoldId !== undefined) decode.engine.releaseIncoming(pd.decodeHoldId);
     }
+    if (decode !== prefill) this.host.syncView(prefill);
     const holdId = ok ? (local ? pd.prefillHoldId : pd.decodeHoldId) : undefined;
     const init = this.initOf(live, seq);
     const carried = { outputTokens: seq.outputTokens, enqueuedS: seq.enqueuedS, preemptions: seq.preemptions, ...(seq.firstTokenS !== undefined ? { firstTokenS: seq.firstTokenS } : {}) };
@@ -220,6 +222,8 @@ export class Coordinator {
       pd.prefillHoldId = undefined;
       pd.decodeHoldId = undefined;
       seq = pd.prefillSeq;
+      this.sync(pd.prefillInstanceId);
+      this.sync(pd.decodeInstanceId);
     } else if (live.mig?.phase === 'stopped') {
       seq = live.mig.seq;
       this.dropMigration(live);
@@ -240,8 +244,14 @@ export class Coordinator {
     const mig = live.mig;
     if (!mig) return;
     this.host.instances.get(mig.toInstanceId)?.engine.releaseIncoming(mig.holdId);
+    this.sync(mig.toInstanceId);
     live.mig = undefined;
     this.migrating--;
+  }
+
+  private sync(instanceId: string): void {
+    const inst = this.host.instances.get(instanceId);
+    if (inst) this.host.syncView(inst);
   }
 
   // ------------------------------------------------------------------ migration
