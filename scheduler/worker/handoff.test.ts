@@ -265,6 +265,37 @@ describe('KV hand-off between two workers, metadata mode', () => {
     kv.free(seqId);
   });
 
+  test('junk on HandoffReceive: a coded error naming what is wrong, nothing reserved', async () => {
+    const kv = src.w.backend.kv;
+    const { seqId } = kv.allocate({ gpu: 0, numTokens: 20 });
+    const plan = kv.handoffBegin(seqId, { destinationGpu: 1 });
+    const opts = { instanceId: 'x', seqId: 0, address: '', destinationInstanceId: 'd5', destinationSeqId: 1, destinationGpu: 1, mode: 'move' as const, blocksPerChunk: 0, layersPerChunk: 1, crossDomain: false, reserveTokens: 0, timeoutS: 5, maxChunkBytes: 0 };
+    const good = openFromPlan(plan, opts, { domainId: 'rack0', tray: 0 });
+    const streams: Array<[string, HandoffSegment[], number, RegExp]> = [
+      ['chunk before open', [{ chunk: { chunkIndex: 0 } }], grpc.status.FAILED_PRECONDITION, /^E_HANDOFF_STATE: chunk before open/],
+      ['empty segment', [{}], grpc.status.FAILED_PRECONDITION, /^E_HANDOFF_STATE: /],
+      ['tampered numBlocks', [{ open: { ...good, numBlocks: 3 } }], grpc.status.INVALID_ARGUMENT, /^E_INVALID_ARGUMENT: .*numBlocks/],
+      ['bad mode', [{ open: { ...good, mode: 'teleport' } }], grpc.status.INVALID_ARGUMENT, /^E_INVALID_ARGUMENT: open\.mode: /],
+      ['no timeout', [{ open: { ...good, timeoutS: 0 } }], grpc.status.INVALID_ARGUMENT, /^E_INVALID_ARGUMENT: open\.timeout_s: /],
+      ['unknown GPU', [{ open: { ...good, destinationGpu: 7 } }], grpc.status.INVALID_ARGUMENT, /^E_UNKNOWN_GPU: open\.destination_gpu: /],
+      ['chunk out of range', [{ open: good }, { chunk: { chunkIndex: 80 } }], grpc.status.INVALID_ARGUMENT, /^E_INVALID_ARGUMENT: .*chunk/i],
+      ['open twice', [{ open: good }, { open: good }], grpc.status.FAILED_PRECONDITION, /^E_HANDOFF_STATE: open: sent twice/],
+      ['commit before every chunk', [{ open: good }, { commit: {} }], grpc.status.FAILED_PRECONDITION, /^E_HANDOFF_STATE: /],
+    ];
+    for (const [name, segments, status, re] of streams) {
+      const call = dstClient.HandoffReceive();
+      call.on('data', () => undefined);
+      const ended = new Promise<grpc.ServiceError>((resolve) => call.on('error', resolve));
+      for (const s of segments) call.write(s);
+      const e = codeOf(await ended);
+      assert.equal(e.status, status, `${name}: ${e.details}`);
+      assert.match(e.details, re, name);
+      assert.equal(kvHeld(dst.w).heldBlocks, 0, name);
+    }
+    kv.handoffAbort(plan.handoffId);
+    kv.free(seqId);
+  });
+
   test('the source aborts when the destination never answers (timeout_s): DEADLINE_EXCEEDED, pins released', async () => {
     // A peer that takes the stream and says nothing.
     const server = new grpc.Server();
