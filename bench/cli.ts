@@ -4,6 +4,7 @@ import { usageError } from '../scheduler/cli/args.js';
 const BENCHES: Record<string, () => Promise<{ run: (argv: string[]) => Promise<number> }>> = {
   batch: () => import('../scheduler/batch/bench.js'),
   classify: () => import('./classify.js'),
+  disagg: () => import('./disagg.js'),
   evaluate: () => import('./evaluate.js'),
   fairness: () => import('./fairness.js'),
   kv: () => import('./kv.js'),

@@ -15,7 +15,7 @@ const plain = buildCluster(readClusterConfig('hgx-b200x8'));
 
 function one(promptTokens: number, outputTokens: number): OpenLoopWorkload {
   const hashes = chain(Array.from({ length: Math.floor(promptTokens / 64) }, (_, i) => 0xabc000n + BigInt(i)));
-  return { kind: 'open', name: 'one', durationS: 0, requests: [{ req: { requestId: 'r0', tenant: 't', arrivalS: 0, promptTokens, maxOutputTokens: 1024, blockHashes: hashes }, outputTokens }] };
+  return { kind: 'open', name: 'one', durationS: 0, requests: [{ req: { requestId: 'r0', tenant: 't', arrivalS: 0, promptTokens, maxOutputTokens: 1024, blockHashes: hashes, hasTools: false, hasToolResults: false }, outputTokens }] };
 }
 
 function noLeak(r: SimRunResult, sim: ReturnType<typeof createSimulation>['sim']): void {

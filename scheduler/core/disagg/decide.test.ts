@@ -24,7 +24,7 @@ const CLS: Classification = {
 function ctx(over: Partial<DisaggContext> & { shape?: Classification['shape'] } = {}): DisaggContext {
   const promptTokens = over.promptTokens ?? 8000;
   return {
-    req: { requestId: 'r', tenant: 't', arrivalS: 0, promptTokens, maxOutputTokens: 4096, blockHashes: [] },
+    req: { requestId: 'r', tenant: 't', arrivalS: 0, promptTokens, maxOutputTokens: 4096, blockHashes: [], hasTools: false, hasToolResults: false },
     cls: over.shape === 'tool_call' ? { ...CLS, shape: 'tool_call', slo: { ttftS: 0.5, tpotS: 0.03 } } : CLS,
     promptTokens,
     decode: view(), decodeCachedTokens: 0,

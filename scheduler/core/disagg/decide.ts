@@ -80,11 +80,12 @@ export function makeLlmdThreshold(params: unknown, path: string): Disaggregation
 /**
  * Ours. Both options priced in seconds of delay, summed over the requests they touch (performance model):
  *
- *   aggregated    = wait(D) + prefill(D) · (1 + interference · decodes(D))
+ *   aggregated    = wait(D) + prefill(D) + prefill(D) · (interference · decodes(D) + queued(D))
  *                   — its own TTFT on the decode candidate, plus the stall its prefill chunks put on every decode
- *                   running there (each decode's next tokens wait for the chunk)
- *   disaggregated = wait(P) + prefill(P) + transfer(P→D over NVLink)
- *                   — its own TTFT on the prefill candidate, and its decode starts after the KV moved
+ *                   running there (each decode's next tokens wait for the chunk) and on the prefills queued there
+ *   disaggregated = wait(P) + prefill(P) + transfer(P→D over NVLink) + prefill(P) · queued(P)
+ *                   — its own TTFT on the prefill candidate, its decode starting after the KV moved, and the
+ *                   prefills queued behind it on the (finite) prefill instances
  *
  * with an SLO guard first: when only one option keeps the request's TTFT within its SLO, that one. So a tool call
  * whose long prefix is cached on D stays (small prefill, big transfer); a long cold reasoning prompt next to busy
@@ -113,8 +114,10 @@ export function makeShapeAwareDisagg(params: unknown, path: string): Disaggregat
       const disOk = ttftDis <= slo;
       if (aggOk !== disOk) return disOk;
       const stallS = cost.prefillS(decode, uncachedD, ctx.decodeCachedTokens);
-      const aggregated = ttftAgg + stallS * interference * decode.decodingSequences;
-      const disaggregated = ttftDis + transferS;
+      const prefillOnP = cost.prefillS(prefill, uncachedP, ctx.prefillCachedTokens);
+      // Each option also delays the prefills queued behind it on its instance (the prefill pool is finite too).
+      const aggregated = ttftAgg + stallS * (interference * decode.decodingSequences + decode.queuedRequests);
+      const disaggregated = ttftDis + transferS + prefillOnP * prefill.queuedRequests;
       return disaggregated < aggregated;
     },
   };

@@ -31,7 +31,7 @@ function sched(roles: ('prefill' | 'decode' | 'mixed')[], disaggregation: unknow
 }
 
 function req(id: string, promptTokens: number, maxOutputTokens = 256): ScheduleRequest {
-  return { requestId: id, tenant: 't', arrivalS: 0, promptTokens, maxOutputTokens, blockHashes: [] };
+  return { requestId: id, tenant: 't', arrivalS: 0, promptTokens, maxOutputTokens, blockHashes: [], hasTools: false, hasToolResults: false };
 }
 
 /** Runs planStep/completeStep on one instance until its queue is empty or limit steps; no EOS. */

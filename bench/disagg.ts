@@ -1,0 +1,99 @@
+// `nvlsched bench disagg [--quick] [--json] [--markdown <file>]`: issue 10's evaluation — aggregated vs
+// always-disaggregated vs Dynamo's conditional disaggregation vs our shape-aware choice, each with and without live
+// migration, in the simulator, on the embedded default mix and the shared traces (skipped, said so, when absent).
+// Per scenario and config: goodput capacity (architecture §3: the highest load scale at which SLO attainment stays
+// ≥ 90 %, by bisection, scheduler/report/capacity.ts) and, at one common load (the lowest capacity of all configs,
+// so every config is measured where it still holds its SLOs), tool-call p99 TTFT, TPOT p99, hand-offs and migration
+// pauses. Prints a Markdown table and one JSON line.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { parseFlags } from '../scheduler/cli/args.js';
+import { findCapacity } from '../scheduler/report/capacity.js';
+import { sharedDir } from '../scheduler/util/paths.js';
+import { disaggConfigs, disaggScenarios, runConfig, type DisaggPoint, type RunSetup } from './disagg_configs.js';
+
+interface Row {
+  scenario: string;
+  config: string;
+  capacity: number | null;
+  probes: number;
+  at_load: number | null;
+  point: DisaggPoint | null;
+}
+
+const fmt = (x: number | null | undefined, digits = 3) => (x === null || x === undefined ? '—' : x.toFixed(digits));
+
+function markdown(rows: readonly Row[], setup: RunSetup, command: string): string {
+  const out = ['# Disaggregation and migration (issue 10)', '',
+    `Command: \`${command}\`. ${setup.model} on ${setup.cluster}, roles prefill ${setup.roles.prefill} / decode ${setup.roles.decode} ` +
+    '(the rest mixed; `aggregated` ignores the roles), policy shape-aware with only the disaggregation and migration slots varied, seed ' +
+    `${setup.seed}. Capacity = highest load scale with ≥ 90 % SLO attainment; the latency columns are at the scenario's common load.`, ''];
+  for (const scenario of [...new Set(rows.map((r) => r.scenario))]) {
+    const rs = rows.filter((r) => r.scenario === scenario);
+    const load = rs[0]?.at_load ?? null;
+    out.push(`## ${scenario}`, '', `| config | capacity (x rate) | goodput req/s @${fmt(load, 2)} | tool_call TTFT p99 s | TPOT p99 ms | disaggregated | migrations | pause p99 ms |`,
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const r of rs) {
+      const p = r.point;
+      out.push(`| ${r.config} | ${fmt(r.capacity, 3)} | ${fmt(p?.goodput_rps)} | ${fmt(p?.tool_call_ttft_p99_s, 3)} | ${fmt(p?.tpot_p99_s !== null && p?.tpot_p99_s !== undefined ? p.tpot_p99_s * 1000 : null, 1)} | ${p?.disaggregated ?? '—'} | ${p?.migrations ?? '—'} | ${fmt(p?.migration_pause_p99_s != null ? p.migration_pause_p99_s * 1000 : null, 3)} |`);
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { flags } = parseFlags(argv, {
+    quick: { type: 'boolean', help: 'the default mix only, 60 s simulated, fewer probes' },
+    json: { type: 'boolean', help: 'only the JSON line' },
+    markdown: { type: 'string', help: 'write the Markdown table to this file' },
+    cluster: { type: 'string', help: 'cluster preset (default hgx-b200x8)' },
+    model: { type: 'string', help: 'model (default llama-3.1-70b)' },
+    prefill: { type: 'number', help: 'prefill instances per domain (default 2)' },
+    decode: { type: 'number', help: 'decode instances per domain (default 4; the rest mixed)' },
+    seed: { type: 'number', help: 'seed (default 1)' },
+  });
+  const quick = Boolean(flags.quick);
+  const setup: RunSetup = {
+    cluster: (flags.cluster as string | undefined) ?? 'hgx-b200x8',
+    model: (flags.model as string | undefined) ?? 'llama-3.1-70b',
+    roles: { prefill: (flags.prefill as number | undefined) ?? 2, decode: (flags.decode as number | undefined) ?? 4 },
+    seed: (flags.seed as number | undefined) ?? 1,
+  };
+  const log = (line: string) => { if (!flags.json) process.stderr.write(line + '\n'); };
+  const shared = sharedDir();
+  if (!shared) log('bench disagg: ../shared/data/traces not present — the trace scenarios are skipped (default mix only)');
+  const scenarios = disaggScenarios(shared ? path.join(shared, 'data', 'traces') : null, quick);
+  const configs = disaggConfigs();
+  const rows: Row[] = [];
+  const startMs = performance.now();
+  for (const s of scenarios) {
+    const caps: Row[] = [];
+    for (const c of configs) {
+      const result = await findCapacity({
+        startLoad: s.startLoad,
+        minLoad: s.startLoad / 64,
+        maxProbes: quick ? 6 : 9,
+        relTolerance: quick ? 0.1 : 0.05,
+        evaluate: async (load) => runConfig(s, c, load, setup),
+      });
+      log(`disagg: ${s.name} ${c.name}: capacity ${fmt(result.capacity)} (${result.probes.length} probes)`);
+      caps.push({ scenario: s.name, config: c.name, capacity: result.capacity, probes: result.probes.length, at_load: null, point: null });
+    }
+    const known = caps.map((r) => r.capacity).filter((x): x is number => x !== null);
+    const common = known.length ? Math.min(...known) : s.startLoad / 64;
+    for (const [i, c] of configs.entries()) {
+      const row = caps[i] as Row;
+      row.at_load = common;
+      row.point = runConfig(s, c, common, setup);
+    }
+    rows.push(...caps);
+  }
+  const wallS = (performance.now() - startMs) / 1000;
+  const md = markdown(rows, setup, `npx nvlsched bench disagg ${argv.join(' ')}`.trim()) + `\nWall time ${wallS.toFixed(0)} s.\n`;
+  if (flags.markdown) writeFileSync(String(flags.markdown), md);
+  if (!flags.json) process.stdout.write(md);
+  process.stdout.write(JSON.stringify({ bench: 'disagg', setup, wall_s: Number(wallS.toFixed(1)), rows }) + '\n');
+  return 0;
+}
