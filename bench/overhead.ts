@@ -80,6 +80,22 @@ function figures(w: WindowSample, tokens: number): GatewayFigures {
   };
 }
 
+/** Windows measured one after another, as one. */
+function addWindows(ws: readonly WindowSample[]): WindowSample {
+  const sum = (f: (w: WindowSample) => number | null): number | null => (ws.some((w) => f(w) === null) ? null : ws.reduce((n, w) => n + (f(w) as number), 0));
+  const schedulerUs: Record<string, number> = {};
+  for (const w of ws) for (const [k, v] of Object.entries(w.schedulerUs)) schedulerUs[k] = (schedulerUs[k] ?? 0) + v;
+  return {
+    steps: sum((w) => w.steps) as number,
+    seconds: sum((w) => w.seconds) as number,
+    gatewayCpuS: sum((w) => w.gatewayCpuS) as number,
+    workerCpuS: sum((w) => w.workerCpuS),
+    clientsCpuS: sum((w) => w.clientsCpuS),
+    schedulerUs,
+    plannedSequences: sum((w) => w.plannedSequences) as number,
+  };
+}
+
 /** The performance model's decode step for the same instance at `sequences` sequences, by context length. */
 function modelStepMs(gw: RunningGateway, sequences: number): Record<string, number> {
   const { model, perf } = gw.topology.cluster;
@@ -92,7 +108,7 @@ function modelStepMs(gw: RunningGateway, sequences: number): Record<string, numb
   return out;
 }
 
-async function measureGateway(gw: RunningGateway, worker: Child, o: Options): Promise<{ frontend: GatewayFigures; generate: GatewayFigures }> {
+async function measureGateway(gw: RunningGateway, worker: Child, o: Options): Promise<{ frontend: GatewayFigures; generate: GatewayFigures; generateOtherOrder: GatewayFigures }> {
   const maxTokens = Math.min(Math.floor(OUTPUT_TOKENS_IN_ALL / o.sequences), gw.topology.cluster.model.maxContextTokens - PROMPT_TOKENS);
   const load = { sequences: o.sequences, maxTokens, promptTokens: PROMPT_TOKENS };
   const fe = frontendLoad(gw, load);
@@ -114,11 +130,23 @@ async function measureGateway(gw: RunningGateway, worker: Child, o: Options): Pr
     await waitRunning(gw, o.sequences, START_TIMEOUT_MS);
     await delay(o.warmupS * 1000);
     await clientsCaughtUp(gw, clients, o);
-    const c0 = await clients.count();
-    const w = await measureWindow(gw, o.seconds, { worker: worker.cpuS, clients: clients.child.cpuS });
-    const c1 = await clients.count();
-    if (c1.errors > 0) throw new Error(`bench overhead: ${c1.errors} Generate streams ended with an error`);
-    return { frontend, generate: figures(w, c1.tokens - c0.tokens) };
+    // Two orders of the same work, alternated in quarters of the window so that drift hits both: the driver's
+    // default (each step's tokens written to the clients before the next plan is sent) and the other (the next plan
+    // sent first, the tokens written while the worker runs it).
+    const halfS = o.seconds / 2;
+    const parts: Record<'default' | 'other', Array<{ w: WindowSample; tokens: number }>> = { default: [], other: [] };
+    const DEFAULT_ORDER = gw.driver.tokensAfterNextPlan;
+    for (const order of ['default', 'other', 'other', 'default'] as const) {
+      gw.driver.tokensAfterNextPlan = order === 'default' ? DEFAULT_ORDER : !DEFAULT_ORDER;
+      const c0 = await clients.count();
+      const w = await measureWindow(gw, halfS / 2, { worker: worker.cpuS, clients: clients.child.cpuS });
+      const c1 = await clients.count();
+      if (c1.errors > 0) throw new Error(`bench overhead: ${c1.errors} Generate streams ended with an error`);
+      parts[order].push({ w, tokens: c1.tokens - c0.tokens });
+    }
+    gw.driver.tokensAfterNextPlan = DEFAULT_ORDER;
+    const join = (xs: Array<{ w: WindowSample; tokens: number }>) => figures(addWindows(xs.map((x) => x.w)), xs.reduce((n, x) => n + x.tokens, 0));
+    return { frontend, generate: join(parts.default), generateOtherOrder: join(parts.other) };
   } finally {
     await clients?.child.stop();
   }
@@ -177,7 +205,8 @@ async function measure(o: Options, json: boolean): Promise<number> {
     gw = await startGateway({ cluster: CLUSTER, model: MODEL, tensorParallel: TENSOR_PARALLEL, workerPorts: [worker.port], grpcPort: 0 });
     if (gw.topology.instances.length !== 1) throw new Error(`bench overhead: expected one instance on tray 0, got ${gw.topology.instances.length}`);
     say(`(b, c) gateway with ${o.sequences} decoding sequences: through the Frontend, then from ${o.sequences} Generate streams ...`);
-    const { frontend, generate } = await measureGateway(gw, worker.child, o);
+    const { frontend, generate, generateOtherOrder } = await measureGateway(gw, worker.child, o);
+    const modelMs = modelStepMs(gw, o.sequences);
     const result = {
       bench: 'overhead',
       step_round_trips_per_s: Math.round(rt.perS),
@@ -189,7 +218,7 @@ async function measure(o: Options, json: boolean): Promise<number> {
         control_plane_fraction: generate.fraction_of_reference_step <= TARGETS.control_plane_fraction,
       },
       reference_step_ms: REFERENCE_STEP_MS,
-      model_decode_step_ms: modelStepMs(gw, o.sequences),
+      model_decode_step_ms: modelMs,
       setup: {
         cluster: CLUSTER, model: MODEL, tensor_parallel: TENSOR_PARALLEL, sequences: o.sequences,
         worker: 'child process, sim backend, --pace none', gateway: 'this process', clients: 'child process',
@@ -199,10 +228,12 @@ async function measure(o: Options, json: boolean): Promise<number> {
       codec_us_per_round_trip: r1(codecUs),
       gateway_frontend: frontend,
       gateway_generate: generate,
+      // (c'): the other order of the same work, alternated with (c) in the same window.
+      gateway_generate_other_order: generateOtherOrder,
       warnings: warnings(generate),
       counted: COUNTED(o.sequences),
     };
-    if (!json) printTable(o.sequences, rt, rtIn, codecUs, frontend, generate, result.model_decode_step_ms);
+    if (!json) printTable(o.sequences, rt, rtIn, codecUs, frontend, generate, generateOtherOrder, result.model_decode_step_ms);
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return 0;
   } finally {
@@ -257,7 +288,7 @@ async function inProcessRoundTrips(o: Options): Promise<RoundTripResult> {
   }
 }
 
-function printTable(sequences: number, rt: RoundTripResult, rtIn: RoundTripResult, codecUs: number, fe: GatewayFigures, gen: GatewayFigures, model: Record<string, number>): void {
+function printTable(sequences: number, rt: RoundTripResult, rtIn: RoundTripResult, codecUs: number, fe: GatewayFigures, gen: GatewayFigures, genOther: GatewayFigures, model: Record<string, number>): void {
   const pct = (x: number): string => `${(x * 100).toFixed(2)} %`;
   const cell = (x: string | number | null | undefined): string => (x === null ? 'n/a' : x === undefined ? '' : String(x));
   const row = (...cells: Array<string | number | null | undefined>): string => `| ${cells.map(cell).join(' | ')} |`;
@@ -275,6 +306,7 @@ function printTable(sequences: number, rt: RoundTripResult, rtIn: RoundTripResul
     row("(a'') protobuf only: encode + decode one plan and its result", Math.round(1e6 / codecUs), r1(codecUs), r1(codecUs), undefined, undefined, undefined, undefined),
     gwRow('(b) gateway step, Frontend, no client streams', fe, false),
     gwRow(`(c) gateway step, ${sequences} Generate streams`, gen, true),
+    gwRow("(c') the same, next plan sent before the tokens are written (alternated with (c))", genOther, true),
     `targets (issue): ≥ ${TARGETS.step_round_trips_per_s} Step round trips/s (row a); control plane ≤ ${pct(TARGETS.control_plane_fraction)} of a ` +
       `${REFERENCE_STEP_MS} ms GB200 decode step at 64 sequences (row c, wall time; by CPU time, gateway + worker: ${cpu === null ? 'n/a' : pct(cpu)})`,
     `scheduler µs = planStep + completeStep per step; KV events applied: ${gen.kv_events_us_per_step} µs/step; ` +

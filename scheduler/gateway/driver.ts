@@ -30,7 +30,12 @@ export type Clock = () => number;
 export interface RequestSink {
   onTokens(tokenIds: readonly number[]): void;
   /** Exactly once. error: a worker failure (the request did not complete). */
-  onEnd(end: EndedRequest, detail: { queueS: number; error?: string }): void;
+  onEnd(end: EndedRequest, detail: EndDetail): void;
+}
+
+export interface EndDetail {
+  queueS: number;
+  error?: string;
 }
 
 export interface DriverInstance {
@@ -134,6 +139,20 @@ export class GatewayDriver {
   private readonly log: (line: string) => void;
   private readonly rejoiner: Rejoiner;
   private idleWaiters: Array<() => void> = [];
+  /**
+   * Sink calls (tokens, ends) not yet made, in order (only with tokensAfterNextPlan). They go to the clients right
+   * after the instance's next plan is sent (step()), else once the current turn of the event loop is done. Every
+   * sink call goes through here, so one request's tokens never follow its end.
+   */
+  /**
+   * true: a step's tokens are written to the clients after the instance's next plan is sent, so the worker computes
+   * while the gateway writes. false (default): written at once, then the next plan. `bench overhead` runs both,
+   * alternated: on the 2-core dev VM, where gateway, worker and clients share the cores, writing first was faster
+   * (row c' vs c); with the worker on its own machine the overlap may win — not measured yet.
+   */
+  tokensAfterNextPlan = false;
+  private deliveries: Array<{ sink: RequestSink; tokenIds?: readonly number[]; end?: [EndedRequest, EndDetail] }> = [];
+  private flushScheduled = false;
   private stopped = false;
   stepsRun = 0;
   /** Sequences the engine preempted (freed on the worker, re-allocated when they run again). */
@@ -243,13 +262,14 @@ export class GatewayDriver {
 
   /** Resolves once no request is live (shutdown, tests). */
   idle(): Promise<void> {
-    if (this.live.size === 0) return Promise.resolve();
+    if (this.live.size === 0 && this.deliveries.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Stops timers and rejoin probes and ends every stream (shutdown). */
   stop(): void {
     this.stopped = true;
+    this.flush();
     this.rejoiner.stop();
     for (const inst of this.insts.values()) {
       if (inst.timer) clearTimeout(inst.timer);
@@ -315,7 +335,11 @@ export class GatewayDriver {
     }
     const sequences = plan.items.map((item) => this.scheduled(inst, item));
     inst.outstanding = plan;
-    const result = await stream.send(this.stepPlan(inst, sequences));
+    const sent = stream.send(this.stepPlan(inst, sequences));
+    // The previous step's tokens go out now, while the worker runs this plan (in this turn of the event loop, so the
+    // client streams' writes and the plan share socket flushes).
+    if (this.deliveries.length > 0) this.flush();
+    const result = await sent;
     if (inst.outstanding !== plan) return false; // the instance failed under this step (its plan was settled)
     inst.outstanding = null;
     this.stepsRun++;
@@ -409,7 +433,7 @@ export class GatewayDriver {
     const s = inst.seqs.get(seqId);
     if (!s || !s.emitting || tokenIds.length === 0) return;
     s.outputs += tokenIds.length;
-    s.sink.onTokens(tokenIds);
+    this.deliver({ sink: s.sink, tokenIds });
   }
 
   private applyEvents(inst: InstRun, result: StepResult__Output): void {
@@ -540,8 +564,31 @@ export class GatewayDriver {
             cost: { ...e.cost, usd: e.cost.usd + p.costUsd },
           };
     const queueS = (live.firstPlannedS ?? e.endS) - live.arrivalS;
-    live.sink.onEnd(whole, { queueS, ...(error !== undefined ? { error } : {}) });
-    if (this.live.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+    this.deliver({ sink: live.sink, end: [whole, { queueS, ...(error !== undefined ? { error } : {}) }] });
+  }
+
+  private deliver(d: { sink: RequestSink; tokenIds?: readonly number[]; end?: [EndedRequest, EndDetail] }): void {
+    this.deliveries.push(d);
+    if (!this.tokensAfterNextPlan) return this.flush();
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Makes the pending sink calls in order (a sink that throws is logged; the rest are still made). */
+  flush(): void {
+    this.flushScheduled = false;
+    const batch = this.deliveries;
+    this.deliveries = [];
+    for (const d of batch) {
+      try {
+        if (d.tokenIds) d.sink.onTokens(d.tokenIds);
+        else if (d.end) d.sink.onEnd(d.end[0], d.end[1]);
+      } catch (error) {
+        this.log(`a request's sink threw: ${(error as Error).message}`);
+      }
+    }
+    if (this.live.size === 0 && this.deliveries.length === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
   /** Frees ended sequences and applies pending moves on an idle instance's worker (a plan with no sequences). */

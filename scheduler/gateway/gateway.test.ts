@@ -48,6 +48,23 @@ describe('gateway with two in-process workers', () => {
     assert.equal(after.live, 0);
   });
 
+  test('tokens written after the next plan is sent (the other order): every stream whole, its end last', async () => {
+    rig.gateway.driver.tokensAfterNextPlan = true;
+    try {
+      const outs = await Promise.all(Array.from({ length: 12 }, (_, i) => generate(rig.client, { promptTokenIds: ids(64 + i * 10, 9000 + i * 100), maxTokens: 3 + i })));
+      // generate() collects until the finished message: a token after it, or an end before the last token, fails here.
+      outs.forEach((o, i) => {
+        assert.equal(o.error, undefined, o.error?.details);
+        assert.equal(o.tokens.length, 3 + i);
+        assert.equal(o.last?.usage?.completionTokens, 3 + i);
+        assert.equal(o.chunks.at(-1)?.finished, true);
+      });
+      assert.equal(rig.gateway.sched.stats().live, 0);
+    } finally {
+      rig.gateway.driver.tokensAfterNextPlan = false;
+    }
+  });
+
   test('a repeated prompt hits the prefix cache (KV events reach the index)', async () => {
     const prompt = ids(320, 5000);
     await generate(rig.client, { promptTokenIds: prompt, maxTokens: 2 });
