@@ -126,7 +126,7 @@ test('probe of nothing returns 1 within its timeout', async () => {
 test('discover: the config domain without nvidia-smi; the fabric domain with one on PATH', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'nvl-smi-'));
   try {
-    const bare = { ...process.env, PATH: path.dirname(process.execPath), NVLSCHED_NODE_CLIQUE: '' };
+    const bare = { ...process.env, PATH: path.dirname(process.execPath), NVLSCHED_NODE_CLIQUE: '', NVLSCHED_NVML_LIBRARY: '/nonexistent/libnvidia-ml.so.1' };
     const none = await cli(['discover', '--domain', 'rack7'], bare);
     assert.equal(none.code, 0, none.stderr);
     const d1 = JSON.parse(none.stdout) as { source: string; domainId: string; skipped: string[] };
