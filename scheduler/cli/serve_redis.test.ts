@@ -9,6 +9,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 
+import OpenAI, { toFile } from 'openai';
+
 import { startTestRedis, type TestRedis } from '../tune/testing/redis_server.js';
 import { packageRoot } from '../util/paths.js';
 
@@ -29,7 +31,7 @@ function cli(args: string[]): { status: number | null; stdout: string; stderr: s
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-test('serve --redis drains a batch job submitted from the CLI', async (t) => {
+test('serve --redis drains a batch job submitted from the CLI and one made over the OpenAI Batch API; /metrics counts the lines', async (t) => {
   if ('skip' in redis) return t.skip(redis.skip);
   const url = redis.url;
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--insecure-no-auth', '--local-workers', '1', '--tensor-parallel', '2', '--kv-blocks', '512', '--block-tokens', '16', '--redis', url], {
@@ -39,11 +41,11 @@ test('serve --redis drains a batch job submitted from the CLI', async (t) => {
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   try {
-    await new Promise<void>((resolve, reject) => {
+    const listening = await new Promise<{ http: number; metrics: number }>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no listening line: ${stderr}`)), LIMIT_MS);
-      createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', () => {
+      createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', (line) => {
         clearTimeout(timer);
-        resolve();
+        resolve(JSON.parse(line) as { http: number; metrics: number });
       });
       child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
     });
@@ -64,6 +66,24 @@ test('serve --redis drains a batch job submitted from the CLI', async (t) => {
       assert.equal(r.response?.status_code, 200);
       assert.equal(r.response?.body.usage.completion_tokens, 3);
     }
+    // The same kind of job over HTTP with the official client: upload, create, wait, read the output file.
+    const client = new OpenAI({ apiKey: 'unused (--insecure-no-auth)', baseURL: `http://127.0.0.1:${listening.http}/v1`, maxRetries: 0 });
+    const input = Buffer.from(lines.slice(0, 3).join('\n') + '\n');
+    const uploaded = await client.files.create({ file: await toFile(input, 'batch.jsonl'), purpose: 'batch' });
+    const created = await client.batches.create({ input_file_id: uploaded.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    let done = created;
+    for (let k = 0; k < 200 && done.status !== 'completed' && done.status !== 'failed'; k++) {
+      await new Promise((r) => setTimeout(r, 100));
+      done = await client.batches.retrieve(created.id);
+    }
+    assert.equal(done.status, 'completed');
+    assert.equal(done.request_counts?.completed, 3);
+    const output = (await (await client.files.content(done.output_file_id as string)).text()).trim().split('\n').map((l) => JSON.parse(l) as { custom_id: string });
+    assert.deepEqual(output.map((o) => o.custom_id).sort(), ['req-0', 'req-1', 'req-2']);
+    // Nine lines in all went through this gateway's drainer: counted by outcome.
+    const scrape = await (await fetch(`http://127.0.0.1:${listening.metrics}/metrics`)).text();
+    assert.match(scrape, /^nvlsched_batch_lines_total\{outcome="completed"\} 9$/m);
+    assert.match(scrape, /^nvlsched_batch_jobs\{status="completed"\} [1-9]/m);
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));

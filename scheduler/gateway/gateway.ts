@@ -15,6 +15,7 @@ import { GatewayDriver, type Clock, type DriverInstance } from './driver.js';
 import { snapshotFromProto } from './kv_events.js';
 import { nothingElseQueued } from '../batch/gate.js';
 import { startBatchDrainer, type BatchDrainer } from '../batch/drainer.js';
+import { BatchMetrics } from '../batch/metrics.js';
 import { checkWorkerDomains, type ReportedDomain } from './domains.js';
 import { Frontend } from './frontend.js';
 import { startHttpApi, type RunningHttpApi } from './http/server.js';
@@ -175,6 +176,8 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   let metricsServer: MetricsServer | null = null;
   let replica: RunningReplica | null = null;
   let batch: BatchDrainer | null = null;
+  // Batch lines by outcome, their latency, jobs by status and lines pending (read from Redis at scrape time).
+  const batchMetrics = o.batch ? new BatchMetrics({ registry: metrics.registry, redisUrl: o.batch.redisUrl, inFlight: () => batch?.stats().inFlight ?? 0 }) : null;
   const models = [...new Set([cluster.pool.name, cluster.model.name])];
   try {
     if (o.replica) replica = await startReplica({ ...o.replica, frontend, sched, topology, classification: o.classification, clock, ...(o.log ? { log: o.log } : {}) });
@@ -185,6 +188,8 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       http = await startHttpApi({
         frontend, limits, models, host: o.host ?? '127.0.0.1', port: o.httpPort, auth, metrics,
         limitsHttp: { maxBodyBytes: edge.maxBodyBytes, bodyIdleTimeoutS: edge.bodyIdleTimeoutS },
+        // The OpenAI Files and Batches API over the same Redis the drainer reads (501 without --redis).
+        ...(o.batch ? { batch: { redisUrl: o.batch.redisUrl } } : {}),
         ...(tls ? { tls } : {}), ...(o.log ? { log: o.log } : {}),
       });
     }
@@ -194,12 +199,13 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       // request ahead of them (batch priority).
       const queued = (): number => [...driver.queuedByShape().values()].reduce((a, b) => a + b, 0);
       batch = await startBatchDrainer({
-        frontend, redisUrl: o.batch.redisUrl, limits, models, idle: nothingElseQueued(queued),
+        frontend, redisUrl: o.batch.redisUrl, limits, models, onLineEnd: (e) => batchMetrics?.lineEnded(e), idle: nothingElseQueued(queued),
         ...(o.batch.maxInFlight !== undefined ? { maxInFlight: o.batch.maxInFlight } : {}), ...(o.log ? { log: o.log } : {}),
       });
     }
   } catch (error) {
     await batch?.stop();
+    batchMetrics?.close();
     await replica?.stop();
     await http?.close();
     server.forceShutdown();
@@ -231,6 +237,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     await metricsServer?.close();
     await replicaStopped;
     await batchStopped;
+    batchMetrics?.close();
     driver.stop();
     for (const c of clients) c.close();
   };
