@@ -3,7 +3,8 @@
 // sequences are refused, running ones get up to --drain-timeout seconds to finish — then exits 0.
 import { ConfigError } from '../core/config/params.js';
 import type { TopologyPresetName } from '../kv/types.js';
-import { describeServerTls, readServerTls, type ServerTls } from '../rpc/tls.js';
+import { describeServerTls, readServerTls, type ClientTls, type ServerTls } from '../rpc/tls.js';
+import { readPeerTls } from '../worker/peers.js';
 import { DEFAULT_WORKER_CONFIG, type WorkerConfig } from '../worker/config.js';
 import type { Pace } from '../worker/server.js';
 import { startWorker } from '../worker/worker.js';
@@ -27,6 +28,11 @@ const FLAGS: Record<string, FlagSpec> = {
   'tls-cert': { type: 'string', help: 'PEM certificate of this worker\'s gRPC port (TLS; with --tls-key). Default: insecure' },
   'tls-key': { type: 'string', help: 'PEM private key of --tls-cert (unencrypted)' },
   'tls-client-ca': { type: 'string', help: 'PEM CA: only clients (gateways) with a certificate it signed get in (mTLS)' },
+  'kv-data': { type: 'string', help: 'sim backend KV: metadata (default) or bytes (host memory; KV hand-offs carry real bytes)' },
+  'peer-tls-ca': { type: 'string', help: 'PEM CA of other workers\' certificates (KV hand-off destinations speak TLS)' },
+  'peer-tls-cert': { type: 'string', help: 'PEM client certificate (clientAuth) toward other workers (they have --tls-client-ca)' },
+  'peer-tls-key': { type: 'string', help: 'PEM private key of --peer-tls-cert' },
+  'peer-tls-server-name': { type: 'string', help: 'name to check other workers\' certificates against instead of their host' },
   help: { type: 'boolean', help: 'this text' },
 };
 
@@ -39,6 +45,11 @@ function readConfig(flags: Record<string, unknown>): WorkerConfig {
   if (flags['tensor-parallel'] !== undefined) config.tensorParallel = flags['tensor-parallel'] as number;
   if (flags['kv-blocks'] !== undefined) config.kvBlocksPerGpu = flags['kv-blocks'] as number;
   if (flags['block-tokens'] !== undefined) config.blockTokens = flags['block-tokens'] as number;
+  const kvData = flags['kv-data'] as string | undefined;
+  if (kvData !== undefined) {
+    if (kvData !== 'metadata' && kvData !== 'bytes') throw usageError(`--kv-data: expected metadata or bytes, got '${kvData}'`);
+    config.kvData = kvData;
+  }
   const domain = (flags.domain as string | undefined) ?? process.env.NVLSCHED_DOMAIN;
   if (domain !== undefined && domain !== '') config.domain = domain;
   return config;
@@ -72,10 +83,18 @@ export async function run(argv: string[]): Promise<number> {
   const drainTimeoutS = (flags['drain-timeout'] as number | undefined) ?? 30;
   if (!(drainTimeoutS >= 0)) throw usageError(`--drain-timeout: expected seconds ≥ 0, got ${drainTimeoutS}`);
   const tls = readTls(flags);
+  let peerTls: ClientTls | null;
+  try {
+    const str = (f: string): string | undefined => flags[f] as string | undefined;
+    peerTls = readPeerTls({ ca: str('peer-tls-ca'), cert: str('peer-tls-cert'), key: str('peer-tls-key'), serverName: str('peer-tls-server-name') });
+  } catch (error) {
+    if (error instanceof ConfigError) throw usageError(error.message);
+    throw error;
+  }
   const log = (line: string): void => void process.stderr.write(`nvlsched worker: ${line}\n`);
   let worker;
   try {
-    worker = await startWorker({ ...readConfig(flags), backend }, { host: (flags.host as string | undefined) ?? '127.0.0.1', port, pace: pace as Pace, log, tls, ...(metricsPort !== undefined ? { metricsPort } : {}) });
+    worker = await startWorker({ ...readConfig(flags), backend }, { host: (flags.host as string | undefined) ?? '127.0.0.1', port, pace: pace as Pace, log, tls, peerTls, ...(metricsPort !== undefined ? { metricsPort } : {}) });
   } catch (error) {
     if (error instanceof ConfigError) throw usageError(error.message);
     // No usable GPU (or pools that do not fit it) for --backend cuda: one line, exit 2.

@@ -86,6 +86,8 @@ test('bad flags exit 2 with a one-line reason naming the flag', () => {
     ...(probeDevices().cudaDeviceCount === 0 ? [[['--backend', 'cuda', '--kv-blocks', '16'], /--backend cuda: backend 'cuda' is unavailable/] as [string[], RegExp]] : []),
     [['--model', 'gpt-9'], /model: expected one of/],
     [['--bogus'], /unknown flag --bogus/],
+    [['--kv-data', 'lots'], /--kv-data: expected metadata or bytes/],
+    [['--peer-tls-ca', '/nonexistent/ca.pem'], /--peer-tls-ca: cannot read/],
   ];
   for (const [args, reason] of cases) {
     const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'worker', ...args], { cwd: packageRoot(), encoding: 'utf8', timeout: LIMIT_MS });
