@@ -36,7 +36,8 @@ test('serve --local-workers 1: listening line, a Generate to max_tokens, SIGTERM
   const dir = mkdtempSync(path.join(tmpdir(), 'serve-test-'));
   const config = path.join(dir, 'serve.yaml');
   writeFileSync(config, 'policy: shape-aware\nserve:\n  localWorkers: 1\n  tensorParallel: 2\n  kvBlocks: 512\n  blockTokens: 16\n  grpcPort: 1\n');
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--insecure-no-auth', '--config', config, '--grpc-port', '0', '--http-port', '0', '--metrics-port', '0'], {
+  // Bare, as architecture §6 starts it: no keys and no --insecure-no-auth, on loopback.
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--config', config, '--grpc-port', '0', '--http-port', '0', '--metrics-port', '0'], {
     cwd: packageRoot(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -47,6 +48,7 @@ test('serve --local-workers 1: listening line, a Generate to max_tokens, SIGTERM
     const line = JSON.parse(await withTimeout(firstLine(child), 'the listening line')) as Record<string, unknown>;
     assert.deepEqual(Object.keys(line), ['event', 'grpc', 'http', 'metrics']);
     assert.equal(line.event, 'listening');
+    assert.match(stderr, /WARNING: no API keys given: serving without authentication, on 127\.0\.0\.1 only/);
     assert.ok(typeof line.grpc === 'number' && line.grpc > 0);
     const proto = loadGatewayProto();
     const client = new proto.nvlsched.v1.Gateway(`127.0.0.1:${line.grpc}`, grpc.credentials.createInsecure());
@@ -133,7 +135,7 @@ test('serve --keys-file: 401 without a key, the key\'s tenant served under the c
 });
 
 const BAD_AUTH: Array<{ args: string[]; match: RegExp }> = [
-  { args: ['--local-workers', '1'], match: /auth: no API keys: give --keys-file/ },
+  { args: ['--local-workers', '1', '--host', '0.0.0.0'], match: /auth: no API keys: give --keys-file/ },
   { args: ['--local-workers', '1', '--keys-file', '/nonexistent/keys.yaml'], match: /keys/ },
   { args: ['--local-workers', '1', '--keys-file', '/nonexistent/keys.yaml', '--insecure-no-auth'], match: /choose one/ },
 ];

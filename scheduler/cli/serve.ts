@@ -49,12 +49,15 @@ export const FLAGS: Record<string, FlagSpec> = {
   'keys-file': { type: 'string', help: 'YAML of API key digests (`nvlsched keys create --keys-file`); re-read on change and on SIGHUP' },
   'keys-redis': { type: 'string', help: 'Redis URL holding API key digests (`nvlsched keys create --redis`)' },
   'keys-redis-prefix': { type: 'string', help: 'key prefix in --keys-redis (default nvlsched:)' },
-  'insecure-no-auth': { type: 'boolean', help: 'serve without API keys (local use only; prints a warning). Without keys or this flag serve refuses to start' },
+  'insecure-no-auth': { type: 'boolean', help: 'serve without API keys (prints a warning). Without keys or this flag serve runs keyless only on a loopback --host, and refuses any other' },
   help: { type: 'boolean', help: 'this text' },
 };
 
 /** Flags whose values are file paths (relative ones in a --config file are resolved against its folder). */
 const TLS_FILE_FLAGS = ['keys-file', 'tls-cert', 'tls-key', 'tls-client-ca', 'worker-tls-ca', 'worker-tls-cert', 'worker-tls-key', 'local-worker-tls-cert', 'local-worker-tls-key'];
+
+/** Addresses only this machine can reach: serving there without keys is a local setup (see run()). */
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
 function port(flags: Record<string, unknown>, name: string): number {
   const value = (flags[name] as number | undefined) ?? 0;
@@ -191,9 +194,15 @@ export async function run(argv: string[]): Promise<number> {
   }
   const log = (line: string): void => void process.stderr.write(`nvlsched serve: ${line}\n`);
   // API keys (or the explicit --insecure-no-auth) before any worker starts: a bad setting exits 2 with nothing to stop.
+  // Bound to loopback with neither, serve runs without keys and says so (the architecture §6 contract starts
+  // `serve --local-workers N` bare on 127.0.0.1); any other address needs keys or the explicit flag.
+  const hasKeys = flags['keys-file'] !== undefined || flags['keys-redis'] !== undefined;
+  const host = (flags.host as string | undefined) ?? '127.0.0.1';
+  const loopbackOnly = !hasKeys && flags['insecure-no-auth'] !== true && LOOPBACK_HOSTS.has(host);
+  if (loopbackOnly) log(`WARNING: no API keys given: serving without authentication, on ${host} only (give --keys-file/--keys-redis, or --insecure-no-auth to say it on purpose)`);
   let auth: ApiKeyAuth | null;
   try {
-    auth = await openAuth({
+    auth = loopbackOnly ? null : await openAuth({
       ...(flags['keys-file'] !== undefined ? { keysFile: flags['keys-file'] as string } : {}),
       ...(flags['keys-redis'] !== undefined ? { keysRedis: flags['keys-redis'] as string } : {}),
       ...(flags['keys-redis-prefix'] !== undefined ? { keysRedisPrefix: flags['keys-redis-prefix'] as string } : {}),
