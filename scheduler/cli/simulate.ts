@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { flagHelp, parseFlags, usageError, type FlagSpec } from './args.js';
 import { ConfigError } from '../core/config/params.js';
+import type { PoolConfig } from '../core/config/pools.js';
 import type { TenantsConfig } from '../core/config/tenants.js';
 import { POLICY_NAMES } from '../core/policy.js';
 import { loadSchedulerConfigText } from '../core/scheduler_config.js';
@@ -41,6 +42,7 @@ export const SIMULATE_FLAGS: Record<string, FlagSpec> = {
   capacity: { type: 'boolean', help: 'find each policy’s goodput capacity (SLO attainment ≥ 90 %) by bisection on the load' },
   'by-tenant': { type: 'boolean', help: 'also print the per-tenant table (default with a tenants section in --config; the JSON has by_tenant whenever the workload has several tenants)' },
   json: { type: 'string', help: 'where to write the JSON report (required)' },
+  'plan-split': { type: 'boolean', help: 'points at `nvlsched tune --search-roles` (the prefill/decode split planner)' },
   help: { type: 'boolean', help: 'this text' },
 };
 
@@ -55,7 +57,7 @@ export interface SimulateArgs {
    * --config: the file's policy and classification sections as written (validated), and its tenants section parsed
    * (fair share between the workload's tenants); policies = [its policy name].
    */
-  config?: { file: string; policy: unknown; classification: unknown; tenants?: TenantsConfig };
+  config?: { file: string; policy: unknown; classification: unknown; tenants?: TenantsConfig; pools?: PoolConfig[] };
   compare: boolean;
   rateScale?: number;
   sessions?: number;
@@ -136,8 +138,13 @@ function readConfigFile(file: string): { name: string; config: NonNullable<Simul
   }
   try {
     const parsed = loadSchedulerConfigText(text, file);
-    const doc = (parseYaml(text) ?? {}) as { policy?: unknown; classification?: unknown };
-    const config = { file, policy: doc.policy ?? parsed.policyName, classification: doc.classification, ...(parsed.tenants && { tenants: parsed.tenants }) };
+    const doc = (parseYaml(text) ?? {}) as { policy?: unknown; classification?: unknown; pools?: unknown };
+    // An explicit pools section shapes the simulated cluster (its pool of the simulated model: TP, count, roles;
+    // scheduler/plan/pools_cluster.ts), so a `tune --search-roles --out` file runs the split it names.
+    const config = {
+      file, policy: doc.policy ?? parsed.policyName, classification: doc.classification, ...(parsed.tenants && { tenants: parsed.tenants }),
+      ...(doc.pools !== undefined && { pools: parsed.pools }),
+    };
     return { name: parsed.policyName, config };
   } catch (error) {
     if (error instanceof ConfigError) throw usageError(`--config: ${error.message}`);
@@ -151,6 +158,10 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateArgs | 'help
   const { flags, rest: positional } = parseFlags(rest, SIMULATE_FLAGS);
   if (flags.help) return 'help';
   if (positional.length) throw usageError(`simulate: unexpected argument '${positional[0]}'; flags start with --`);
+  if (flags['plan-split']) {
+    throw usageError('--plan-split: the prefill/decode split planner is `nvlsched tune --search-roles` (the same workload, --cluster, ' +
+      '--model and --goodput flags; --out best.yaml, then `simulate --config best.yaml`); see scheduler/plan/README.md');
+  }
   const trace = optionalString(flags.trace);
   const mix = optionalString(flags.mix);
   const traceFormat = optionalString(flags['trace-format']);
@@ -340,6 +351,25 @@ function throttledProgress(progress: (line: string) => void, everyMs = 2000) {
   };
 }
 
+type SimulationCluster = string | import('../sim/cluster.js').ClusterConfig | undefined;
+
+/** --cluster as given, or shaped by --config's pools (scheduler/plan/pools_cluster.ts); errors name the field. */
+async function clusterOf(args: SimulateArgs): Promise<SimulationCluster> {
+  const pools = args.config?.pools;
+  if (pools === undefined) return args.cluster;
+  const { loadClusterConfig } = await import('../sim/cluster_file.js');
+  const { DEFAULT_MODEL } = await import('../sim/cluster.js');
+  const { clusterFromPools } = await import('../plan/pools_cluster.js');
+  try {
+    const base = loadClusterConfig(args.cluster ?? 'gb200-nvl72');
+    const model = args.model ?? base.model ?? DEFAULT_MODEL;
+    return clusterFromPools(base, model, pools)?.cluster ?? args.cluster;
+  } catch (err) {
+    if (err instanceof ConfigError) throw usageError(`--config: ${err.message}`);
+    throw err;
+  }
+}
+
 /**
  * The real engines: the trace readers (scheduler/workload) and the simulator (scheduler/sim), imported here rather
  * than at the top so that --help and flag errors answer without loading the simulator and the native addon.
@@ -348,11 +378,13 @@ export async function realEngines(): Promise<Engines> {
   const { resolveCluster, runSimulation } = await import('../sim/run.js');
   const { defaultMix, readTrace } = await import('../workload/index.js');
   let blockTokens: number | undefined;
+  let shaped: { cluster: SimulationCluster } | undefined;
   return {
     async loadWorkload(args, rateScale) {
+      shaped ??= { cluster: await clusterOf(args) };
       // Hashes are chained at the simulated engine's KV block size, so the cluster is resolved first.
       try {
-        blockTokens ??= resolveCluster(args.cluster, args.model).engine.blockTokens;
+        blockTokens ??= resolveCluster(shaped.cluster, args.model).engine.blockTokens;
       } catch (err) {
         throw usageError(`--cluster: ${(err as Error).message.replace(/^cluster: /, '')}`);
       }
@@ -368,11 +400,12 @@ export async function realEngines(): Promise<Engines> {
       return { workload: defaultMix(options), problems: [] };
     },
     async simulate(args, workload, policy, sessions, progress) {
+      shaped ??= { cluster: await clusterOf(args) };
       return runSimulation({
         workload, policy: args.config ? args.config.policy : policy, seed: args.seed,
         ...(args.config?.classification !== undefined && { classification: args.config.classification }),
         ...(args.config?.tenants !== undefined && { tenants: args.config.tenants }),
-        ...(args.cluster !== undefined && { cluster: args.cluster }),
+        ...(shaped.cluster !== undefined && { cluster: shaped.cluster }),
         ...(args.model !== undefined && { model: args.model }),
         ...(args.durationS !== undefined && { durationS: args.durationS }),
         ...(sessions !== undefined && { sessions }),

@@ -34,6 +34,7 @@ export const TUNE_FLAGS: Record<string, FlagSpec> = {
   redis: { type: 'string', help: 'redis://host:port: put trials on BullMQ for `nvlsched tune-worker` processes' },
   queue: { type: 'string', help: `BullMQ queue name with --redis (default ${TUNE_DEFAULTS.queue})` },
   'rung-timeout': { type: 'number', help: `with --redis: seconds a rung may take before the run fails (default ${TUNE_DEFAULTS.rungTimeoutS})` },
+  'search-roles': { type: 'boolean', help: 'plan the prefill/decode/mixed split and tensor parallelism instead (scheduler/plan; `tune --search-roles --help`)' },
   help: { type: 'boolean', help: 'this text' },
 };
 
@@ -217,6 +218,16 @@ function help(): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
+  if (argv.includes('--search-roles')) {
+    // The rack planner (scheduler/plan): prefill/decode/mixed counts and tensor parallelism, not policy parameters.
+    const plan = await import('../plan/cli.js');
+    const planArgs = plan.parsePlanArgs(argv);
+    if (planArgs === 'help') {
+      process.stdout.write(plan.planHelp());
+      return 0;
+    }
+    return plan.runPlan(planArgs, { stdout: (t) => process.stdout.write(t), stderr: process.stderr }, argv);
+  }
   const args = parseTuneArgs(argv);
   if (args === 'help') {
     process.stdout.write(help());

@@ -1,0 +1,261 @@
+// `nvlsched tune --search-roles`: plans the rack — how many prefill, decode and mixed instances per NVLink domain,
+// at which tensor parallelism — for a workload and SLOs, by each split's goodput capacity in the simulator
+// (candidates.ts, search.ts). Prints the ranked table; --json writes {candidates, best, ...}; --out writes a
+// scheduler config that `simulate --config` and `config check` read. Workload flags are simulate's. Bad flags exit
+// 2 with one line naming the flag before anything runs; a workload no split can serve exits 1 saying so.
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { flagHelp, parseFlags, usageError, type FlagSpec } from '../cli/args.js';
+import { SIMULATE_FLAGS, takeGoodput, TRACE_FORMATS, type TraceFormat } from '../cli/simulate.js';
+import { ConfigError } from '../core/config/params.js';
+import { POLICY_NAMES } from '../core/policy.js';
+import { MODEL_NAMES } from '../perf/models.js';
+import { NO_OVERRIDES, parseGoodput, type SloOverrides } from '../report/goodput.js';
+import type { WorkloadSpec } from '../tune/types.js';
+import { DISAGGREGATION_NAMES, MIGRATION_NAMES, type PlanPolicy } from './run.js';
+
+export const PLAN_DEFAULTS = { eta: 3, minDurationS: 30, durationS: 120, top: 10, target: 0.9 } as const;
+
+const WORKLOAD_FLAGS = ['trace', 'trace-format', 'mix', 'cluster', 'model', 'seed', 'goodput', 'strict'] as const;
+
+export const PLAN_FLAGS: Record<string, FlagSpec> = {
+  'search-roles': { type: 'boolean', help: 'search the prefill/decode/mixed split and tensor parallelism (this planner)' },
+  ...Object.fromEntries(WORKLOAD_FLAGS.map((f) => [f, SIMULATE_FLAGS[f] as FlagSpec])),
+  'rate-scale': { type: 'number', help: 'first load probed (open-loop workloads), > 0 (default 1: the recorded rate)' },
+  sessions: { type: 'number', help: 'first load probed (closed-loop workloads: concurrent sessions), integer ≥ 1' },
+  tp: { type: 'string', help: 'comma-separated tensor-parallel degrees to search (default every one the model fits at)' },
+  'role-step': { type: 'number', help: 'count step for prefill and decode instances (default 1 up to 8 instances per domain, else about 6 levels)' },
+  policy: { type: 'string', help: `policy underneath (${POLICY_NAMES.join(', ')}; default shape-aware)` },
+  disaggregation: { type: 'string', help: `disaggregation slot (${DISAGGREGATION_NAMES.join(', ')}; default shape-aware)` },
+  migration: { type: 'string', help: `migration slot (${MIGRATION_NAMES.join(', ')}; default none)` },
+  target: { type: 'number', help: `SLO attainment a load must hold, in (0, 1] (default ${PLAN_DEFAULTS.target})` },
+  eta: { type: 'number', help: `successive halving: keep 1/eta per rung (default ${PLAN_DEFAULTS.eta})` },
+  'min-duration': { type: 'number', help: `simulated seconds per run on the first rung (default ${PLAN_DEFAULTS.minDurationS})` },
+  duration: { type: 'number', help: `simulated seconds per run on the last rung (default ${PLAN_DEFAULTS.durationS})` },
+  top: { type: 'number', help: `first-rung candidates listed (default ${PLAN_DEFAULTS.top})` },
+  out: { type: 'string', help: 'write the best split as a scheduler config YAML (simulate --config, config check)' },
+  json: { type: 'string', help: 'write {candidates: [...], best: {...}, ...} here' },
+  help: { type: 'boolean', help: 'this text' },
+};
+
+/** tune's own flags that mean nothing here: named, so that a mix-up is an error and not a silent default. */
+const TUNE_ONLY = ['samples', 'redis', 'queue', 'rung-timeout'];
+
+export interface PlanArgs {
+  workload: WorkloadSpec;
+  /** The first load probed (rate scale or sessions, whichever the workload takes). */
+  startLoad: number;
+  goodput: SloOverrides;
+  goodputTokens: string[];
+  tensorParallel?: number[];
+  roleStep?: number;
+  policy: PlanPolicy;
+  target: number;
+  eta: number;
+  minDurationS: number;
+  maxDurationS: number;
+  top: number;
+  outPath?: string;
+  jsonPath?: string;
+}
+
+const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+
+function integerIn(flags: Record<string, unknown>, name: string, fallback: number, min: number, max: number): number {
+  const value = (flags[name] as number | undefined) ?? fallback;
+  if (!Number.isInteger(value) || value < min || value > max) throw usageError(`--${name} must be an integer in [${min}, ${max}], got ${value}`);
+  return value;
+}
+
+function positive(flags: Record<string, unknown>, name: string, fallback: number): number {
+  const value = (flags[name] as number | undefined) ?? fallback;
+  if (!(value > 0 && Number.isFinite(value))) throw usageError(`--${name} must be > 0, got ${value}`);
+  return value;
+}
+
+function outputPath(flags: Record<string, unknown>, name: string): string | undefined {
+  const file = str(flags[name]);
+  if (file === undefined) return undefined;
+  const dir = path.dirname(path.resolve(file));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw usageError(`--${name}: directory '${dir}' does not exist`);
+  return file;
+}
+
+function oneOf<T extends string>(flags: Record<string, unknown>, name: string, allowed: readonly T[], fallback: T): T {
+  const value = str(flags[name]) ?? fallback;
+  if (!(allowed as readonly string[]).includes(value)) throw usageError(`--${name}: unknown '${value}'; allowed: ${allowed.join(', ')}`);
+  return value as T;
+}
+
+function readDegrees(raw: string | undefined): number[] | undefined {
+  if (raw === undefined) return undefined;
+  const parts = raw.split(',').map((s) => s.trim());
+  const out = parts.map((s) => Number(s));
+  const bad = parts.find((s, i) => s === '' || !Number.isInteger(out[i]) || (out[i] as number) < 1);
+  if (bad !== undefined) throw usageError(`--tp: expected comma-separated integers ≥ 1 (e.g. 1,2,4), got '${raw}'`);
+  return [...new Set(out)];
+}
+
+function readWorkload(flags: Record<string, unknown>): { workload: WorkloadSpec; startLoad: number } {
+  const trace = str(flags.trace);
+  const mix = str(flags.mix);
+  const traceFormat = str(flags['trace-format']);
+  if (trace !== undefined && mix !== undefined) throw usageError('--trace and --mix exclude each other');
+  for (const [flag, file] of [['trace', trace], ['mix', mix]] as const) {
+    if (file !== undefined && !existsSync(file)) throw usageError(`--${flag}: no such file or directory '${file}'`);
+  }
+  if (traceFormat !== undefined && !(TRACE_FORMATS as readonly string[]).includes(traceFormat)) {
+    throw usageError(`--trace-format: unknown '${traceFormat}'; allowed: ${TRACE_FORMATS.join(', ')}`);
+  }
+  if (traceFormat !== undefined && trace === undefined) throw usageError('--trace-format needs --trace');
+  const model = str(flags.model);
+  if (model !== undefined && !MODEL_NAMES.includes(model)) throw usageError(`--model: unknown '${model}'; allowed: ${MODEL_NAMES.join(', ')}`);
+  const cluster = str(flags.cluster);
+  if (cluster === '') throw usageError('--cluster: empty; give a preset name or a file');
+  const seed = integerIn(flags, 'seed', 1, 0, 2 ** 32 - 1);
+  const rateScale = flags['rate-scale'] as number | undefined;
+  const sessions = flags.sessions as number | undefined;
+  if (rateScale !== undefined && !(rateScale > 0)) throw usageError(`--rate-scale must be > 0, got ${rateScale}`);
+  if (sessions !== undefined && !(Number.isInteger(sessions) && sessions >= 1)) throw usageError(`--sessions must be an integer ≥ 1, got ${sessions}`);
+  if (rateScale !== undefined && sessions !== undefined) throw usageError('--rate-scale (open-loop workloads) and --sessions (closed-loop ones) exclude each other');
+  return {
+    workload: {
+      ...(trace !== undefined && { trace: path.resolve(trace) }),
+      ...(traceFormat !== undefined && { traceFormat: traceFormat as TraceFormat }),
+      ...(mix !== undefined && { mix: path.resolve(mix) }),
+      ...(cluster !== undefined && { cluster: existsSync(cluster) ? path.resolve(cluster) : cluster }),
+      ...(model !== undefined && { model }),
+      ...(sessions !== undefined && { sessions }),
+      seed,
+      strict: flags.strict === true,
+    },
+    startLoad: rateScale ?? sessions ?? 1,
+  };
+}
+
+/** Validates every flag; throws a usage error (exit 2) naming the flag. */
+export function parsePlanArgs(argv: readonly string[]): PlanArgs | 'help' {
+  const { tokens, rest } = takeGoodput(argv);
+  for (const name of TUNE_ONLY) {
+    if (rest.some((a) => a === `--${name}` || a.startsWith(`--${name}=`))) throw usageError(`--${name} is a policy-tuning flag; it does not apply with --search-roles`);
+  }
+  const { flags, rest: positional } = parseFlags(rest, PLAN_FLAGS);
+  if (flags.help) return 'help';
+  if (positional.length) throw usageError(`tune --search-roles: unexpected argument '${positional[0]}'; flags start with --`);
+  const { workload, startLoad } = readWorkload(flags);
+  const maxDurationS = positive(flags, 'duration', PLAN_DEFAULTS.durationS);
+  const minDurationS = positive(flags, 'min-duration', Math.min(PLAN_DEFAULTS.minDurationS, maxDurationS));
+  if (minDurationS > maxDurationS) throw usageError(`--min-duration (${minDurationS}) must be ≤ --duration (${maxDurationS})`);
+  const target = (flags.target as number | undefined) ?? PLAN_DEFAULTS.target;
+  if (!(target > 0 && target <= 1)) throw usageError(`--target must be in (0, 1], got ${target}`);
+  const roleStep = flags['role-step'] as number | undefined;
+  if (roleStep !== undefined && !(Number.isInteger(roleStep) && roleStep >= 1)) throw usageError(`--role-step must be an integer ≥ 1, got ${roleStep}`);
+  const tensorParallel = readDegrees(str(flags.tp));
+  const outPath = outputPath(flags, 'out');
+  const jsonPath = outputPath(flags, 'json');
+  return {
+    workload, startLoad,
+    goodput: tokens === undefined ? NO_OVERRIDES : parseGoodput(tokens),
+    goodputTokens: tokens ?? [],
+    ...(tensorParallel !== undefined && { tensorParallel }),
+    ...(roleStep !== undefined && { roleStep }),
+    policy: {
+      base: oneOf(flags, 'policy', POLICY_NAMES, 'shape-aware'),
+      disaggregation: oneOf(flags, 'disaggregation', DISAGGREGATION_NAMES, 'shape-aware'),
+      migration: oneOf(flags, 'migration', MIGRATION_NAMES, 'none'),
+    },
+    target,
+    eta: integerIn(flags, 'eta', PLAN_DEFAULTS.eta, 2, 16),
+    minDurationS,
+    maxDurationS,
+    top: integerIn(flags, 'top', PLAN_DEFAULTS.top, 1, 4096),
+    ...(outPath !== undefined && { outPath }),
+    ...(jsonPath !== undefined && { jsonPath }),
+  };
+}
+
+export interface PlanOutput {
+  stdout: (text: string) => void;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+/** ConfigErrors of the cluster or the candidates (`tensorParallel`, `model`) as usage errors naming the flag. */
+function asFlagError(error: unknown): never {
+  if (error instanceof ConfigError) {
+    const flag = error.field === 'tensorParallel' ? '--tp' : error.field === 'roleStep' ? '--role-step' : error.field === 'model' ? '--model' : '--cluster';
+    throw usageError(`${flag}: ${error.message}`);
+  }
+  throw error;
+}
+
+export async function runPlan(args: PlanArgs, out: PlanOutput, argv: readonly string[] = []): Promise<number> {
+  const log = (line: string) => void out.stderr.write(`plan: ${line}\n`);
+  const { loadClusterConfig } = await import('../sim/cluster_file.js');
+  const { DEFAULT_MODEL } = await import('../sim/cluster.js');
+  const { enumerateSplits } = await import('./candidates.js');
+  let cluster;
+  let enumeration;
+  let model: string;
+  try {
+    cluster = loadClusterConfig(args.workload.cluster ?? 'gb200-nvl72');
+    model = args.workload.model ?? cluster.model ?? DEFAULT_MODEL;
+    enumeration = enumerateSplits({ cluster, model, ...(args.tensorParallel && { tensorParallel: args.tensorParallel }), ...(args.roleStep !== undefined && { roleStep: args.roleStep }) });
+  } catch (error) {
+    asFlagError(error);
+  }
+  // The workload is read here once (trace problems and the load flag's kind show before any run).
+  const { loadTrialWorkload } = await import('../tune/trial.js');
+  const { workload, problems } = await loadTrialWorkload(args.workload, args.minDurationS);
+  if (problems.length) {
+    const first = problems[0];
+    const line = `${problems.length} bad trace line(s)${first ? `; first: ${first.file}:${first.line}: ${first.message}` : ''}`;
+    if (args.workload.strict) throw Object.assign(new Error(`--strict: ${line}`), { code: 'E_TRACE' });
+    log(`skipped ${line}`);
+  }
+  const closed = workload.kind === 'closed';
+  if (!closed && args.workload.sessions !== undefined) throw usageError(`--sessions applies to closed-loop workloads; '${workload.name}' is open loop (use --rate-scale)`);
+  const { makeSimEvaluate, policySection } = await import('./run.js');
+  const { planSplit } = await import('./search.js');
+  const { makePlanProgress } = await import('./progress.js');
+  const output = await import('./output.js');
+  const policy = policySection(args.policy);
+  const source = args.workload.trace !== undefined ? `trace ${path.basename(args.workload.trace)}` : args.workload.mix !== undefined ? `mix ${path.basename(args.workload.mix)}` : 'the default mix';
+  log(`${enumeration.candidates.length} candidate splits of ${model} on ${cluster.name} (TP ${[...new Set(enumeration.candidates.map((c) => c.tensorParallel))].join(', ')}; ` +
+    `one degree for every instance), ${source}`);
+  const progress = makePlanProgress(out.stderr, () => performance.now() / 1000);
+  const startS = performance.now() / 1000;
+  let result;
+  try {
+    result = await planSplit({
+      candidates: enumeration.candidates, eta: args.eta, minDurationS: args.minDurationS, maxDurationS: args.maxDurationS,
+      target: args.target, startLoad: args.startLoad, integer: closed,
+      evaluate: makeSimEvaluate({ workload: args.workload, closed, cluster, model, policy: args.policy, goodput: args.goodput }),
+      onProgress: (p) => progress.update(p),
+    });
+  } finally {
+    progress.finish();
+  }
+  const info = {
+    command: `nvlsched tune ${argv.join(' ')}`.trim(), workload: source, cluster: cluster.name, model, policy,
+    load: closed ? 'sessions' as const : 'rate_scale' as const, target: args.target, eta: args.eta,
+    minDurationS: args.minDurationS, maxDurationS: args.maxDurationS, seed: args.workload.seed,
+    goodput: args.goodputTokens, wallS: performance.now() / 1000 - startS,
+  };
+  if (args.outPath !== undefined) {
+    writeFileSync(args.outPath, output.planConfigYaml(result.best, result.baseline, cluster, model, info));
+    log(`best split written to ${args.outPath}`);
+  }
+  if (args.jsonPath !== undefined) {
+    writeFileSync(args.jsonPath, JSON.stringify(output.planJson(result, enumeration, info), null, 1) + '\n');
+    log(`candidates written to ${args.jsonPath}`);
+  }
+  out.stdout(output.planTables(result, enumeration, info, args.top));
+  return 0;
+}
+
+export function planHelp(): string {
+  return 'usage: nvlsched tune --search-roles [--trace <file|dir> [--trace-format <f>] | --mix <yaml>] [--cluster <preset|file>] ' +
+    '[--model <name>] [--rate-scale <x> | --sessions <n>] [--seed <n>] [--goodput ttft:<ms> ...] [--tp 1,2,4] [--role-step <n>] ' +
+    '[--disaggregation <name>] [--migration <name>] [--target 0.9] [--eta 3] [--min-duration 30] [--duration 120] [--out best.yaml] [--json plan.json]\n\n' +
+    `${flagHelp(PLAN_FLAGS)}\n`;
+}
