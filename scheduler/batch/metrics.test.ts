@@ -13,7 +13,7 @@ import { submitBatch, waitForBatch } from './client.js';
 import type { LineEnd } from './line_run.js';
 import { BatchMetrics, type BatchCounts } from './metrics.js';
 import { batchLines, startBatchRig, testQueue, validateContext } from './testing/rig.js';
-import { startTcpProxy } from './testing/tcp_proxy.js';
+import { startTcpProxy } from '../util/tcp_proxy.js';
 
 async function scrape(registry: Registry): Promise<Exposition> {
   return parseExposition(await registry.metrics());
@@ -90,7 +90,7 @@ test('on Redis and a gateway: pending before a drainer runs the batch; after, th
   const registry = new Registry();
   // The metrics read Redis through a proxy the test cuts (REDIS_URL may be a server it must not stop).
   const target = new URL(redis.url);
-  const proxy = await startTcpProxy(target.hostname, Number(target.port || 6379));
+  const proxy = await startTcpProxy(Number(target.port || 6379), target.hostname);
   const metrics = new BatchMetrics({ registry, redisUrl: `redis://127.0.0.1:${proxy.port}`, queue, refreshMs: 0 });
   try {
     const sub = await submitBatch({ redisUrl: redis.url, queue, text: batchLines(12, { maxTokens: 3 }).join('\n'), inputFile: 'm.jsonl', validate: validateContext(), chunkLines: 5 });

@@ -16,7 +16,7 @@ import { failFastClient } from './redis_conn.js';
 import { statusOf } from './store.js';
 import { startDurableRedis, type DurableRedis } from './testing/durable_redis.js';
 import { batchLines, startBatchRig, testQueue, until, validateContext, type BatchRig } from './testing/rig.js';
-import { startTcpProxy } from './testing/tcp_proxy.js';
+import { startTcpProxy } from '../util/tcp_proxy.js';
 
 const redis: TestRedis = await startTestRedis();
 const durable: DurableRedis = await startDurableRedis();
@@ -48,7 +48,7 @@ describe('Redis away mid-job, through a cut proxy', { skip: 'skip' in redis ? re
 
   test('one clear line, nothing starts while away, results kept in memory, the job completes exactly once', async () => {
     const target = new URL(redis.url);
-    const proxy = await startTcpProxy(target.hostname, Number(target.port || 6379));
+    const proxy = await startTcpProxy(Number(target.port || 6379), target.hostname);
     const proxied = `redis://127.0.0.1:${proxy.port}`;
     const queue = testQueue('outage');
     const logs: string[] = [];

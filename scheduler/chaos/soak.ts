@@ -18,7 +18,7 @@ import { startGrpcCall, type RunningCall } from './grpc_call.js';
 import { startHttpCall } from './http_call.js';
 import type { ClientOutcome } from './outcome.js';
 import { loadPlan, type PlannedRequest } from './plan.js';
-import { startCuttableProxy, type CuttableProxy } from './proxy.js';
+import { startTcpProxy, type TcpProxy } from '../util/tcp_proxy.js';
 import { summarize, type SoakReport } from './report.js';
 import { faultSchedule, type FaultSchedule } from './schedule.js';
 import { tapFrontend } from './tap.js';
@@ -128,15 +128,15 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const redis = await startDurableRedis();
   if ('skip' in redis) throw new Error(`chaos needs its own Redis to restart: ${redis.skip}`);
   let workers: LocalWorkers | null = null;
-  let proxy: CuttableProxy | null = null;
+  let proxy: TcpProxy | null = null;
   let gateway: RunningGateway | null = null;
   let client: InstanceType<ReturnType<typeof loadGatewayProto>['nvlsched']['v1']['Gateway']> | null = null;
   try {
     say(`starting Redis ${redis.url}, ${o.workers} workers, a gateway (seed ${o.seed})`);
     workers = await startLocalWorkers({ count: o.workers, topology: readClusterConfig(CLUSTER, 'cluster').topology, model, tensorParallel: 1, kvBlocksPerGpu, blockTokens, seed: o.seed, pace: o.pace ?? 'real', metrics: true, stderr: 'log', log });
     const w = workers;
-    proxy = await startCuttableProxy(w.ports[schedule.cut.tray] as number);
-    const ports = w.ports.map((p, tray) => (tray === schedule.cut.tray ? (proxy as CuttableProxy).port : p));
+    proxy = await startTcpProxy(w.ports[schedule.cut.tray] as number);
+    const ports = w.ports.map((p, tray) => (tray === schedule.cut.tray ? (proxy as TcpProxy).port : p));
     gateway = await startGateway({ cluster: CLUSTER, model, tensorParallel: 1, kvBlocksPerGpu, blockTokens, workerPorts: ports, grpcPort: 0, httpPort: 0, batch: { redisUrl: redis.url }, rejoinBackoffMs: 100, seed: o.seed, log });
     const g = gateway;
     const tap = tapFrontend(g.frontend);
@@ -199,11 +199,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         facts.restarted = true;
       },
       cut: async () => {
-        const p = proxy as CuttableProxy;
-        await p.down();
+        const p = proxy as TcpProxy;
+        await p.cut();
         facts.severed = p.severed;
       },
-      uncut: () => (proxy as CuttableProxy).up(),
+      uncut: () => (proxy as TcpProxy).resume(),
       redisDown: async () => {
         if (batchId !== null) {
           const m = await batchMeta(batchOpts, batchId);
@@ -305,7 +305,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   }
 }
 
-async function stopAll(workers: LocalWorkers | null, proxy: CuttableProxy | null, redis: { stop(): Promise<void> }): Promise<void> {
+async function stopAll(workers: LocalWorkers | null, proxy: TcpProxy | null, redis: { stop(): Promise<void> }): Promise<void> {
   await workers?.stop();
   await proxy?.close();
   await redis.stop();

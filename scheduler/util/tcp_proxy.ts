@@ -1,16 +1,17 @@
-// A loopback TCP proxy between the gateway and one worker, whose connections the soak can sever: the gateway's
-// HTTP/2 connection to the worker (every Step stream on it, and Health/Snapshot) breaks at once, as when a network
-// path fails — the worker process keeps running and sees its streams end. While `down`, new connections are refused
-// (the gateway's rejoin probes fail and back off); `up` accepts again on the same port. No worker change needed.
+// A loopback TCP proxy whose connections can be severed, for outages without touching the server behind it: the
+// chaos soak puts one between the gateway and a worker (its HTTP/2 connection — every Step stream, Health and
+// Snapshot — breaks at once, as when a network path fails, while the worker keeps running), tests put one in front
+// of Redis. While cut, new connections are refused (clients' reconnects fail and back off); resume() listens again
+// on the same port.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
-export interface CuttableProxy {
+export interface TcpProxy {
   port: number;
-  /** Connections severed so far (each side of a pair counts once). */
+  /** Client connections severed so far. */
   readonly severed: number;
-  /** Destroys every open connection and refuses new ones until up(). */
-  down(): Promise<void>;
-  up(): Promise<void>;
+  /** Destroys every open connection and refuses new ones until resume(). */
+  cut(): Promise<void>;
+  resume(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -25,12 +26,12 @@ function listen(server: Server, port: number): Promise<number> {
   });
 }
 
-export async function startCuttableProxy(targetPort: number): Promise<CuttableProxy> {
+export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const pairs = new Set<Socket>();
   let severed = 0;
   const make = (): Server =>
     createServer((client) => {
-      const upstream = connect(targetPort, '127.0.0.1');
+      const upstream = connect(targetPort, targetHost);
       pairs.add(client);
       client.once('close', () => pairs.delete(client));
       client.pipe(upstream);
@@ -43,7 +44,7 @@ export async function startCuttableProxy(targetPort: number): Promise<CuttablePr
     });
   let server: Server | null = make();
   const port = await listen(server, 0);
-  const down = async (): Promise<void> => {
+  const cut = async (): Promise<void> => {
     const s = server;
     server = null;
     for (const c of pairs) {
@@ -57,12 +58,12 @@ export async function startCuttableProxy(targetPort: number): Promise<CuttablePr
     get severed() {
       return severed;
     },
-    down,
-    async up() {
+    cut,
+    async resume() {
       if (server) return;
       server = make();
       await listen(server, port);
     },
-    close: down,
+    close: cut,
   };
 }
