@@ -10,10 +10,8 @@
 // client's stream goes on — or, when no instance takes it, ended with a clear error. The instance then probes its
 // worker with backoff and rejoins once it answers (fresh stream, KV snapshot), see rejoin.ts.
 import type { EnginePlan } from '../core/engine/types.js';
-import type { EndedRequest, Scheduler } from '../core/scheduler.js';
+import type { EndedRequest } from '../core/scheduler.js';
 import type { ScheduleRequest, Shape } from '../core/types.js';
-import type { SessionHold } from '../gen/proto/nvlsched/v1/SessionHold.js';
-import type { SessionMove } from '../gen/proto/nvlsched/v1/SessionMove.js';
 import type { StepPlan } from '../gen/proto/nvlsched/v1/StepPlan.js';
 import type { StepResult__Output } from '../gen/proto/nvlsched/v1/StepResult.js';
 import { performance } from 'node:perf_hooks';
@@ -22,122 +20,22 @@ import { packSequences, unpackOutputs, type PackableSequence } from '../rpc/pack
 import type { StepStreamClient } from './step_stream.js';
 import { eventsFromProto } from './kv_events.js';
 import { Rejoiner } from './rejoin.js';
+import { KvMoves } from './disagg.js';
+import type { AdmittedRequest, DriverMetrics, DriverOptions, EndDetail, InstRun, LiveReq, RequestSink } from './driver_types.js';
 
-/** Seconds, from a monotonic source (the gateway injects performance.now()/1000; tests may inject their own). */
-export type Clock = () => number;
-
-/** Where a request's tokens and end go (the gRPC or HTTP stream). */
-export interface RequestSink {
-  onTokens(tokenIds: readonly number[]): void;
-  /** Exactly once. error: a worker failure (the request did not complete). */
-  onEnd(end: EndedRequest, detail: EndDetail): void;
-}
-
-export interface EndDetail {
-  queueS: number;
-  error?: string;
-}
-
-export interface DriverInstance {
-  instanceId: string;
-  /** The KV index's worker id of the tray that keeps this instance's KV (its events are tray-local). */
-  workerId: string;
-  /** The instance's first GPU as that tray numbers it. */
-  gpu: number;
-  /** Opens a Step stream to the instance's worker (at start, and again when it rejoins). */
-  connect: () => StepStreamClient;
-  /** Resolves when the worker answers a health check (bounded), rejects otherwise. */
-  probe: () => Promise<void>;
-  /** Asks the tray for a KV snapshot (after an event gap, and when the worker rejoins). */
-  snapshot: () => Promise<Parameters<Scheduler['applyKvSnapshot']>[1]>;
-}
-
-/** What the driver needs of an admitted request: the scheduler's request (re-run after a failure) and its cap. */
-export interface AdmittedRequest {
-  req: ScheduleRequest;
-  /** The request's own output cap (the EOS rule). */
-  maxTokens: number;
-  /** The shape the scheduler assigned (metrics). */
-  shape?: Shape;
-}
-
-/** What the driver reports to Prometheus (scheduler/metrics GatewayMetrics has these). */
-export interface DriverMetrics {
-  stepCompleted(e: { instanceId: string; pool: string; numTokens: number; numSeqs: number; durationS: number; preemptions: number }): void;
-  workerFailure(workerId: string): void;
-  rerun(e: { shape: Shape | 'unknown'; pool: string }): void;
-  eviction(e: { workerId: string; tier: 'device' | 'host' | 'disk'; blocks: number }): void;
-  tierMove(e: { link: 'nvlink' | 'c2c' | 'pcie' | 'scaleout' | 'disk'; bytes: number }): void;
-  schedulingLatency(plugin: string, seconds: number): void;
-}
+export type { AdmittedRequest, Clock, DriverInstance, DriverMetrics, DriverOptions, EndDetail, HandoffTarget, RequestSink } from './driver_types.js';
 
 /** Re-runs of one request after worker failures before it ends with an error. */
 const MAX_RERUNS = 3;
 
-const emptyMoves = (): InstRun['moves'] => ({ holds: [], swapOut: [], swapIn: [], sessionMoves: [], releases: [] });
-
-interface LiveReq {
-  requestId: string;
-  sink: RequestSink;
-  /** As first submitted (a re-run submits a continuation of it). */
-  req: ScheduleRequest;
-  shape: Shape | 'unknown';
-  /** This run's cap and prompt: a re-run's prompt includes the tokens streamed before it. */
-  maxTokens: number;
-  promptTokens: number;
-  hashes: readonly bigint[];
-  arrivalS: number;
-  /** Tokens streamed, cost and first-token time of the runs before this one (worker failures). */
-  prior: { outputs: number; costUsd: number; firstTokenS: number | undefined; reruns: number };
-  firstPlannedS: number | null;
-  /** Per-sequence state, once the instance plans it. */
-  seqId: number;
-  onWorker: boolean;
-  hashedBlocks: number;
-  outputs: number;
-  emitting: boolean;
-  instanceId: string;
-  /** Swapped to Grace by a preemption: still on the worker, moved back when it resumes. */
-  swapped: boolean;
-  /** Its session's previous turn is held on this same instance: release it in the plan that first runs this one. */
-  releaseOnFirstRun: string | null;
-}
-
-interface InstRun extends DriverInstance {
-  stream: StepStreamClient | null;
-  /** The plan whose step is in flight (completed empty if the stream breaks under it). */
-  outstanding: EnginePlan | null;
-  busy: boolean;
-  again: boolean;
-  failed: string | null;
-  seqs: Map<number, LiveReq>;
-  toFree: number[];
-  /** KV moves for the next plan (see proto StepPlan: applied in this order on the worker). */
-  moves: { holds: SessionHold[]; swapOut: number[]; swapIn: number[]; sessionMoves: SessionMove[]; releases: string[] };
-  cancels: Array<{ requestId: string; reason: string }>;
-  timer: NodeJS.Timeout | null;
-  stepId: number;
-}
-
-export interface DriverOptions {
-  sched: Scheduler;
-  clock: Clock;
-  instances: readonly DriverInstance[];
-  maxContextTokens: number;
-  blockTokens: number;
-  log?: (line: string) => void;
-  /** First wait before a failed instance probes its worker again (doubles up to 5 s). Default 250 ms. */
-  rejoinBackoffMs?: number;
-  metrics?: DriverMetrics;
-  /** The link between a tray's GPUs and its host memory (GB200/GB300: c2c; HGX: pcie), for tier-move metrics. */
-  hostLink?: 'c2c' | 'pcie';
-}
+export const emptyMoves = (): InstRun['moves'] => ({ holds: [], swapOut: [], swapIn: [], sessionMoves: [], releases: [] });
 
 export class GatewayDriver {
   private readonly insts = new Map<string, InstRun>();
   private readonly live = new Map<string, LiveReq>();
   private readonly log: (line: string) => void;
   private readonly rejoiner: Rejoiner;
+  private readonly moves: KvMoves;
   private idleWaiters: Array<() => void> = [];
   /**
    * Sink calls (tokens, ends) not yet made, in order (only with tokensAfterNextPlan). They go to the clients right
@@ -170,8 +68,21 @@ export class GatewayDriver {
   constructor(private readonly o: DriverOptions) {
     this.log = o.log ?? (() => undefined);
     this.rejoiner = new Rejoiner({ log: this.log, ...(o.rejoinBackoffMs ? { backoffMs: o.rejoinBackoffMs } : {}) });
+    this.moves = new KvMoves({
+      sched: o.sched,
+      clock: o.clock,
+      log: this.log,
+      timeoutMs: o.handoffTimeoutMs ?? 30_000,
+      live: (id) => this.live.get(id),
+      inst: (id) => this.inst(id),
+      kick: (inst) => this.kick(inst),
+      rerun: (inst, live, message) => this.rerun(inst, live, message),
+      metric: (call) => this.metric(call),
+      ...(o.metrics ? { metrics: o.metrics } : {}),
+    });
+    if (o.migrationTimer !== false) this.moves.startTimer();
     for (const d of o.instances) {
-      const inst: InstRun = { ...d, stream: null, outstanding: null, busy: false, again: false, failed: null, seqs: new Map(), toFree: [], moves: emptyMoves(), cancels: [], timer: null, stepId: 0 };
+      const inst: InstRun = { ...d, stream: null, outstanding: null, busy: false, again: false, failed: null, seqs: new Map(), byWire: new Map(), migrationStops: [], toFree: [], moves: emptyMoves(), cancels: [], timer: null, stepId: 0 };
       this.insts.set(d.instanceId, inst);
       this.attach(inst, d.connect());
     }
@@ -206,6 +117,9 @@ export class GatewayDriver {
       prior: { outputs: 0, costUsd: 0, firstTokenS: undefined, reruns: 0 },
       firstPlannedS: null,
       seqId: -1,
+      wire: -1,
+      adoptedWire: null,
+      move: null,
       onWorker: false,
       hashedBlocks: 0,
       outputs: 0,
@@ -216,6 +130,37 @@ export class GatewayDriver {
     });
     if (req.sessionId !== undefined) this.nextTurn(req.sessionId, this.live.get(req.requestId) as LiveReq);
     this.kick(inst);
+  }
+
+  /**
+   * The id the worker knows a just-bound sequence by: the engine's, or the one a committed hand-off/migration gave
+   * it there. An adopted sequence the engine plans as a prefill (it recomputes after all: a hold was lost) starts
+   * afresh on the worker, the committed copy freed.
+   */
+  private bindWire(inst: InstRun, s: LiveReq, prefill: boolean): void {
+    const adopted = s.adoptedWire;
+    s.adoptedWire = null;
+    if (adopted !== null && prefill) {
+      inst.toFree.push(adopted);
+      s.onWorker = false;
+    }
+    s.wire = adopted !== null && !prefill ? adopted : s.seqId;
+    inst.byWire.set(s.wire, s);
+  }
+
+  /** Runs the migration policy once (the timer does it every Scheduler.migrationPeriodS); returns moves started. */
+  migrationTick(): number {
+    return this.moves.tick();
+  }
+
+  /** Moves one running decode to another instance now (operators, tests); false when the scheduler refuses. */
+  migrate(requestId: string, toInstanceId: string): boolean {
+    return this.moves.migrate(requestId, toInstanceId);
+  }
+
+  /** Hand-off and migration counters (disagg.ts). */
+  get kvMoves(): KvMoves['stats'] {
+    return this.moves.stats;
   }
 
   /** Sessions whose previous turn's KV a worker holds now. */
@@ -271,6 +216,7 @@ export class GatewayDriver {
     this.stopped = true;
     this.flush();
     this.rejoiner.stop();
+    this.moves.stop();
     for (const inst of this.insts.values()) {
       if (inst.timer) clearTimeout(inst.timer);
       inst.stream?.end();
@@ -329,6 +275,7 @@ export class GatewayDriver {
     if (plan.items.length === 0) {
       const ended = sched.completeStep(inst.instanceId, plan, { stepId: plan.stepId, durationS: 0, finishedSeqIds: [] }, this.o.clock());
       for (const e of ended) this.ended(inst, e, undefined);
+      this.moves.afterStep(inst);
       this.wakeAt(inst, plan.holdUntilS);
       // A plan can be empty only because it preempted (freed KV) this step: the next plan uses the room.
       return ended.length > 0 || plan.preempted.length > 0;
@@ -355,6 +302,9 @@ export class GatewayDriver {
     }
     const ended = sched.completeStep(inst.instanceId, plan, { stepId: plan.stepId, durationS: result.durationS, finishedSeqIds: finished }, this.o.clock());
     for (const e of ended) this.ended(inst, e, undefined);
+    // The step boundary: hand-offs this step started (prefills that sampled their first token) and migrations
+    // waiting to stop their sequence here.
+    this.moves.afterStep(inst);
     for (const [seqId, message] of errors) {
       const s = inst.seqs.get(seqId);
       if (!s) continue;
@@ -378,6 +328,7 @@ export class GatewayDriver {
       if (!s) throw new Error(`gateway: instance ${inst.instanceId} planned unknown sequence ${item.seqId}`);
       s.seqId = item.seqId;
       inst.seqs.set(item.seqId, s);
+      this.bindWire(inst, s, item.kind === 'prefill');
     }
     s.firstPlannedS ??= this.o.clock();
     const tokens = item.numCachedTokens + item.numNewTokens;
@@ -398,7 +349,7 @@ export class GatewayDriver {
     const held = first ? this.o.sched.sequence(inst.instanceId, item.seqId)?.seq.kvBlocks ?? 0 : 0;
     const reserveTokens = first ? Math.max(0, Math.min(held * this.o.blockTokens - tokens, this.o.maxContextTokens - tokens)) : 0;
     return {
-      seqId: item.seqId,
+      seqId: s.wire,
       gpu: inst.gpu,
       numTokens: item.numNewTokens,
       isPrefill: item.kind === 'prefill',
@@ -413,24 +364,25 @@ export class GatewayDriver {
     const errors = new Map<number, string>();
     // A packed plan's answer: the outputs that ran in packed columns, only refused sequences as messages.
     const ran = result.packedOutputs !== undefined && result.packedOutputs.length > 0 ? unpackOutputs(result.packedOutputs) : [];
-    for (const out of ran) this.tokens(inst, out.seqId, out.tokenIds);
+    // Outputs name the worker's ids (the engine's, except for sequences that came by hand-off or migration).
+    for (const out of ran) this.tokens(inst.byWire.get(out.seqId), out.tokenIds);
     for (const out of result.outputs) {
+      const s = inst.byWire.get(out.seqId);
       if (out.errorCode !== '') {
-        if (inst.seqs.has(out.seqId)) errors.set(out.seqId, `${out.errorCode}: ${out.errorMessage}`);
+        if (s) errors.set(s.seqId, `${out.errorCode}: ${out.errorMessage}`);
         continue;
       }
-      this.tokens(inst, out.seqId, out.tokenIds);
+      this.tokens(s, out.tokenIds);
     }
     // A sequence of the plan with no output at all did not run: treat it as a worker error, not a silent stall.
     if (ran.length + result.outputs.length < plan.items.length) {
-      const seen = new Set([...ran, ...result.outputs].map((o) => o.seqId));
+      const seen = new Set([...ran, ...result.outputs].map((o) => inst.byWire.get(o.seqId)?.seqId));
       for (const item of plan.items) if (!seen.has(item.seqId)) errors.set(item.seqId, result.errorMessage || 'no output for the sequence');
     }
     return errors;
   }
 
-  private tokens(inst: InstRun, seqId: number, tokenIds: readonly number[]): void {
-    const s = inst.seqs.get(seqId);
+  private tokens(s: LiveReq | undefined, tokenIds: readonly number[]): void {
     if (!s || !s.emitting || tokenIds.length === 0) return;
     s.outputs += tokenIds.length;
     this.deliver({ sink: s.sink, tokenIds });
@@ -452,13 +404,13 @@ export class GatewayDriver {
     if (!s || !s.onWorker || s.swapped) return;
     if (mode === 'swap') {
       // Its blocks move to Grace before the plan's step; they come back when the engine resumes it (swappedIn).
-      inst.moves.swapOut.push(seqId);
+      inst.moves.swapOut.push(s.wire);
       s.swapped = true;
       this.swapsOut++;
       return;
     }
     // Recompute: the worker frees it now and allocates again (cached + new tokens) when it next runs.
-    inst.toFree.push(seqId);
+    inst.toFree.push(s.wire);
     s.onWorker = false;
   }
 
@@ -468,7 +420,7 @@ export class GatewayDriver {
       const s = inst.seqs.get(m.seqId);
       if (!s?.swapped) continue;
       s.swapped = false;
-      inst.moves.swapIn.push(m.seqId);
+      inst.moves.swapIn.push(s.wire);
     }
     for (const key of plan.evictedSessions) {
       if (this.heldSessions.get(key) !== inst.instanceId) continue;
@@ -506,7 +458,7 @@ export class GatewayDriver {
   /** What the worker could not move: freed sequences re-allocate on their next step; dropped sessions are gone. */
   private applyMoveResults(inst: InstRun, result: StepResult__Output): void {
     for (const id of result.freedSeqIds ?? []) {
-      const s = inst.seqs.get(id);
+      const s = inst.byWire.get(id);
       if (!s) continue;
       s.onWorker = false;
       s.swapped = false;
@@ -532,6 +484,7 @@ export class GatewayDriver {
     if (!live) return;
     if (live.seqId >= 0) {
       inst.seqs.delete(live.seqId);
+      inst.byWire.delete(live.wire);
       if (live.onWorker) {
         const sessionId = live.req.sessionId;
         // A completed turn whose context the scheduler retains: the worker holds its blocks instead of freeing.
@@ -539,10 +492,10 @@ export class GatewayDriver {
         if (tier !== undefined && sessionId !== undefined) {
           const before = this.heldSessions.get(sessionId);
           if (before !== undefined && before !== inst.instanceId) this.insts.get(before)?.moves.releases.push(sessionId);
-          inst.moves.holds.push({ seqId: live.seqId, sessionKey: sessionId, toHost: tier === 'host' });
+          inst.moves.holds.push({ seqId: live.wire, sessionKey: sessionId, toHost: tier === 'host' });
           this.heldSessions.set(sessionId, inst.instanceId);
         } else {
-          inst.toFree.push(live.seqId);
+          inst.toFree.push(live.wire);
         }
       }
     }
@@ -638,7 +591,11 @@ export class GatewayDriver {
       const ended = sched.completeStep(inst.instanceId, plan, { stepId: plan.stepId, durationS: 0, finishedSeqIds: [] }, this.o.clock());
       for (const e of ended) this.ended(inst, e, message);
     }
+    // Hand-offs that step started go on (the source is gone: they fail and the decode side recomputes).
+    this.moves.afterStep(inst);
     inst.seqs.clear();
+    inst.byWire.clear();
+    inst.migrationStops = [];
     inst.toFree = [];
     inst.moves = emptyMoves();
     // The worker frees what it held for the instance when the stream ends (or lost it with the process).
@@ -664,7 +621,10 @@ export class GatewayDriver {
   private rerun(inst: InstRun, live: LiveReq, message: string): void {
     const sched = this.o.sched;
     const nowS = this.o.clock();
-    if (live.seqId >= 0) inst.seqs.delete(live.seqId);
+    if (live.seqId >= 0) {
+      inst.seqs.delete(live.seqId);
+      inst.byWire.delete(live.wire);
+    }
     const run = sched.cancel(live.requestId, `worker failed: ${message}`, nowS);
     if (!run) return;
     const p = live.prior;
@@ -684,7 +644,7 @@ export class GatewayDriver {
     if (res.external) return this.finish(live, runOnly, `worker failed: ${message}; re-run routed to external pool ${res.pool}, which cannot continue a stream`);
     this.reruns++;
     this.metric(() => this.o.metrics?.rerun({ shape: live.shape, pool: res.pool }));
-    Object.assign(live, { instanceId: res.instanceId, seqId: -1, onWorker: false, swapped: false, hashedBlocks: 0, outputs: 0, emitting: false, promptTokens: req.promptTokens, maxTokens: owed });
+    Object.assign(live, { instanceId: res.instanceId, seqId: -1, wire: -1, adoptedWire: null, move: null, onWorker: false, swapped: false, hashedBlocks: 0, outputs: 0, emitting: false, promptTokens: req.promptTokens, maxTokens: owed });
     this.log(`request ${live.requestId}: re-run on ${res.instanceId} after ${streamed} streamed tokens`);
     this.kick(this.inst(res.instanceId));
   }

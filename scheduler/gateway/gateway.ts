@@ -12,6 +12,7 @@ import { loadWorkerProto } from '../rpc/proto.js';
 import { channelCredentials, describeClientTls, explainTransportError, describeServerTls, serverCredentials, type ClientTls, type ServerTls } from '../rpc/tls.js';
 import { Rng } from '../util/random.js';
 import { GatewayDriver, type Clock, type DriverInstance } from './driver.js';
+import { handOffSequence } from './handoff.js';
 import { snapshotFromProto } from './kv_events.js';
 import { nothingElseQueued } from '../batch/gate.js';
 import { startBatchDrainer, type BatchDrainer } from '../batch/drainer.js';
@@ -38,6 +39,11 @@ export interface GatewayOptions extends Omit<GatewayClusterOptions, 'numWorkers'
   workerHost?: string;
   /** Or full addresses (host:port) of the workers of trays 0..n-1 (Kubernetes: one DNS name per tray pod). */
   workerAddresses?: readonly string[];
+  /**
+   * host:port at which the workers dial each other for KV hand-offs, by tray as workerAddresses (default: the
+   * addresses the gateway dials). Differs when the gateway reaches the workers through a proxy or service name.
+   */
+  peerAddresses?: readonly string[];
   /** The trays (cluster tray indices) whose workers those are, when not 0..n-1: a replica's share (replica/). */
   trays?: readonly number[];
   /** Drain the batch jobs queued in this Redis at low priority into idle capacity (scheduler/batch). */
@@ -59,6 +65,10 @@ export interface GatewayOptions extends Omit<GatewayClusterOptions, 'numWorkers'
   log?: (line: string) => void;
   /** First wait before a failed instance probes its worker again (driver.ts). */
   rejoinBackoffMs?: number;
+  /** Whole KV hand-off / migration copy timeout given to the workers (default 30 s; disagg.ts). */
+  handoffTimeoutMs?: number;
+  /** false: no migration timer (tests call driver.migrationTick()). Default true when the policy migrates. */
+  migrationTimer?: boolean;
   /** TLS to the workers (rpc/tls.ts readClientTls: their CA, this gateway's client certificate); default insecure. */
   workerTls?: ClientTls | null;
   /** TLS on the client-facing gRPC port and the HTTP API (rpc/tls.ts readServerTls; mTLS with a client CA); default insecure. */
@@ -117,6 +127,8 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   const addresses = o.workerAddresses ?? (o.workerPorts ?? []).map((port) => `${o.workerHost ?? '127.0.0.1'}:${port}`);
   if (addresses.length === 0) throw new RangeError('startGateway: give workerPorts or workerAddresses (at least one worker)');
   if (o.trays !== undefined && o.trays.length !== addresses.length) throw new ConfigError('trays', `${o.trays.length} trays for ${addresses.length} workers`);
+  if (o.peerAddresses !== undefined && o.peerAddresses.length !== addresses.length) throw new ConfigError('peerAddresses', `${o.peerAddresses.length} peer addresses for ${addresses.length} workers`);
+  if (o.trays !== undefined && o.roles !== undefined) throw new ConfigError('roles', 'not with trays: a replica\'s share takes its roles from the cluster mapping (cluster.roles)');
   const partition = o.trays !== undefined ? buildTrayPartition({ ...o, trays: o.trays }) : null;
   const topology = partition ?? buildGatewayCluster({ ...o, numWorkers: addresses.length });
   const { cluster } = topology;
@@ -143,9 +155,14 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   const workerCreds = channelCredentials(o.workerTls);
   const clients: WorkerClient[] = addresses.map((address) => new proto.nvlsched.v1.Worker(address, workerCreds.credentials, workerCreds.options));
   const instances: DriverInstance[] = topology.instances.map((spec) => {
-    const client = clients[partition ? (partition.workerSlot(spec.leaderWorker) as number) : spec.leaderWorker] as WorkerClient;
+    const slot = partition ? (partition.workerSlot(spec.leaderWorker) as number) : spec.leaderWorker;
+    const client = clients[slot] as WorkerClient;
+    const instanceId = spec.setup.instanceId;
     return {
-      instanceId: spec.setup.instanceId,
+      instanceId,
+      // The workers dial each other at the addresses the gateway dials them (loopback, or one DNS name per tray pod).
+      address: (o.peerAddresses ?? addresses)[slot] as string,
+      handOff: (seqId, to, h) => handOffSequence({ source: client, instanceId, seqId, destination: { address: to.address, instanceId: to.instanceId, seqId: h.destinationSeqId, gpu: to.gpu }, reserveTokens: h.reserveTokens, timeoutMs: h.timeoutMs }),
       workerId: (cluster.workers[spec.leaderWorker] as { workerId: string }).workerId,
       gpu: spec.leaderGpu,
       connect: () => new StepStreamClient(client),
@@ -159,7 +176,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   const workerDomains = await checkWorkerDomains(clients, topology, slotOf, sched, log);
   const maxContextTokens = cluster.model.maxContextTokens;
   const metrics = new GatewayMetrics({ processMetrics: true });
-  const driver = new GatewayDriver({ sched, clock, instances, maxContextTokens, blockTokens, metrics, hostLink: cluster.gpu === 'gb200' || cluster.gpu === 'gb300' ? 'c2c' : 'pcie', ...(o.log ? { log: o.log } : {}), ...(o.rejoinBackoffMs !== undefined ? { rejoinBackoffMs: o.rejoinBackoffMs } : {}) });
+  const driver = new GatewayDriver({ sched, clock, instances, maxContextTokens, blockTokens, metrics, ...(o.handoffTimeoutMs !== undefined ? { handoffTimeoutMs: o.handoffTimeoutMs } : {}), ...(o.migrationTimer !== undefined ? { migrationTimer: o.migrationTimer } : {}), hostLink: cluster.gpu === 'gb200' || cluster.gpu === 'gb300' ? 'c2c' : 'pcie', ...(o.log ? { log: o.log } : {}), ...(o.rejoinBackoffMs !== undefined ? { rejoinBackoffMs: o.rejoinBackoffMs } : {}) });
   metrics.onCollect(() => snapshot(sched, driver, topology));
   let stopping = false;
   const server = new grpc.Server(grpcServerOptions(edge));

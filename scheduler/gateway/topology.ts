@@ -2,6 +2,7 @@
 // have a worker). Each instance's plans go to the worker of the tray holding its first GPU, which keeps its KV (as
 // the simulator's leader tray, scheduler/sim/cluster.ts).
 import { ConfigError } from '../core/config/params.js';
+import { assignRoles, type RolesSpec } from '../core/config/roles.js';
 import { buildCluster, readClusterConfig, type Cluster, type SimInstanceSpec } from '../sim/cluster.js';
 
 export interface GatewayClusterOptions {
@@ -14,6 +15,12 @@ export interface GatewayClusterOptions {
   /** Engine overrides that the workers get too (tests shrink the KV pools). */
   kvBlocksPerGpu?: number;
   blockTokens?: number;
+  /**
+   * Roles of the SERVED instances, in instance order (config/roles.ts: `{prefill: n, decode: m}`, the rest mixed, or
+   * one role per instance). Replaces any `roles` of the cluster mapping (which counts a whole NVLink domain's
+   * instances, most of them unserved). Absent: the cluster's roles, usually none (every instance mixed).
+   */
+  roles?: RolesSpec;
 }
 
 export interface GatewayCluster {
@@ -42,6 +49,13 @@ export function buildGatewayCluster(o: GatewayClusterOptions): GatewayCluster {
   const instances = cluster.instances.filter((i) => i.setup.members.every((m) => served.has(m.workerId)));
   if (instances.length === 0) {
     throw new ConfigError('numWorkers', `${o.numWorkers} tray(s) hold no whole instance of ${cluster.model.name} at tensor parallel ${cluster.tensorParallel}`);
+  }
+  if (o.roles !== undefined) {
+    const roles = assignRoles(o.roles, instances.length, 'roles');
+    instances.forEach((inst, i) => {
+      const { role: _old, ...setup } = inst.setup;
+      inst.setup = roles[i] === 'mixed' ? setup : { ...setup, role: roles[i] };
+    });
   }
   return { cluster, instances };
 }

@@ -3,7 +3,7 @@
 // each; state that is cheap to read at any time (queue depths, running counts, KV usage, cost totals) can instead
 // be pulled at scrape time through onCollect. No per-request state is kept here: labels are bounded (labels.ts).
 // Every method throws MetricsInputError naming the field on a bad value, and nothing else.
-import { Counter, Registry } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
 import { addProcessMetrics } from './process_metrics.js';
 import { defineGatewayFamilies, type GatewayFamilies } from './gateway_families.js';
 import {
@@ -15,6 +15,17 @@ import {
 export const QUOTA_REASONS = ['rate', 'concurrency', 'burst'] as const;
 /** Why an API key was refused (gateway/tenancy/auth.ts). */
 export const AUTH_FAILURES = ['missing', 'invalid', 'disabled'] as const;
+
+/** KV hand-offs and live migrations between workers (gateway/disagg.ts). Pauses: 1 ms … 2.5 s. */
+function defineKvMoveFamilies(registry: Registry) {
+  const registers = [registry];
+  const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+  return {
+    handoffSeconds: new Histogram({ name: 'nvlsched_handoff_duration_seconds', help: 'Prefill to decode KV hand-offs, from the first token to the decode side taking over, by outcome (ok, failed: recomputed, local: no move).', labelNames: ['outcome'] as const, buckets, registers }),
+    migrationPause: new Histogram({ name: 'nvlsched_migration_pause_seconds', help: 'Stop-and-copy pause of each live migration of a running decode (the request ran on no instance), by outcome.', labelNames: ['outcome'] as const, buckets, registers }),
+    moveBytes: new Counter({ name: 'nvlsched_kv_move_bytes_total', help: 'KV bytes moved worker to worker, by kind (handoff, migration).', labelNames: ['kind'] as const, registers }),
+  };
+}
 
 /** Per-tenant accounting (the edge's): labels bounded like every identifier (tenant folds into "other"). */
 function defineTenantFamilies(registry: Registry) {
@@ -94,6 +105,7 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   private readonly f: GatewayFamilies;
   private readonly t: ReturnType<typeof defineTenantFamilies>;
+  private readonly d: ReturnType<typeof defineKvMoveFamilies>;
   private readonly guard: LabelGuard;
   private source: (() => GatewaySnapshot) | undefined;
   private tickSnapshot: GatewaySnapshot | undefined;
@@ -106,6 +118,7 @@ export class GatewayMetrics {
       cost: () => this.pullCost(),
     });
     this.t = defineTenantFamilies(this.registry);
+    this.d = defineKvMoveFamilies(this.registry);
     this.guard = new LabelGuard(opts.maxLabelValues ?? DEFAULT_MAX_LABEL_VALUES, this.f.labelOverflow);
     if (opts.processMetrics) addProcessMetrics(this.registry);
   }
@@ -228,6 +241,22 @@ export class GatewayMetrics {
 
   workerFailure(workerId: string): void {
     this.f.workerFailures.inc({ worker: this.guard.id('workerFailure.workerId', 'worker', workerId) });
+  }
+
+  /** A prefill → decode KV hand-off ended (gateway/disagg.ts): ok, failed (the decode side recomputed) or local. */
+  handoff(e: { outcome: 'ok' | 'failed' | 'local'; seconds: number; bytes: number }): void {
+    const outcome = oneOf('handoff.outcome', e.outcome, ['ok', 'failed', 'local'] as const);
+    this.d.handoffSeconds.observe({ outcome }, nonNegative('handoff.seconds', e.seconds));
+    const bytes = nonNegative('handoff.bytes', e.bytes);
+    if (bytes > 0) this.d.moveBytes.inc({ kind: 'handoff' }, bytes);
+  }
+
+  /** A live migration ended: the stop-and-copy pause its request saw (it ran nowhere meanwhile). */
+  migration(e: { outcome: 'ok' | 'failed'; pauseS: number; bytes: number }): void {
+    const outcome = oneOf('migration.outcome', e.outcome, ['ok', 'failed'] as const);
+    this.d.migrationPause.observe({ outcome }, nonNegative('migration.pauseS', e.pauseS));
+    const bytes = nonNegative('migration.bytes', e.bytes);
+    if (bytes > 0) this.d.moveBytes.inc({ kind: 'migration' }, bytes);
   }
 
   /** A request continued on another instance after its worker failed. */
