@@ -29,6 +29,10 @@ const fixed = (x: number | null | undefined, digits: number) => (x === null || x
 const sig = (x: number | null | undefined, digits = 4) => (x === null || x === undefined ? '–' : String(Number(x.toPrecision(digits))));
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${(x * 100).toFixed(1)} %`);
 
+function fmtRatio(a: PlanTrial, b: PlanTrial): string {
+  return b.capacity ? `${((a.capacity ?? 0) / b.capacity).toFixed(2)}x` : '–';
+}
+
 export function splitLabel(c: SplitCandidate): string {
   return c.baseline ? `all mixed (${c.instances})` : `${c.prefill}P / ${c.decode}D / ${c.mixed}M`;
 }
@@ -63,7 +67,8 @@ export function planTables(result: PlanResult, e: Enumeration, info: PlanInfo, t
   }
   const ratio = result.baseline.capacity ? (result.best.capacity ?? 0) / result.baseline.capacity : null;
   out.push('', `Best: **${result.best.candidate.id}** (${splitLabel(result.best.candidate)}, TP${result.best.candidate.tensorParallel}), capacity ${sig(result.best.capacity)}` +
-    ` = ${ratio === null ? '–' : `${ratio.toFixed(2)}x`} the all-mixed TP${result.baseline.candidate.tensorParallel} baseline (${sig(result.baseline.capacity)}).`);
+    ` = ${ratio === null ? '–' : `${ratio.toFixed(2)}x`} the all-mixed TP${result.baseline.candidate.tensorParallel} baseline (${sig(result.baseline.capacity)})` +
+    (result.bestAllMixed !== result.baseline ? `, ${fmtRatio(result.best, result.bestAllMixed)} the best all-mixed (TP${result.bestAllMixed.candidate.tensorParallel}, ${sig(result.bestAllMixed.capacity)}).` : '.'));
   if (e.pruned.length) out.push(`Pruned degrees: ${e.pruned.map((p) => `TP${p.tensorParallel} (${p.reason})`).join('; ')}.`);
   return out.join('\n') + '\n';
 }
@@ -89,6 +94,8 @@ export function planJson(result: PlanResult, e: Enumeration, info: PlanInfo) {
     best: trialJson(result.best),
     baseline: trialJson(result.baseline),
     best_vs_baseline: result.baseline.capacity ? (result.best.capacity ?? 0) / result.baseline.capacity : null,
+    best_all_mixed: trialJson(result.bestAllMixed),
+    best_vs_all_mixed: result.bestAllMixed.capacity ? (result.best.capacity ?? 0) / result.bestAllMixed.capacity : null,
   };
 }
 

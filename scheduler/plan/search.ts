@@ -2,8 +2,8 @@
 // attainment holds the target) by a bounded bisection on the load (scheduler/report/capacity.ts), spent by
 // successive halving (scheduler/tune/halving.ts planRungs): every candidate on a short horizon with few probes, the
 // best 1/eta on a horizon eta times longer with more probes, ... the last rung on the full horizon. The all-mixed
-// baseline at the sizing rule's degree (candidates[0]) always reaches the last rung, so best vs all-mixed is measured
-// on the same workload, seed and horizon. The runner is injected (the simulator, or a fake in tests); everything is
+// baseline of every degree (the sizing rule's first, candidates[0]) always reaches the last rung, so best vs all-mixed
+// is measured on the same workload, seed and horizon. The runner is injected (the simulator, or a fake in tests); everything is
 // in candidate order, so the same inputs give the same result.
 import { findCapacity, type CapacityProbe } from '../report/capacity.js';
 import { planRungs, type Rung } from '../tune/halving.js';
@@ -72,6 +72,8 @@ export interface PlanResult {
   best: PlanTrial;
   /** The all-mixed baseline at the default degree, on the last rung. */
   baseline: PlanTrial;
+  /** The best all-mixed candidate of the last rung (every degree's baseline runs there). */
+  bestAllMixed: PlanTrial;
 }
 
 /** Probes and tolerance per rung: coarse first (the ranking only has to keep the good ones), fine on the last. */
@@ -111,13 +113,16 @@ export async function planSplit(o: PlanOptions): Promise<PlanResult> {
   const minLoad = o.integer ? 1 : o.startLoad / 64;
   const trials: PlanTrial[] = [];
   let alive = o.candidates.map((_, i) => i);
-  let total = rungs.reduce((n, r, i) => n + r.size + (i === lastRung && i > 0 ? 1 : 0), 0);
+  const baselines = o.candidates.flatMap((c, i) => (c.baseline || i === 0 ? [i] : []));
+  let total = rungs.reduce((n, r, i) => n + r.size + (i === lastRung && i > 0 ? baselines.length : 0), 0);
   let done = 0;
   const previous = new Map<number, PlanTrial>();
   let firstCapacity: number | null = null;
   for (const rung of rungs) {
     const last = rung.rung === lastRung;
-    const members = last && !alive.includes(0) ? [...alive, 0].sort((a, b) => a - b) : [...alive].sort((a, b) => a - b);
+    // Every degree's all-mixed baseline joins the last rung: best ÷ all-mixed at the same TP separates what the
+    // split gains from what the degree gains.
+    const members = last ? [...new Set([...alive, ...baselines])].sort((a, b) => a - b) : [...alive].sort((a, b) => a - b);
     if (last) total = done + members.length;
     const { maxProbes, relTolerance } = rungBudget(rung.rung, last);
     const rungTrials: PlanTrial[] = [];
@@ -164,5 +169,6 @@ export async function planSplit(o: PlanOptions): Promise<PlanResult> {
       '(the shorter horizons were kinder): loosen the SLOs (--goodput), or plan on a larger cluster');
   }
   const baseline = final.find((t) => t.index === 0) as PlanTrial;
-  return { rungs, trials, best, baseline };
+  const bestAllMixed = final.filter((t) => t.candidate.baseline).sort(comparePlanTrials)[0] ?? baseline;
+  return { rungs, trials, best, baseline, bestAllMixed };
 }
