@@ -12,7 +12,8 @@ import { buildGatewayCluster } from '../gateway/topology.js';
 import { readClientTls, readServerTls, signedBy, type ClientTls, type ServerTls } from '../rpc/tls.js';
 import { readClusterConfig } from '../sim/cluster.js';
 import { flagHelp, parseFlags, usageError, type FlagSpec, type ParsedFlags } from './args.js';
-import { loadServeConfig, mergeFlags, type ServeConfig } from './serve_config.js';
+import { loadServeConfig, mergeFlags, parseRolesText, type ServeConfig } from './serve_config.js';
+import type { RolesSpec } from '../core/config/roles.js';
 
 /** Exported for `deploy render`, which validates a config's serve section with the same vocabulary. */
 export const FLAGS: Record<string, FlagSpec> = {
@@ -31,7 +32,8 @@ export const FLAGS: Record<string, FlagSpec> = {
   'advertise-host': { type: 'string', help: 'host other replicas reach this one at (default --host)' },
   cluster: { type: 'string', help: 'cluster preset (default gb200-nvl72); only the instances on the served trays are used' },
   model: { type: 'string', help: 'model (default llama-3.1-70b)' },
-  policy: { type: 'string', help: 'scheduling policy (default shape-aware)' },
+  policy: { type: 'string', help: 'scheduling policy (default shape-aware); with --roles, set its disaggregation slot in --config (policy: {disaggregation: shape-aware})' },
+  roles: { type: 'string', help: 'roles of the served instances: prefill=N,decode=M (first N prefill, next M decode, rest mixed) or a list prefill,decode,mixed,... (config: serve.roles: {prefill: N, decode: M})' },
   'tensor-parallel': { type: 'number', help: 'GPUs per model instance (default: the sizing rule)' },
   'kv-blocks': { type: 'number', help: 'device KV blocks per GPU (default: from HBM)' },
   'block-tokens': { type: 'number', help: 'tokens per KV block (default 64)' },
@@ -174,6 +176,16 @@ export async function run(argv: string[]): Promise<number> {
   for (const f of ['replica-id', 'peer-port', 'advertise-host']) if (flags[f] !== undefined && redisUrl === undefined) throw usageError(`--${f}: only with --redis`);
   const peerPort = flags['peer-port'] !== undefined ? port(flags, 'peer-port') : undefined;
   const security = readTransportSecurity(flags, parsed.flags, local !== undefined);
+  let roles: RolesSpec | undefined;
+  if (flags.roles !== undefined) {
+    if (trays !== undefined) throw usageError('--roles: not with --trays (a replica\'s share takes its roles from the cluster mapping)');
+    try {
+      roles = parseRolesText(flags.roles as string);
+    } catch (error) {
+      if (error instanceof ConfigError) throw usageError(error.message);
+      throw error;
+    }
+  }
   const clusterName = (flags.cluster as string | undefined) ?? 'gb200-nvl72';
   const shape = {
     cluster: clusterName,
@@ -181,6 +193,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(flags['tensor-parallel'] !== undefined ? { tensorParallel: flags['tensor-parallel'] as number } : {}),
     ...(flags['kv-blocks'] !== undefined ? { kvBlocksPerGpu: flags['kv-blocks'] as number } : {}),
     ...(flags['block-tokens'] !== undefined ? { blockTokens: flags['block-tokens'] as number } : {}),
+    ...(roles !== undefined ? { roles } : {}),
   };
   let topology;
   try {
@@ -189,7 +202,7 @@ export async function run(argv: string[]): Promise<number> {
     if (policy !== undefined) readPolicy(policy);
   } catch (error) {
     if (error instanceof ConfigError && error.field === 'numWorkers') throw usageError(`--${local !== undefined ? 'local-workers' : given !== undefined ? 'worker-ports' : 'workers'}: ${error.message.slice(error.field.length + 2)}`);
-    if (error instanceof ConfigError) throw usageError(`--${error.field === 'model' ? 'model' : error.field.startsWith('policy') ? 'policy' : 'cluster'}: ${error.message}`);
+    if (error instanceof ConfigError) throw usageError(`--${error.field === 'model' ? 'model' : error.field.startsWith('policy') ? 'policy' : error.field.startsWith('roles') ? 'roles' : 'cluster'}: ${error.message}`);
     throw error;
   }
   const log = (line: string): void => void process.stderr.write(`nvlsched serve: ${line}\n`);

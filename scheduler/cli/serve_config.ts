@@ -3,12 +3,15 @@
 // flags in camelCase (cluster, model, localWorkers, grpcPort, httpPort, ...). Flags given on the command line win
 // over the file. `pools` is refused for now: the gateway serves the one self-hosted pool built from serve.cluster
 // and serve.model. Every error names its field (E_BAD_CONFIG), YAML syntax errors their line. File paths in the
-// section (the TLS certificate keys) are relative to the config file's folder, as a kubeconfig's are.
+// section (the TLS certificate keys) are relative to the config file's folder, as a kubeconfig's are. Instance
+// roles of the served instances come as `serve.roles: {prefill: 1, decode: 1}` (or a list), the --roles flag's
+// mapping form (gateway/README.md "Disaggregation and migration").
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 
 import { ConfigError, asParams } from '../core/config/params.js';
+import { readRoles, type RolesSpec } from '../core/config/roles.js';
 import { parseSchedulerConfig, type SchedulerConfig } from '../core/scheduler_config.js';
 import { parseLimits } from '../gateway/tenancy/limits.js';
 import type { FlagSpec, ParsedFlags } from './args.js';
@@ -49,7 +52,10 @@ export function parseServeConfig(value: unknown, flagSpecs: Readonly<Record<stri
     const spec = flagSpecs[flag];
     if (!spec || NOT_IN_FILE.has(flag)) throw new ConfigError(`${path}.serve.${key}`, `unknown key; known: ${allowed.join(', ')}`);
     const field = `${path}.serve.${key}`;
-    if ((flag === 'worker-ports' || flag === 'workers') && Array.isArray(raw)) {
+    if (flag === 'roles' && typeof raw === 'object' && raw !== null) {
+      // `roles: {prefill: 1, decode: 1}` or a list: validated here, carried as the flag's text form.
+      flags[flag] = rolesText(readRoles(raw, field) as RolesSpec);
+    } else if ((flag === 'worker-ports' || flag === 'workers') && Array.isArray(raw)) {
       flags[flag] = raw.map(String).join(',');
     } else if (spec.type === 'number') {
       if (typeof raw !== 'number' || !Number.isFinite(raw)) throw new ConfigError(field, `expected a number, got ${JSON.stringify(raw)}`);
@@ -67,6 +73,26 @@ export function parseServeConfig(value: unknown, flagSpecs: Readonly<Record<stri
     ...(schedulerPart.tenants !== undefined ? { tenants: schedulerPart.tenants } : {}),
     ...(limits !== undefined ? { limits } : {}),
   };
+}
+
+/** The --roles text of a roles spec: `prefill=1,decode=2` or `prefill,decode,mixed`. */
+export function rolesText(spec: RolesSpec): string {
+  return Array.isArray(spec) ? spec.join(',') : `prefill=${(spec as { prefill: number }).prefill},decode=${(spec as { decode: number }).decode}`;
+}
+
+/** --roles: `prefill=N,decode=M` (the first N served instances prefill, the next M decode, the rest mixed) or one role per instance. */
+export function parseRolesText(raw: string, field = '--roles'): RolesSpec {
+  const parts = raw.split(',').map((x) => x.trim());
+  if (parts.some((x) => x.includes('='))) {
+    const counts: Record<string, number> = {};
+    for (const part of parts) {
+      const m = /^([a-z]+)=(\d+)$/.exec(part);
+      if (!m) throw new ConfigError(field, `expected prefill=N,decode=M or a list of prefill|decode|mixed, got '${raw}'`);
+      counts[m[1] as string] = Number(m[2]);
+    }
+    return readRoles(counts, field) as RolesSpec;
+  }
+  return readRoles(parts, field) as RolesSpec;
 }
 
 /**
