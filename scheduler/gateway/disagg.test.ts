@@ -170,7 +170,7 @@ describe('live migration between two decode-capable instances', () => {
   });
   after(async () => rig.close());
 
-  test('streams under load stay whole and in order across stop-and-copy moves; pauses reported; nothing leaked', async () => {
+  test('streams under load stay whole and in order across stop-and-copy moves; pauses reported; nothing leaked', async (t) => {
     const n = 6;
     const driver = rig.gateway.driver;
     const sched = rig.gateway.sched;
@@ -200,6 +200,8 @@ describe('live migration between two decode-capable instances', () => {
     assert.equal(moves.migrationFailures, 0);
     assert.equal(moves.migrationPausesS.length, moves.migrations);
     for (const p of moves.migrationPausesS) assert.ok(p >= 0 && p < 2, `pause ${p}s`);
+    const sorted = [...moves.migrationPausesS].sort((x, y) => x - y);
+    t.diagnostic(`${moves.migrations} migrations, pause p50 ${((sorted[Math.floor(sorted.length / 2)] ?? 0) * 1000).toFixed(2)} ms, max ${((sorted.at(-1) ?? 0) * 1000).toFixed(2)} ms`);
     const d = rig.gateway.sched.disaggStats();
     assert.equal(d.migrationsDone, moves.migrations);
     const text = await rig.gateway.metrics.registry.getSingleMetricAsString('nvlsched_migration_pause_seconds');
