@@ -45,6 +45,8 @@ export interface PlanArgs {
   workload: WorkloadSpec;
   /** The first load probed (rate scale or sessions, whichever the workload takes). */
   startLoad: number;
+  /** Which flag gave it (checked against the workload's kind once it is read). */
+  loadFlag?: 'rate-scale' | 'sessions';
   goodput: SloOverrides;
   goodputTokens: string[];
   tensorParallel?: number[];
@@ -96,7 +98,7 @@ function readDegrees(raw: string | undefined): number[] | undefined {
   return [...new Set(out)];
 }
 
-function readWorkload(flags: Record<string, unknown>): { workload: WorkloadSpec; startLoad: number } {
+function readWorkload(flags: Record<string, unknown>): { workload: WorkloadSpec; startLoad: number; loadFlag?: 'rate-scale' | 'sessions' } {
   const trace = str(flags.trace);
   const mix = str(flags.mix);
   const traceFormat = str(flags['trace-format']);
@@ -130,6 +132,7 @@ function readWorkload(flags: Record<string, unknown>): { workload: WorkloadSpec;
       strict: flags.strict === true,
     },
     startLoad: rateScale ?? sessions ?? 1,
+    ...(rateScale !== undefined ? { loadFlag: 'rate-scale' as const } : sessions !== undefined ? { loadFlag: 'sessions' as const } : {}),
   };
 }
 
@@ -142,7 +145,7 @@ export function parsePlanArgs(argv: readonly string[]): PlanArgs | 'help' {
   const { flags, rest: positional } = parseFlags(rest, PLAN_FLAGS);
   if (flags.help) return 'help';
   if (positional.length) throw usageError(`tune --search-roles: unexpected argument '${positional[0]}'; flags start with --`);
-  const { workload, startLoad } = readWorkload(flags);
+  const { workload, startLoad, loadFlag } = readWorkload(flags);
   const maxDurationS = positive(flags, 'duration', PLAN_DEFAULTS.durationS);
   const minDurationS = positive(flags, 'min-duration', Math.min(PLAN_DEFAULTS.minDurationS, maxDurationS));
   if (minDurationS > maxDurationS) throw usageError(`--min-duration (${minDurationS}) must be ≤ --duration (${maxDurationS})`);
@@ -154,7 +157,7 @@ export function parsePlanArgs(argv: readonly string[]): PlanArgs | 'help' {
   const outPath = outputPath(flags, 'out');
   const jsonPath = outputPath(flags, 'json');
   return {
-    workload, startLoad,
+    workload, startLoad, ...(loadFlag !== undefined && { loadFlag }),
     goodput: tokens === undefined ? NO_OVERRIDES : parseGoodput(tokens),
     goodputTokens: tokens ?? [],
     ...(tensorParallel !== undefined && { tensorParallel }),
@@ -214,6 +217,7 @@ export async function runPlan(args: PlanArgs, out: PlanOutput, argv: readonly st
   }
   const closed = workload.kind === 'closed';
   if (!closed && args.workload.sessions !== undefined) throw usageError(`--sessions applies to closed-loop workloads; '${workload.name}' is open loop (use --rate-scale)`);
+  if (closed && args.loadFlag === 'rate-scale') throw usageError(`--rate-scale applies to open-loop workloads; '${workload.name}' is closed loop (use --sessions)`);
   const { makeSimEvaluate, policySection } = await import('./run.js');
   const { planSplit } = await import('./search.js');
   const { makePlanProgress } = await import('./progress.js');
