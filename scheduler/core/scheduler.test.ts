@@ -77,6 +77,25 @@ test('a failed instance\'s retained sessions are dropped: no credit for context 
   assert.equal(second.cachedPromptTokens, 0, 'nothing is credited from the lost hold');
 });
 
+test('a sampled routing decision is timed stage by stage and plugin by plugin; an unsampled one not at all', () => {
+  const recorded: Array<[string, number]> = [];
+  let sampled = true;
+  let clock = 0;
+  const profiler = { sample: () => sampled, now: () => (clock += 1e-6), record: (stage: string, s: number) => void recorded.push([stage, s]) };
+  const s = new Scheduler({ policy: 'shape-aware', pools: [TEST_POOL], instances: clusterInstances({ policy: 'shape-aware', seed: 1, instances: 4 }), cost, rng: new Rng(1), profiler });
+  const req = (id: string) => ({ requestId: id, tenant: 't', arrivalS: 0, promptTokens: 640, maxOutputTokens: 16, blockHashes: [1n, 2n], hasTools: true, hasToolResults: false });
+  assert.ok(s.submit(req('p1'), 0).ok);
+  const stages = recorded.map(([stage]) => stage);
+  for (const stage of ['classify', 'route', 'kv_lookup', 'filter:healthy', 'filter:context-fits', 'filter:kv-capacity', 'scorer:predicted-ttft', 'scorer:predicted-tpot', 'scorer:session-affinity', 'picker:max-score', 'admission', 'enqueue']) {
+    assert.ok(stages.includes(stage), `${stage} timed; got ${stages.join(', ')}`);
+  }
+  for (const [stage, seconds] of recorded) assert.ok(seconds > 0, `${stage}: ${seconds}`);
+  recorded.length = 0;
+  sampled = false;
+  assert.ok(s.submit(req('p2'), 0).ok);
+  assert.deepEqual(recorded, []);
+});
+
 test('admission (shape-aware) rejects early with a retry hint when the queue cannot meet the TTFT SLO; baselines queue it', () => {
   const flood = (policy: string) => {
     const s = makeCluster({ policy, seed: 2, instances: 1, kvBlocksPerInstance: 100_000 });

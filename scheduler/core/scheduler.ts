@@ -46,10 +46,18 @@ import {
   type RequestEnd,
   type ScheduleRequest,
   type Shape,
+  type StageProfiler,
   type StepItem,
   type StepOutcome,
   type ThinkTimePredictor,
 } from './types.js';
+
+/** Records the time since `t0` under `stage`; returns now (the next stage's start). */
+function lap(prof: StageProfiler, stage: string, t0: number): number {
+  const now = prof.now();
+  prof.record(stage, now - t0);
+  return now;
+}
 
 export interface SchedulerOptions {
   /** A policy name (shape-aware, round-robin, ...) or a mapping (see policy.ts). */
@@ -67,6 +75,11 @@ export interface SchedulerOptions {
    * (one queue order for all, as before); cost per tenant is kept either way.
    */
   tenants?: TenantsConfig;
+  /**
+   * Times the stages of sampled routing decisions (classify, route, kv_lookup, each placement plugin, disaggregation,
+   * admission, enqueue) for the metrics; `sample()` is asked once per submit. Absent: nothing is timed.
+   */
+  profiler?: StageProfiler & { sample(): boolean };
 }
 
 export type SubmitResult =
@@ -236,9 +249,13 @@ export class Scheduler {
       return { ok: false, requestId: req.requestId, end, ...(cls ? { cls } : {}) };
     };
     if (this.live.has(req.requestId)) return reject('E_DUPLICATE_REQUEST', `request ${req.requestId} is already running`);
+    const prof = this.opts.profiler?.sample() ? this.opts.profiler : undefined;
+    let t = prof ? prof.now() : 0;
     const cls = this.classification.classify(req);
+    if (prof) t = lap(prof, 'classify', t);
     this.refreshLoads();
     const route = this.router.route(req, cls, this.poolList, this.loads);
+    if (prof) t = lap(prof, 'route', t);
     if (!route.ok) return reject(route.code, route.message, cls);
     const pool = this.pools.get(route.pool);
     if (pool?.spec.kind === 'external') {
@@ -246,7 +263,8 @@ export class Scheduler {
       return { ok: true, external: true, requestId: req.requestId, pool: route.pool, cls };
     }
     if (!pool || pool.instances.length === 0) return reject('E_NO_POOL', `pool ${route.pool} has no instances`, cls);
-    const placed = this.place(req, cls, pool, nowS);
+    const placed = this.place(req, cls, pool, nowS, prof);
+    if (prof) t = prof.now();
     if (!placed.ok) return reject(placed.code, placed.message, cls);
     let inst = this.instances.get(placed.instanceId) as Instance;
     const decodeInst = inst;
@@ -255,11 +273,13 @@ export class Scheduler {
     if (pool.disaggregated && req.maxOutputTokens > 1) {
       const split = this.splitPrefill(req, cls, pool, inst, placed.prefix, cachedPromptTokens, nowS);
       if (split) ({ inst, cachedTokens: cachedPromptTokens, fetch, pd } = split);
+      if (prof) t = lap(prof, 'disaggregation', t);
     }
     // Under fair share a request waits behind the part of the queue its tenant's share puts ahead of it, not all.
     const queueView = inst.engine.fairShare ? this.tenantQueueView(inst, req.tenant, req.promptTokens - cachedPromptTokens) : inst.view;
     const predictedTtftS = this.predictTtftS(pool, queueView, req.promptTokens - cachedPromptTokens, cachedPromptTokens);
     const admit = this.admission.decide(req, cls, queueView, predictedTtftS);
+    if (prof) t = lap(prof, 'admission', t);
     if (!admit.admit) return reject(admit.code, admit.reason, cls, admit.retryAfterS);
     const enq = inst.engine.enqueue(
       {
@@ -285,6 +305,7 @@ export class Scheduler {
     this.ledger.startRequest(req.requestId, pool.spec.name, nowS, req.sessionId, req.tenant);
     this.counts.live++;
     this.syncView(inst);
+    if (prof) lap(prof, 'enqueue', t);
     return { ok: true, requestId: req.requestId, pool: pool.spec.name, instanceId: inst.setup.instanceId, cls, cachedPromptTokens, fetch };
   }
 
@@ -331,7 +352,8 @@ export class Scheduler {
     return { inst: prefill, cachedTokens: prefillCached, fetch, pd };
   }
 
-  private place(req: ScheduleRequest, cls: Classification, pool: Pool, nowS: number) {
+  private place(req: ScheduleRequest, cls: Classification, pool: Pool, nowS: number, prof?: StageProfiler) {
+    const t0 = prof ? prof.now() : 0;
     // Slots, not ids: resolving 72 instance ids per request was a tenth of the walk (bench sched).
     if (pool.slotsVersion !== this.kvIndex.topologyVersion) {
       pool.slots = Int32Array.from(pool.instanceIds, (id) => this.kvIndex.instanceSlot(id));
@@ -345,11 +367,12 @@ export class Scheduler {
       hit.hostBlocks = c.hostBlocks[i] as number;
       hit.neighbourBlocks = c.neighbourBlocks[i] as number;
     }
-    return this.placeAmong(req, cls, pool, nowS, pool.decodeViews);
+    if (prof) lap(prof, 'kv_lookup', t0);
+    return this.placeAmong(req, cls, pool, nowS, pool.decodeViews, prof);
   }
 
   /** Placement among `views` (some of the pool's), on the prefix hits of the pool's last walk. */
-  private placeAmong(req: ScheduleRequest, cls: Classification, pool: Pool, nowS: number, views: InstanceView[]) {
+  private placeAmong(req: ScheduleRequest, cls: Classification, pool: Pool, nowS: number, views: InstanceView[], prof?: StageProfiler) {
     const home = req.sessionId !== undefined ? this.sessionHome.get(req.sessionId) : undefined;
     const instances = this.instances;
     const ctx: PlacementContext = {
@@ -361,6 +384,7 @@ export class Scheduler {
       ...(home !== undefined ? { sessionHome: home } : {}),
       cost: this.opts.cost,
       rng: this.opts.rng,
+      ...(prof ? { profiler: prof } : {}),
     };
     const placed = this.placement.place(ctx, views);
     // Under fair share a full HBM is a wait, not a refusal: the tenant-aware admission below judges the wait.

@@ -206,6 +206,16 @@ export interface PlacementCostModel {
   decodeStepS(instance: InstanceView): number;
 }
 
+/**
+ * Times the stages and plugins of a routing decision for the metrics (nvlsched_scheduling_latency_seconds{plugin}).
+ * The core has no clock of its own: the gateway injects one, and samples which decisions are timed.
+ */
+export interface StageProfiler {
+  /** Seconds on a monotonic clock. */
+  now(): number;
+  record(stage: string, seconds: number): void;
+}
+
 export interface PlacementContext {
   req: ScheduleRequest;
   cls: Classification;
@@ -217,6 +227,8 @@ export interface PlacementContext {
   sessionHome?: string;
   cost: PlacementCostModel;
   rng: RandomSource;
+  /** Set on a sampled decision: the pipeline times each filter, scorer and the picker. */
+  profiler?: StageProfiler;
 }
 
 /** Drops candidates that cannot take the request. Must not reorder. */

@@ -65,6 +65,14 @@ describe('gateway with two in-process workers', () => {
     }
   });
 
+  test('one routing decision in sixteen is timed per stage and plugin in nvlsched_scheduling_latency_seconds', async () => {
+    await Promise.all(Array.from({ length: 16 }, (_, i) => generate(rig.client, { promptTokenIds: ids(32, 20_000 + i * 50), maxTokens: 1 })));
+    const text = await rig.gateway.metrics.registry.metrics();
+    for (const plugin of ['classify', 'route', 'kv_lookup', 'filter:healthy', 'scorer:predicted-ttft', 'picker:max-score', 'admission', 'enqueue']) {
+      assert.match(text, new RegExp(`^nvlsched_scheduling_latency_seconds_count\\{[^}]*plugin="${plugin}"[^}]*\\} [1-9]`, 'm'), plugin);
+    }
+  });
+
   test('a repeated prompt hits the prefix cache (KV events reach the index)', async () => {
     const prompt = ids(320, 5000);
     await generate(rig.client, { promptTokenIds: prompt, maxTokens: 2 });

@@ -4,11 +4,18 @@
 // reason, and a picker answering outside [0, n) is a bug that throws. Buffers are reused across calls: the
 // ScoreTable from lastScores() is valid until the next place().
 import { SHAPES } from '../types.js';
-import type { InstanceView, PlacementContext, PlacementDecision, PlacementPicker, PlacementPolicy, PlacementScorer, PrefixHit, ScoreTable } from '../types.js';
+import type { InstanceView, PlacementContext, PlacementDecision, PlacementPicker, PlacementPolicy, PlacementScorer, PrefixHit, ScoreTable, StageProfiler } from '../types.js';
 import { buildPlacement } from './config.js';
 import type { ExplainingFilter } from './plugin.js';
 
 export type { PlacementPolicy };
+
+/** Records the time since `t0` under `stage`; returns now (the next stage's start). */
+function lap(prof: StageProfiler, stage: string, t0: number): number {
+  const now = prof.now();
+  prof.record(stage, now - t0);
+  return now;
+}
 
 class Pipeline implements PlacementPolicy {
   private capacity = 0;
@@ -40,8 +47,11 @@ class Pipeline implements PlacementPolicy {
   place(ctx: PlacementContext, candidates: readonly InstanceView[]): PlacementDecision {
     if (candidates.length === 0) return { ok: false, code: 'E_NO_CANDIDATE', message: 'no candidate instances: the pool has none' };
     let cands = candidates;
+    const prof = ctx.profiler;
+    let t = prof ? prof.now() : 0;
     for (const f of this.filters) {
       const kept = f.filter(ctx, cands);
+      if (prof) t = lap(prof, `filter:${f.name}`, t);
       if (kept.length === 0) {
         const why = f.whyEmpty ? `: ${f.whyEmpty(ctx, cands)}` : '';
         return { ok: false, code: 'E_NO_CANDIDATE', message: `filter "${f.name}" removed all ${cands.length} remaining candidates${why}` };
@@ -50,7 +60,9 @@ class Pipeline implements PlacementPolicy {
     }
     const n = cands.length;
     this.score(ctx, cands, n);
+    if (prof) t = prof.now();
     const index = this.picker.pick(ctx, cands, this.table);
+    if (prof) lap(prof, `picker:${this.picker.name}`, t);
     if (!Number.isInteger(index) || index < 0 || index >= n) {
       throw new Error(`placement picker "${this.picker.name}" returned ${index} for ${n} candidates (expected an integer in [0, ${n - 1}])`);
     }
@@ -73,10 +85,13 @@ class Pipeline implements PlacementPolicy {
     const k = this.scorers.length;
     const shape = SHAPES.indexOf(ctx.cls.shape);
     const row = (shape < 0 ? SHAPES.indexOf('chat') : shape) * k;
+    const prof = ctx.profiler;
     for (let s = 0; s < k; s++) {
       const out = this.views[s] as Float64Array;
       out.fill(0);
+      const t = prof ? prof.now() : 0;
       (this.scorers[s] as PlacementScorer).score(ctx, cands, out);
+      if (prof) lap(prof, `scorer:${this.keys[s] as string}`, t);
       const w = this.weights[row + s] as number;
       for (let i = 0; i < n; i++) {
         const v = out[i] as number;
