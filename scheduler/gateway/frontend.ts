@@ -198,6 +198,8 @@ export class Frontend {
         return { ok: true, requestId, shape: fwd.shape, pool: fwd.pool, instanceId: fwd.instanceId, cancel: (reason) => fwd.cancel(reason) };
       }
     }
+    // Served here: nothing needs the prompt's ids any more (the workers' plans carry lengths and block hashes).
+    delete parsed.promptTokenIds;
     return this.startLocal(parsed, sink);
   }
 

@@ -43,6 +43,11 @@ export interface ParsedRequest {
   req: ScheduleRequest;
   /** The request's own output cap (the gateway's EOS rule). */
   maxTokens: number;
+  /**
+   * The prompt's token ids, for a forward to another gateway replica (replica/relay.ts sends them). Dropped once the
+   * request is served here or its forward is sent, so that a live request does not keep its whole prompt.
+   */
+  promptTokenIds?: readonly number[];
 }
 
 export type ParseResult = { ok: true; value: ParsedRequest } | { ok: false; error: string };
@@ -130,5 +135,5 @@ export function parseGenerate(r: GenerateRequest__Output, limits: Limits, reques
     ...(r.model !== '' ? { model: r.model } : {}),
     priority: r.priority,
   };
-  return { ok: true, value: { req, maxTokens } };
+  return { ok: true, value: { req, maxTokens, promptTokenIds: ids } };
 }

@@ -176,7 +176,7 @@ function build(kind: ApiKind, body: unknown, headers: IncomingHttpHeaders, ctx: 
     ...(model.pinned ? { model: model.name } : {}),
     priority: hints.priority,
   };
-  return { kind, model: model.name, stream, includeUsage, parsed: { req, maxTokens } };
+  return { kind, model: model.name, stream, includeUsage, parsed: { req, maxTokens, promptTokenIds: ids } };
 }
 
 export const parseChat = (body: unknown, headers: IncomingHttpHeaders, ctx: ParseContext): ApiRequest => build('chat', body, headers, ctx);

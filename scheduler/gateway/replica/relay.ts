@@ -37,9 +37,9 @@ export interface RelayDeps {
 }
 
 /**
- * The Generate request for the peer. The prompt goes as its length and block hashes — what the scheduler and the
- * workers use today (plans carry no prompt ids); ParsedRequest keeps no token ids, so the ids sent are zeros. When
- * plans carry prompts, ParsedRequest must keep the ids and this must send them.
+ * The Generate request for the peer: the prompt's token ids as the client's request gave them (or, for a request
+ * parsed without them, zeros of the same length: the scheduler and the workers use the length and the block hashes,
+ * which are sent as computed here), and every field classification reads.
  */
 export function peerRequest(parsed: ParsedRequest, remoteId: string, maxContextTokens: number): GenerateRequest {
   const r = parsed.req;
@@ -49,7 +49,7 @@ export function peerRequest(parsed: ParsedRequest, remoteId: string, maxContextT
   return {
     requestId: remoteId,
     model: r.model ?? '',
-    promptTokenIds: new Array<number>(r.promptTokens).fill(0),
+    promptTokenIds: parsed.promptTokenIds !== undefined && parsed.promptTokenIds.length === r.promptTokens ? [...parsed.promptTokenIds] : new Array<number>(r.promptTokens).fill(0),
     blockHashes: r.blockHashes.map((h) => h.toString()),
     maxTokens,
     shapeHint: r.hintShape !== undefined ? HINT_OF[r.hintShape] : 'SHAPE_UNSPECIFIED',
@@ -162,6 +162,8 @@ export function startRelay(d: RelayDeps, parsed: ParsedRequest, sink: StreamSink
         return serveHere(err.message);
       }
       const c = client.Generate(peerRequest(parsed, remoteId, d.maxContextTokens));
+      // Sent: a fallback or continuation served here needs only the length and hashes.
+      delete parsed.promptTokenIds;
       call = c;
       c.on('data', onChunk);
       c.on('error', (e: grpc.ServiceError) => {
