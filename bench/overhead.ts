@@ -15,7 +15,7 @@ import { startGateway, type RunningGateway } from '../scheduler/gateway/gateway.
 import { makeFittedOpTimes } from '../scheduler/perf/fitted_optimes.js';
 import { makeStepPredictor } from '../scheduler/perf/step.js';
 import { startWorker } from '../scheduler/worker/worker.js';
-import { codecUsPerRoundTrip, delay, frontendLoad, measureWindow, roundTrips, waitRunning, withTimeout, type RoundTripResult, type WindowSample } from './overhead_phases.js';
+import { codecUsPerRoundTrip, tokenChunkEncodeUs, delay, frontendLoad, measureWindow, roundTrips, waitRunning, withTimeout, type RoundTripResult, type WindowSample } from './overhead_phases.js';
 import { spawnClients, spawnWorker, withChildrenCleanup, type Child, type Clients } from './overhead_procs.js';
 
 const CLUSTER = 'gb200-nvl72';
@@ -202,6 +202,7 @@ async function measure(o: Options, json: boolean): Promise<number> {
     const rt = await roundTrips(worker.port, o, worker.child.cpuS);
     const rtIn = await inProcessRoundTrips(o);
     const codecUs = codecUsPerRoundTrip(o.sequences, 2000);
+    const chunk = tokenChunkEncodeUs(20_000);
     gw = await startGateway({ cluster: CLUSTER, model: MODEL, tensorParallel: TENSOR_PARALLEL, workerPorts: [worker.port], grpcPort: 0 });
     if (gw.topology.instances.length !== 1) throw new Error(`bench overhead: expected one instance on tray 0, got ${gw.topology.instances.length}`);
     say(`(b, c) gateway with ${o.sequences} decoding sequences: through the Frontend, then from ${o.sequences} Generate streams ...`);
@@ -226,6 +227,9 @@ async function measure(o: Options, json: boolean): Promise<number> {
       round_trip: rtFigures(rt),
       round_trip_in_process_worker: rtFigures(rtIn),
       codec_us_per_round_trip: r1(codecUs),
+      // One Generate token chunk (one token to one client), encoded as grpc-js's generic serializer would and as the
+      // service does (gateway/token_chunk.ts), interleaved in one loop.
+      token_chunk_encode_us: chunk,
       gateway_frontend: frontend,
       gateway_generate: generate,
       // (c'): the other order of the same work, alternated with (c) in the same window.
@@ -233,7 +237,10 @@ async function measure(o: Options, json: boolean): Promise<number> {
       warnings: warnings(generate),
       counted: COUNTED(o.sequences),
     };
-    if (!json) printTable(o.sequences, rt, rtIn, codecUs, frontend, generate, generateOtherOrder, result.model_decode_step_ms);
+    if (!json) {
+      printTable(o.sequences, rt, rtIn, codecUs, frontend, generate, generateOtherOrder, result.model_decode_step_ms);
+      process.stdout.write(`token chunk encode (one token to one client): generic ${chunk.generic_us} µs, by hand ${chunk.hand_us} µs (${(chunk.generic_us / Math.max(0.001, chunk.hand_us)).toFixed(1)}x), x${o.sequences} streams per step\n`);
+    }
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return 0;
   } finally {

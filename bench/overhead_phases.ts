@@ -16,7 +16,8 @@ import type { ScheduledSequence } from '../scheduler/gen/proto/nvlsched/v1/Sched
 import type { StepPlan } from '../scheduler/gen/proto/nvlsched/v1/StepPlan.js';
 import type { StepResult__Output } from '../scheduler/gen/proto/nvlsched/v1/StepResult.js';
 import { packOutputs, packSequences, unpackOutputs, unpackSequences } from '../scheduler/rpc/packed_step.js';
-import { loadWorkerProto } from '../scheduler/rpc/proto.js';
+import { loadGatewayProto, loadWorkerProto } from '../scheduler/rpc/proto.js';
+import { encodeRequestIdField, encodeTokenChunk } from '../scheduler/gateway/token_chunk.js';
 
 export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -150,6 +151,33 @@ export function codecUsPerRoundTrip(sequences: number, iterations: number): numb
   const t0 = performance.now();
   for (let k = 0; k < iterations; k++) once(k);
   return ((performance.now() - t0) * 1000) / iterations;
+}
+
+/**
+ * µs to encode the Generate stream's per-step message (one token to one client) the generic way (protobufjs, as
+ * grpc-js's serializer does) and by hand (gateway/token_chunk.ts, what the service writes), interleaved in one loop.
+ */
+export function tokenChunkEncodeUs(iterations: number): { generic_us: number; hand_us: number } {
+  const method = loadGatewayProto().nvlsched.v1.Gateway.service.Generate as grpc.MethodDefinition<unknown, unknown>;
+  const field = encodeRequestIdField('chatcmpl-12345-678');
+  let generic = 0;
+  let hand = 0;
+  let bytes = 0;
+  for (let k = 0; k < iterations; k++) {
+    const ids = [(k * 7919) % 200_000];
+    const t0 = performance.now();
+    bytes += method.responseSerialize({ requestId: 'chatcmpl-12345-678', tokenIds: ids, shape: 'SHAPE_CHAT' }).length;
+    const t1 = performance.now();
+    bytes += encodeTokenChunk(field, ids, 'SHAPE_CHAT').length;
+    const t2 = performance.now();
+    if (k >= 500) {
+      generic += t1 - t0;
+      hand += t2 - t1;
+    }
+  }
+  if (bytes === 0) throw new Error('unreachable');
+  const n = Math.max(1, iterations - 500);
+  return { generic_us: Math.round((generic * 1000 * 100) / n) / 100, hand_us: Math.round((hand * 1000 * 100) / n) / 100 };
 }
 
 type Timed = 'planStep' | 'completeStep' | 'applyKvEvents';

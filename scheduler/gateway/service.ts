@@ -15,6 +15,7 @@ import type { Shape as ProtoShape } from '../gen/proto/nvlsched/v1/Shape.js';
 import { loadGatewayProto } from '../rpc/proto.js';
 import type { Frontend, RejectionKind } from './frontend.js';
 import { parseGenerate, type Limits } from './request.js';
+import { encodeRequestIdField, encodeTokenChunk, withEncodedChunks } from './token_chunk.js';
 import { keyFromGrpc, type Authenticator } from './tenancy/auth.js';
 import type { GatewayMetrics } from '../metrics/gateway_metrics.js';
 
@@ -57,7 +58,7 @@ export class GatewayService {
   addTo(server: grpc.Server): void {
     const proto = loadGatewayProto();
     const fe = this.d.frontend;
-    server.addService(proto.nvlsched.v1.Gateway.service, {
+    server.addService(withEncodedChunks(proto.nvlsched.v1.Gateway.service), {
       Generate: (call: GenerateCall) => this.generate(call),
       Cancel: (call: grpc.ServerUnaryCall<CancelRequest__Output, unknown>, cb: grpc.sendUnaryData<unknown>) => {
         const who = this.authenticate(call.metadata);
@@ -93,11 +94,13 @@ export class GatewayService {
     if (who.tenant !== undefined) parsed.value.req.tenant = who.tenant;
     const requestId = parsed.value.req.requestId;
     let open = true;
+    let idField: Buffer | undefined;
     // Set once start() returns; tokens only arrive later (after a worker round trip), the end may come at once.
     let shape: ProtoShape = 'SHAPE_UNSPECIFIED';
     const started = fe.start(parsed.value, {
       onTokens: (tokenIds) => {
-        if (open) call.write({ requestId, tokenIds: [...tokenIds], shape });
+        // Encoded by hand (token_chunk.ts): one per decoding stream per step, the hot write of a gateway step.
+        if (open) call.write(encodeTokenChunk((idField ??= encodeRequestIdField(requestId)), tokenIds, shape) as unknown as GenerateResponse);
       },
       onEnd: (f) => {
         if (!open) return;
