@@ -3,6 +3,8 @@
 // destination worker and returns the outcome as plain data. The gateway is off the data path: bytes go worker →
 // worker (scheduler/worker/README.md "KV hand-off"). Not called by the scheduler yet: deciding WHEN to disaggregate
 // is scheduler/core's; the driver calls this once a sequence's prefill is done on a prefill instance.
+// Live migration is two calls: handOffSequence({precopy: true}) while the sequence keeps decoding, then
+// handOffTail once the gateway stopped planning it.
 // A failure never throws: it comes back as { ok: false, code, … } with both workers already cleaned up (nothing
 // pinned or reserved) and the source sequence as it was, so the caller falls back — keep decoding on the source, or
 // recompute the prompt on the decode instance (a first-sight Step there).
@@ -10,6 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 
 import type { HandoffSendRequest } from '../gen/proto/nvlsched/v1/HandoffSendRequest.js';
 import type { HandoffSendResult__Output } from '../gen/proto/nvlsched/v1/HandoffSendResult.js';
+import type { HandoffTailRequest } from '../gen/proto/nvlsched/v1/HandoffTailRequest.js';
 import type { WorkerClient } from '../gen/proto/nvlsched/v1/Worker.js';
 
 export interface HandoffRoute {
@@ -40,6 +43,12 @@ export interface HandoffRoute {
   maxChunkBytes?: number;
   /** The whole hand-off, both workers (default 30 s, at most 600 s). */
   timeoutMs?: number;
+  /**
+   * Live pre-copy (phase 1 of a migration): the source keeps its sequence running (mode is 'copy'), the destination
+   * parks the committed copy until handOffTail sends what the source wrote since (phase 2), or frees it on abort
+   * or after timeoutMs.
+   */
+  precopy?: boolean;
 }
 
 export interface HandoffDone {
@@ -97,6 +106,7 @@ export function handoffRequest(route: HandoffRoute): HandoffSendRequest {
     reserveTokens: route.reserveTokens ?? 0,
     timeoutS: (route.timeoutMs ?? 30_000) / 1000,
     maxChunkBytes: route.maxChunkBytes ?? 0,
+    precopy: route.precopy ?? false,
   };
 }
 
@@ -107,6 +117,46 @@ export function handOffSequence(route: HandoffRoute): Promise<HandoffOutcome> {
     route.source.HandoffSend(request, new grpc.Metadata(), { deadline }, (err, res) => {
       if (err || !res) resolve(failed(err));
       else resolve(done(res));
+    });
+  });
+}
+
+export interface TailDone {
+  ok: true;
+  /** The sequence's tokens now on the destination (adopted, runnable). */
+  numTokens: number;
+  /** Tokens the tail carried (from the start of the pre-copy's last, partly filled block). */
+  tailTokens: number;
+  bytesSent: number;
+  elapsedMs: number;
+  sourceFreed: boolean;
+}
+
+export type TailOutcome = TailDone | HandoffFailed;
+
+/**
+ * Phase 2 of a live migration, after the gateway stopped planning the sequence: the source worker sends the
+ * tokens written since the pre-copy of `precopiedTokens` tokens, the destination appends them to its parked copy
+ * and adopts it under route.destination.seqId, the source frees its sequence. Failed: the parked copy is freed
+ * and (fallback 'keep') the source still holds its sequence — fall back to a whole-KV stop-and-copy.
+ * `abort`: only drop the parked copy (the request ended or moved on during the pre-copy).
+ */
+export function handOffTail(route: HandoffRoute, precopiedTokens: number, abort = false): Promise<TailOutcome> {
+  const timeoutMs = route.timeoutMs ?? 30_000;
+  const request: HandoffTailRequest = {
+    instanceId: route.instanceId,
+    seqId: route.seqId,
+    destinationAddress: route.destination.address,
+    destinationInstanceId: route.destination.instanceId,
+    destinationSeqId: route.destination.seqId,
+    precopiedTokens,
+    abort,
+    timeoutS: timeoutMs / 1000,
+  };
+  return new Promise((resolve) => {
+    route.source.HandoffTail(request, new grpc.Metadata(), { deadline: Date.now() + timeoutMs + GRACE_MS }, (err, res) => {
+      if (err || !res) resolve(failed(err));
+      else resolve({ ok: true, numTokens: res.numTokens, tailTokens: res.tailTokens, bytesSent: Number(res.bytesSent), elapsedMs: res.elapsedMs, sourceFreed: res.sourceFreed });
     });
   });
 }

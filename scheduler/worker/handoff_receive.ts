@@ -88,8 +88,12 @@ export function handoffReceive(site: HandoffSite, call: grpc.ServerDuplexStream<
   const commit = (t: Ticket): void => {
     // Checked again: the instance's own Step plans may have started the id meanwhile (the gateway fell back).
     if (site.backend.sequence(t.open.destinationInstanceId, t.open.destinationSeqId)) throw alreadyRunning(t.open);
+    if (site.parked.has(t.open.destinationInstanceId, t.open.destinationSeqId)) throw alreadyRunning(t.open);
     const r = kv.handoffCommit(t.id);
-    site.backend.adopt(t.open.destinationInstanceId, t.open.destinationSeqId, { native: r.seqId, gpu: t.gpu, tokens: r.numTokens });
+    const held = { native: r.seqId, gpu: t.gpu, tokens: r.numTokens };
+    // A pre-copy: committed (the blocks are the sequence's) but parked, not runnable, until its tail arrives.
+    if (t.open.precopy) site.parked.park(t.open.destinationInstanceId, t.open.destinationSeqId, held, t.open.timeoutS);
+    else site.backend.adopt(t.open.destinationInstanceId, t.open.destinationSeqId, held);
     done = true;
     clearTimeout(timer);
     call.write({ committed: { seqId: t.open.destinationSeqId, numTokens: r.numTokens, numBlocks: r.numBlocks, blocksCopied: r.blocksCopied, bytes: String(r.bytes), readyLayers: t.plan.numLayers, firstLayerMs: (t.firstLayerAtMs ?? performance.now()) - t.ticketAtMs } });

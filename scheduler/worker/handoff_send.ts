@@ -15,6 +15,7 @@ import type { HandoffPlan } from '../kv/types.js';
 import {
   asFailure, autoBlocksPerChunk, checkSendRequest, chunkCached, fromServiceError, HandoffFailure, MAX_CHUNK_BYTES, openFromPlan, standInGpu,
 } from './handoff_wire.js';
+import type { ParkedCopies } from './handoff_park.js';
 import type { PeerClients } from './peers.js';
 import type { SimBackend } from './sim_backend.js';
 
@@ -25,6 +26,8 @@ export interface HandoffSite {
   domainId: string;
   tray: number;
   log: (line: string) => void;
+  /** Pre-copied sequences waiting for their tail (this worker as a migration's destination). */
+  parked: ParkedCopies;
 }
 
 const EMPTY = Buffer.alloc(0);

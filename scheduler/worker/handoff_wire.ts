@@ -88,6 +88,8 @@ export interface SendOptions {
   reserveTokens: number;
   timeoutS: number;
   maxChunkBytes: number;
+  /** Live pre-copy: the source keeps its sequence ('copy'), the destination parks the committed copy. */
+  precopy?: boolean;
 }
 
 const bad = (field: string, why: string): HandoffFailure => new HandoffFailure('E_INVALID_ARGUMENT', `${field}: ${why}`);
@@ -101,7 +103,8 @@ export function checkSendRequest(r: HandoffSendRequest__Output, gpusPerTray: num
   if (r.destinationAddress === '' || !ADDRESS.test(r.destinationAddress)) throw bad('destination_address', `expected host:port of the destination worker, got '${r.destinationAddress.slice(0, 80)}'`);
   if (r.destinationInstanceId === '' || r.destinationInstanceId.length > 256) throw bad('destination_instance_id', `expected 1-256 characters, got ${r.destinationInstanceId.length}`);
   if (r.destinationGpu >= gpusPerTray) throw bad('destination_gpu', `expected a GPU of the destination tray in [0, ${gpusPerTray - 1}], got ${r.destinationGpu}`);
-  const mode = r.mode === '' ? 'move' : r.mode;
+  // A pre-copy keeps the source sequence running: always a copy (the tail frees the source).
+  const mode = r.precopy ? 'copy' : r.mode === '' ? 'move' : r.mode;
   if (mode !== 'move' && mode !== 'copy') throw bad('mode', `expected move or copy (or empty for move), got '${r.mode.slice(0, 40)}'`);
   if (!(Number.isFinite(r.timeoutS) && r.timeoutS >= 0 && r.timeoutS <= MAX_HANDOFF_TIMEOUT_S)) throw bad('timeout_s', `expected seconds in [0, ${MAX_HANDOFF_TIMEOUT_S}] (0 = ${DEFAULT_HANDOFF_TIMEOUT_S}), got ${r.timeoutS}`);
   if (r.maxChunkBytes > MAX_CHUNK_BYTES) throw bad('max_chunk_bytes', `expected at most ${MAX_CHUNK_BYTES} (0 = ${DEFAULT_MAX_CHUNK_BYTES}), got ${r.maxChunkBytes}`);
@@ -119,6 +122,7 @@ export function checkSendRequest(r: HandoffSendRequest__Output, gpusPerTray: num
     reserveTokens: r.reserveTokens,
     timeoutS: r.timeoutS === 0 ? DEFAULT_HANDOFF_TIMEOUT_S : r.timeoutS,
     maxChunkBytes: r.maxChunkBytes === 0 ? DEFAULT_MAX_CHUNK_BYTES : r.maxChunkBytes,
+    precopy: r.precopy,
   };
 }
 
@@ -160,6 +164,7 @@ export function openFromPlan(plan: HandoffPlan, o: SendOptions, source: { domain
     sourceTray: source.tray,
     sourceHandoffId: plan.handoffId,
     sourceSeqId: plan.seqId,
+    precopy: o.precopy ?? false,
   };
 }
 

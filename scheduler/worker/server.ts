@@ -17,7 +17,11 @@ import type { HandoffSendRequest__Output } from '../gen/proto/nvlsched/v1/Handof
 import type { HandoffSegment__Output } from '../gen/proto/nvlsched/v1/HandoffSegment.js';
 import type { HandoffAck } from '../gen/proto/nvlsched/v1/HandoffAck.js';
 import { handoffReceive } from './handoff_receive.js';
+import type { HandoffAppendRequest__Output } from '../gen/proto/nvlsched/v1/HandoffAppendRequest.js';
+import type { HandoffTailRequest__Output } from '../gen/proto/nvlsched/v1/HandoffTailRequest.js';
+import { ParkedCopies } from './handoff_park.js';
 import { handoffSend, type HandoffSite } from './handoff_send.js';
+import { handoffAppend, handoffTail } from './handoff_tail.js';
 import { asFailure, MAX_MESSAGE_BYTES, toServiceError } from './handoff_wire.js';
 import { PeerClients } from './peers.js';
 import type { SimBackend } from './sim_backend.js';
@@ -66,7 +70,7 @@ export class WorkerServer {
   constructor(private readonly options: WorkerServerOptions) {
     this.log = options.log ?? (() => undefined);
     this.peers = new PeerClients(options.peerTls ?? null);
-    this.site = { backend: options.backend, peers: this.peers, domainId: options.placement?.domainId ?? '', tray: options.placement?.tray ?? 0, log: this.log };
+    this.site = { backend: options.backend, peers: this.peers, domainId: options.placement?.domainId ?? '', tray: options.placement?.tray ?? 0, log: this.log, parked: new ParkedCopies(options.backend, this.log) };
     const proto = loadWorkerProto();
     this.server.addService(proto.nvlsched.v1.Worker.service, {
       Step: (call: grpc.ServerDuplexStream<StepPlan__Output, StepResult>) => this.step(call),
@@ -77,6 +81,16 @@ export class WorkerServer {
         handoffSend(this.site, call.request).then((r) => cb(null, r), (error: unknown) => cb(toServiceError(asFailure(error))));
       },
       HandoffReceive: (call: grpc.ServerDuplexStream<HandoffSegment__Output, HandoffAck>) => handoffReceive(this.site, call),
+      HandoffTail: (call: grpc.ServerUnaryCall<HandoffTailRequest__Output, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        handoffTail(this.site, call.request).then((r) => cb(null, r), (error: unknown) => cb(toServiceError(asFailure(error))));
+      },
+      HandoffAppend: (call: grpc.ServerUnaryCall<HandoffAppendRequest__Output, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        try {
+          cb(null, handoffAppend(this.site, call.request));
+        } catch (error) {
+          cb(toServiceError(asFailure(error)));
+        }
+      },
     });
   }
 
@@ -128,6 +142,7 @@ export class WorkerServer {
       });
     });
     this.peers.close();
+    this.site.parked.clear();
     this.options.backend.close();
   }
 

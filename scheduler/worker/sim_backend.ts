@@ -260,6 +260,14 @@ export class SimBackend {
     if (table && s && s.native === native) this.forget(table, seqId, s);
   }
 
+  /** Frees a running sequence handed off by a migration's tail (the destination adopted its copy). */
+  freeSequence(instanceId: string, seqId: number): boolean {
+    const table = this.seqs.get(instanceId);
+    if (!table?.has(seqId)) return false;
+    this.release(table, seqId);
+    return true;
+  }
+
   /** Writes KV bytes of a running sequence (bytes mode; tests and benches stand in for the model's forward pass). */
   writeKv(instanceId: string, seqId: number, tokenOffset: number, data: Uint8Array): void {
     const s = this.seqs.get(instanceId)?.get(seqId);

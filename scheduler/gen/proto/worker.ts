@@ -4,6 +4,8 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 import type { DrainRequest as _nvlsched_v1_DrainRequest, DrainRequest__Output as _nvlsched_v1_DrainRequest__Output } from './nvlsched/v1/DrainRequest.js';
 import type { DrainResponse as _nvlsched_v1_DrainResponse, DrainResponse__Output as _nvlsched_v1_DrainResponse__Output } from './nvlsched/v1/DrainResponse.js';
 import type { HandoffAck as _nvlsched_v1_HandoffAck, HandoffAck__Output as _nvlsched_v1_HandoffAck__Output } from './nvlsched/v1/HandoffAck.js';
+import type { HandoffAppendRequest as _nvlsched_v1_HandoffAppendRequest, HandoffAppendRequest__Output as _nvlsched_v1_HandoffAppendRequest__Output } from './nvlsched/v1/HandoffAppendRequest.js';
+import type { HandoffAppendResult as _nvlsched_v1_HandoffAppendResult, HandoffAppendResult__Output as _nvlsched_v1_HandoffAppendResult__Output } from './nvlsched/v1/HandoffAppendResult.js';
 import type { HandoffCommit as _nvlsched_v1_HandoffCommit, HandoffCommit__Output as _nvlsched_v1_HandoffCommit__Output } from './nvlsched/v1/HandoffCommit.js';
 import type { HandoffCommitted as _nvlsched_v1_HandoffCommitted, HandoffCommitted__Output as _nvlsched_v1_HandoffCommitted__Output } from './nvlsched/v1/HandoffCommitted.js';
 import type { HandoffData as _nvlsched_v1_HandoffData, HandoffData__Output as _nvlsched_v1_HandoffData__Output } from './nvlsched/v1/HandoffData.js';
@@ -12,6 +14,8 @@ import type { HandoffProgressAck as _nvlsched_v1_HandoffProgressAck, HandoffProg
 import type { HandoffSegment as _nvlsched_v1_HandoffSegment, HandoffSegment__Output as _nvlsched_v1_HandoffSegment__Output } from './nvlsched/v1/HandoffSegment.js';
 import type { HandoffSendRequest as _nvlsched_v1_HandoffSendRequest, HandoffSendRequest__Output as _nvlsched_v1_HandoffSendRequest__Output } from './nvlsched/v1/HandoffSendRequest.js';
 import type { HandoffSendResult as _nvlsched_v1_HandoffSendResult, HandoffSendResult__Output as _nvlsched_v1_HandoffSendResult__Output } from './nvlsched/v1/HandoffSendResult.js';
+import type { HandoffTailRequest as _nvlsched_v1_HandoffTailRequest, HandoffTailRequest__Output as _nvlsched_v1_HandoffTailRequest__Output } from './nvlsched/v1/HandoffTailRequest.js';
+import type { HandoffTailResult as _nvlsched_v1_HandoffTailResult, HandoffTailResult__Output as _nvlsched_v1_HandoffTailResult__Output } from './nvlsched/v1/HandoffTailResult.js';
 import type { HandoffTicketAck as _nvlsched_v1_HandoffTicketAck, HandoffTicketAck__Output as _nvlsched_v1_HandoffTicketAck__Output } from './nvlsched/v1/HandoffTicketAck.js';
 import type { HealthRequest as _nvlsched_v1_HealthRequest, HealthRequest__Output as _nvlsched_v1_HealthRequest__Output } from './nvlsched/v1/HealthRequest.js';
 import type { HealthResponse as _nvlsched_v1_HealthResponse, HealthResponse__Output as _nvlsched_v1_HealthResponse__Output } from './nvlsched/v1/HealthResponse.js';
@@ -41,6 +45,8 @@ export interface ProtoGrpcType {
       DrainRequest: MessageTypeDefinition<_nvlsched_v1_DrainRequest, _nvlsched_v1_DrainRequest__Output>
       DrainResponse: MessageTypeDefinition<_nvlsched_v1_DrainResponse, _nvlsched_v1_DrainResponse__Output>
       HandoffAck: MessageTypeDefinition<_nvlsched_v1_HandoffAck, _nvlsched_v1_HandoffAck__Output>
+      HandoffAppendRequest: MessageTypeDefinition<_nvlsched_v1_HandoffAppendRequest, _nvlsched_v1_HandoffAppendRequest__Output>
+      HandoffAppendResult: MessageTypeDefinition<_nvlsched_v1_HandoffAppendResult, _nvlsched_v1_HandoffAppendResult__Output>
       HandoffCommit: MessageTypeDefinition<_nvlsched_v1_HandoffCommit, _nvlsched_v1_HandoffCommit__Output>
       HandoffCommitted: MessageTypeDefinition<_nvlsched_v1_HandoffCommitted, _nvlsched_v1_HandoffCommitted__Output>
       HandoffData: MessageTypeDefinition<_nvlsched_v1_HandoffData, _nvlsched_v1_HandoffData__Output>
@@ -49,6 +55,8 @@ export interface ProtoGrpcType {
       HandoffSegment: MessageTypeDefinition<_nvlsched_v1_HandoffSegment, _nvlsched_v1_HandoffSegment__Output>
       HandoffSendRequest: MessageTypeDefinition<_nvlsched_v1_HandoffSendRequest, _nvlsched_v1_HandoffSendRequest__Output>
       HandoffSendResult: MessageTypeDefinition<_nvlsched_v1_HandoffSendResult, _nvlsched_v1_HandoffSendResult__Output>
+      HandoffTailRequest: MessageTypeDefinition<_nvlsched_v1_HandoffTailRequest, _nvlsched_v1_HandoffTailRequest__Output>
+      HandoffTailResult: MessageTypeDefinition<_nvlsched_v1_HandoffTailResult, _nvlsched_v1_HandoffTailResult__Output>
       HandoffTicketAck: MessageTypeDefinition<_nvlsched_v1_HandoffTicketAck, _nvlsched_v1_HandoffTicketAck__Output>
       HealthRequest: MessageTypeDefinition<_nvlsched_v1_HealthRequest, _nvlsched_v1_HealthRequest__Output>
       HealthResponse: MessageTypeDefinition<_nvlsched_v1_HealthResponse, _nvlsched_v1_HealthResponse__Output>

@@ -27,6 +27,7 @@ export interface HandoffOpen {
   'sourceTray'?: (number);
   'sourceHandoffId'?: (number);
   'sourceSeqId'?: (number);
+  'precopy'?: (boolean);
 }
 
 export interface HandoffOpen__Output {
@@ -54,4 +55,5 @@ export interface HandoffOpen__Output {
   'sourceTray': (number);
   'sourceHandoffId': (number);
   'sourceSeqId': (number);
+  'precopy': (boolean);
 }

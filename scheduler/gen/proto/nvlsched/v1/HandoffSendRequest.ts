@@ -15,6 +15,7 @@ export interface HandoffSendRequest {
   'reserveTokens'?: (number);
   'timeoutS'?: (number | string);
   'maxChunkBytes'?: (number);
+  'precopy'?: (boolean);
 }
 
 export interface HandoffSendRequest__Output {
@@ -31,4 +32,5 @@ export interface HandoffSendRequest__Output {
   'reserveTokens': (number);
   'timeoutS': (number);
   'maxChunkBytes': (number);
+  'precopy': (boolean);
 }
