@@ -158,8 +158,12 @@ export class Coordinator {
     return undefined;
   }
 
-  /** The KV arrived (ok) or the transfer failed: the decode instance takes the request over. */
-  finishHandoff(requestId: string, ok: boolean, nowS: number): { instanceId: string } {
+  /**
+   * The KV arrived (ok) or the transfer failed: the decode instance takes the request over. A failed transfer whose
+   * source still holds the KV (the live worker's fallback 'keep') may instead keep decoding on the prefill
+   * instance (`keepOnPrefill`): its hold there covers the KV, nothing is recomputed.
+   */
+  finishHandoff(requestId: string, ok: boolean, nowS: number, options: { keepOnPrefill?: boolean } = {}): { instanceId: string } {
     const live = this.host.live.get(requestId);
     const pd = live?.pd;
     if (!live || !pd || pd.phase !== 'transfer') throw new Error(`finishHandoff: request ${requestId} is not being handed off`);
@@ -167,24 +171,27 @@ export class Coordinator {
     const decode = this.host.instances.get(pd.decodeInstanceId) as Instance;
     const seq = pd.prefillSeq as EngineSequence;
     const local = decode === prefill;
-    if (pd.prefillHoldId !== undefined && !(local && ok)) prefill.engine.releaseIncoming(pd.prefillHoldId);
+    const keep = !ok && options.keepOnPrefill === true && !local && pd.prefillHoldId !== undefined;
+    const target = keep ? prefill : decode;
+    if (pd.prefillHoldId !== undefined && !(local && ok) && !keep) prefill.engine.releaseIncoming(pd.prefillHoldId);
     if (!ok) {
       this.stats.handoffFailures++;
       if (pd.decodeHoldId !== undefined) decode.engine.releaseIncoming(pd.decodeHoldId);
     }
     if (decode !== prefill) this.host.syncView(prefill);
-    const holdId = ok ? (local ? pd.prefillHoldId : pd.decodeHoldId) : undefined;
+    const holdId = ok ? (local ? pd.prefillHoldId : pd.decodeHoldId) : keep ? pd.prefillHoldId : undefined;
     const init = this.initOf(live, seq);
     const carried = { outputTokens: seq.outputTokens, enqueuedS: seq.enqueuedS, preemptions: seq.preemptions, ...(seq.firstTokenS !== undefined ? { firstTokenS: seq.firstTokenS } : {}) };
-    let seqId = ok ? decode.engine.adopt(init, { ...carried, computedTokens: seq.promptTokens, ...(holdId !== undefined ? { holdId } : {}) }, nowS) : undefined;
-    // Failed, or (only if a hold was lost) no room for the KV that arrived: recompute on the decode side.
-    seqId ??= decode.engine.adopt(init, { ...carried, computedTokens: 0 }, nowS) as number;
+    let seqId = ok || keep ? target.engine.adopt(init, { ...carried, computedTokens: seq.promptTokens, ...(holdId !== undefined ? { holdId } : {}) }, nowS) : undefined;
+    // Failed, or (only if a hold was lost) no room for the KV that arrived: recompute on the target.
+    seqId ??= target.engine.adopt(init, { ...carried, computedTokens: 0 }, nowS) as number;
     pd.prefillHoldId = undefined;
     pd.decodeHoldId = undefined;
     pd.phase = 'decode';
-    this.attach(live, decode, seqId);
+    this.attach(live, target, seqId);
     this.host.syncView(prefill);
-    return { instanceId: decode.setup.instanceId };
+    if (keep) this.host.syncView(decode);
+    return { instanceId: target.setup.instanceId };
   }
 
   private initOf(live: LiveRequest, seq: EngineSequence): SeqInit {
@@ -361,8 +368,12 @@ export class Coordinator {
     return this.counted({ kind: 'stop', ...base }, from);
   }
 
-  /** The tail arrived: the destination adopts the sequence, decoding where it left off. */
-  finishMigration(requestId: string, nowS: number): { instanceId: string } {
+  /**
+   * The tail arrived (ok): the destination adopts the sequence, decoding where it left off. The copy failed (!ok):
+   * the room held for the KV is released and the destination recomputes the sequence (prompt + the tokens already
+   * streamed) from scratch — the request goes on there, as after a lost hold.
+   */
+  finishMigration(requestId: string, nowS: number, ok = true): { instanceId: string } {
     const live = this.host.live.get(requestId);
     const mig = live?.mig;
     if (!live || !mig || mig.phase !== 'stopped' || !mig.seq) throw new Error(`finishMigration: request ${requestId} is not stopped for migration`);
@@ -370,7 +381,8 @@ export class Coordinator {
     const seq = mig.seq;
     const carried = { outputTokens: seq.outputTokens, enqueuedS: seq.enqueuedS, preemptions: seq.preemptions, ...(seq.firstTokenS !== undefined ? { firstTokenS: seq.firstTokenS } : {}) };
     const init = this.initOf(live, seq);
-    let seqId = to.engine.adopt(init, { ...carried, computedTokens: seq.promptTokens + seq.outputTokens - 1, holdId: mig.holdId }, nowS);
+    if (!ok) to.engine.releaseIncoming(mig.holdId);
+    let seqId = ok ? to.engine.adopt(init, { ...carried, computedTokens: seq.promptTokens + seq.outputTokens - 1, holdId: mig.holdId }, nowS) : undefined;
     if (seqId === undefined) {
       this.stats.migrationRecomputes++;
       seqId = to.engine.adopt(init, { ...carried, computedTokens: 0 }, nowS) as number;
