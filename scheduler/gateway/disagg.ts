@@ -12,19 +12,26 @@
 //   driver maps engine id ↔ worker id per instance). Then finishHandoff(ok): ok → the decode instance continues
 //   with plain decode steps on the committed KV (no allocate); failed → the decode instance recomputes prompt +
 //   first token, and the source worker's copy is freed when it still holds it (fallback 'keep').
-// - Migration. The worker's hand-off carries the tokens present when it begins and commits them as a new sequence:
-//   there is no live pre-copy of a sequence that keeps growing. So every migration is a stop-and-copy: the
-//   scheduler's pre-copy rounds are answered at once, at the source's next step boundary (migrationCopied until it
-//   says stop, ≤ 4 rounds), the sequence leaves the source's plans, the source worker moves its whole KV, and
-//   finishMigration adopts it on the destination. The pause (stop → adopt: the sequence ran nowhere) is what the
-//   scheduler records in disaggStats().migrationPausesS and this reports as a histogram. A failed copy has no
-//   core fallback (finishMigration assumes the KV arrived): the request is re-run as a continuation (driver
-//   rerun: prompt + streamed tokens, recomputed), so the client's stream goes on.
+// - Migration, live (Llumnix-style) when both instances' workers have LiveCopyCalls (setLiveCopy; handoff.ts): the
+//   pre-copy (the source worker copies the sequence's KV as of now to the destination, which parks it unrunnable)
+//   runs while the sequence keeps decoding on the source; when it is done, at the source's next step boundary the
+//   scheduler's rounds are answered (migrationCopied until it says stop), the sequence leaves the source's plans
+//   and the source worker sends only the tail (the tokens written since, from the pre-copy's last partial block),
+//   which the destination appends to its parked copy and adopts; finishMigration adopts it in the scheduler. The
+//   pause (stop → adopt: the sequence ran nowhere) covers only the tail; the pre-copy's duration is recorded apart.
+//   Pre-copy failed → the stop-and-copy below; tail failed with the source still holding the sequence → a
+//   stop-and-copy of the whole KV right away (the pause then includes it).
+// - Migration, stop-and-copy (no LiveCopyCalls, or the fallback): at the source's next step boundary the sequence
+//   leaves the source's plans, the source worker moves its whole KV, finishMigration adopts it on the destination.
+//   A failed copy: the request is re-run as a continuation (driver rerun: prompt + streamed tokens, recomputed),
+//   so the client's stream goes on. (Scheduler.finishMigration(id, nowS, false) — the core recomputing on the
+//   destination — is in the coordinator; scheduler.ts does not forward `ok` yet.)
+// The scheduler records each pause in disaggStats().migrationPausesS; this reports it as a histogram.
 // No stream ever waits on a move forever: every call ends (the hand-off has its own timeout), every outcome ends
 // the move, and a result that finds its request ended, re-run or moved again frees what it left on the workers.
 import type { KvTransfer, Scheduler } from '../core/scheduler.js';
 import type { Clock, DriverMetrics, InstRun, LiveReq } from './driver_types.js';
-import type { HandoffOutcome } from './handoff.js';
+import type { HandoffOutcome, LiveCopyCalls, TailOutcome } from './handoff.js';
 
 /** Worker ids for committed sequences: far above the engines' own (they count from 1), never reused. */
 const FIRST_WIRE_ID = 0x4000_0000;
@@ -53,12 +60,36 @@ export interface KvMoveStats {
   migrations: number;
   migrationFailures: number;
   migrationBytes: number;
-  /** Stop-and-copy pause of each migration that completed, seconds, in order. */
+  /** Pause of each migration that completed (the request ran nowhere), seconds, in order. */
   migrationPausesS: number[];
+  /** Migrations that completed by pre-copy + tail, and the pre-copy duration of each (it kept decoding), seconds. */
+  liveMigrations: number;
+  migrationPrecopiesS: number[];
+  /** Pre-copies or tails that failed: the move fell back to a stop-and-copy of the whole KV. */
+  precopyFallbacks: number;
+  /** Pre-copies dropped because the request ended or moved on meanwhile (their parked copy freed). */
+  precopiesDropped: number;
+}
+
+interface PreCopy {
+  requestId: string;
+  from: InstRun;
+  to: InstRun;
+  srcWire: number;
+  dstWire: number;
+  startS: number;
+  phase: 'copying' | 'copied';
+  precopiedTokens: number;
+  bytes: number;
 }
 
 export class KvMoves {
-  readonly stats: KvMoveStats = { handoffs: 0, handoffsLocal: 0, handoffFailures: 0, handoffBytes: 0, migrations: 0, migrationFailures: 0, migrationBytes: 0, migrationPausesS: [] };
+  readonly stats: KvMoveStats = {
+    handoffs: 0, handoffsLocal: 0, handoffFailures: 0, handoffBytes: 0, migrations: 0, migrationFailures: 0, migrationBytes: 0, migrationPausesS: [],
+    liveMigrations: 0, migrationPrecopiesS: [], precopyFallbacks: 0, precopiesDropped: 0,
+  };
+  private readonly liveCopy = new Map<string, LiveCopyCalls>();
+  private readonly precopies = new Map<string, PreCopy>();
   private nextWire = FIRST_WIRE_ID;
   private nextToken = 1;
   private timer: NodeJS.Timeout | null = null;
@@ -76,6 +107,12 @@ export class KvMoves {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+  }
+
+  /** Live pre-copy calls on an instance's worker (null: that instance migrates by stop-and-copy only). */
+  setLiveCopy(instanceId: string, calls: LiveCopyCalls | null): void {
+    if (calls) this.liveCopy.set(instanceId, calls);
+    else this.liveCopy.delete(instanceId);
   }
 
   /** After an instance's completeStep (its step boundary): start queued hand-offs, stop migrating sequences. */
@@ -141,28 +178,75 @@ export class KvMoves {
 
   // ------------------------------------------------------------------ migration
 
-  /** A pre-copy round the scheduler started: answered at the source's next step boundary (stop-and-copy). */
+  /** A migration the scheduler started: live pre-copy when both workers can, else stop-and-copy at a boundary. */
   private precopy(t: KvTransfer): boolean {
     const live = this.h.live(t.requestId);
     if (!live) return false;
     const from = this.h.inst(t.fromInstanceId);
-    if (from.busy) {
-      from.migrationStops.push(t.requestId);
-      this.h.kick(from); // a free-only plan in flight ends its loop without a step boundary otherwise
-    } else this.stopAndCopy(t.requestId);
+    const to = this.h.inst(t.toInstanceId);
+    const calls = this.liveCopy.get(from.instanceId);
+    if (calls && this.liveCopy.has(to.instanceId) && to.address && !to.failed && !from.failed && live.wire >= 0 && !this.precopies.has(t.requestId)) {
+      this.startPreCopy(live, from, to, calls);
+    } else this.stopAtBoundary(t.requestId, from);
     return true;
+  }
+
+  private stopAtBoundary(requestId: string, from: InstRun): void {
+    if (from.busy) {
+      from.migrationStops.push(requestId);
+      this.h.kick(from); // a free-only plan in flight ends its loop without a step boundary otherwise
+    } else this.stopAndCopy(requestId);
+  }
+
+  /** Phase 1: the source worker copies the KV as of now; the sequence keeps decoding on the source meanwhile. */
+  private startPreCopy(live: LiveReq, from: InstRun, to: InstRun, calls: LiveCopyCalls): void {
+    const p: PreCopy = { requestId: live.requestId, from, to, srcWire: live.wire, dstWire: this.nextWire++, startS: this.h.clock(), phase: 'copying', precopiedTokens: 0, bytes: 0 };
+    this.precopies.set(live.requestId, p);
+    void calls
+      .preCopy(p.srcWire, { instanceId: to.instanceId, address: to.address as string, gpu: to.gpu }, { destinationSeqId: p.dstWire, reserveTokens: 0, timeoutMs: this.h.timeoutMs })
+      .catch((error: Error): HandoffOutcome => ({ ok: false, code: 'E_INTERNAL', status: 'UNKNOWN', message: error.message, fallback: 'keep' }))
+      .then((out) => this.preCopied(live, p, out));
+  }
+
+  private preCopied(live: LiveReq, p: PreCopy, out: HandoffOutcome): void {
+    const current = this.precopies.get(p.requestId) === p && this.h.live(p.requestId) === live && live.move === null && live.wire === p.srcWire && live.instanceId === p.from.instanceId;
+    if (!current) {
+      // The request ended, was re-run or failed over meanwhile: nothing will take the parked copy.
+      if (this.precopies.get(p.requestId) === p) this.precopies.delete(p.requestId);
+      this.stats.precopiesDropped++;
+      if (out.ok) this.dropParked(p);
+      return;
+    }
+    if (!out.ok) {
+      this.precopies.delete(p.requestId);
+      this.stats.precopyFallbacks++;
+      this.h.log(`request ${p.requestId}: pre-copy ${p.from.instanceId} → ${p.to.instanceId} failed (${out.code}: ${out.message}); stop-and-copy instead`);
+    } else {
+      p.phase = 'copied';
+      p.precopiedTokens = out.numTokens;
+      p.bytes = out.bytesSent;
+      this.stats.migrationPrecopiesS.push(Math.max(0, this.h.clock() - p.startS));
+    }
+    this.stopAtBoundary(p.requestId, p.from);
   }
 
   private stopAndCopy(requestId: string): void {
     const live = this.h.live(requestId);
+    const pre = this.precopies.get(requestId);
+    this.precopies.delete(requestId);
     let next: KvTransfer | undefined;
-    // No live pre-copy with these workers: each round counts as done now; the scheduler then stops the sequence.
+    // The workers' pre-copy is one round (done by now, or none): further rounds count as done; the scheduler then
+    // stops the sequence.
     for (let round = 0; round < MAX_ROUNDS; round++) {
       next = this.h.sched.migrationCopied(requestId, this.h.clock());
       if (next?.kind !== 'precopy') break;
     }
     if (!live || next?.kind !== 'stop') {
       if (live && next?.kind === 'precopy') this.h.log(`request ${requestId}: migration still pre-copying after ${MAX_ROUNDS} rounds; left to the scheduler`);
+      if (pre?.phase === 'copied') {
+        this.stats.precopiesDropped++;
+        this.dropParked(pre);
+      }
       return;
     }
     const stoppedS = this.h.clock();
@@ -172,13 +256,37 @@ export class KvMoves {
     const token = this.nextToken++;
     live.move = { kind: 'migration', token };
     live.instanceId = to.instanceId;
-    const dstWire = this.nextWire++;
     // The engine cancelled it between steps: the source's next plan goes without it.
     this.h.kick(from);
-    void this.send(from, srcWire, to, dstWire).then((out) => this.finishMigration(live, token, from, to, srcWire, dstWire, out, stoppedS));
+    const calls = this.liveCopy.get(from.instanceId);
+    if (pre?.phase === 'copied' && pre.from === from && pre.to === to && pre.srcWire === srcWire && calls) {
+      const dstWire = pre.dstWire;
+      void calls
+        .tail(srcWire, { instanceId: to.instanceId, address: to.address as string, gpu: to.gpu }, { destinationSeqId: dstWire, precopiedTokens: pre.precopiedTokens, timeoutMs: this.h.timeoutMs })
+        .catch((error: Error): TailOutcome => ({ ok: false, code: 'E_INTERNAL', status: 'UNKNOWN', message: error.message, fallback: 'keep' }))
+        .then((out) => {
+          if (out.ok) {
+            this.stats.liveMigrations++;
+            return this.finishMigration(live, token, from, to, srcWire, dstWire, tailAsHandoff(out), stoppedS, pre);
+          }
+          // The destination freed its parked copy; the source still holds the sequence: move all of it now.
+          this.stats.precopyFallbacks++;
+          this.h.log(`request ${requestId}: tail ${from.instanceId} → ${to.instanceId} failed (${out.code}: ${out.message}); ${out.fallback === 'keep' ? 'stop-and-copy of the whole KV' : 'recompute'}`);
+          if (out.fallback !== 'keep') return this.finishMigration(live, token, from, to, srcWire, dstWire, out, stoppedS, null);
+          const whole = this.nextWire++;
+          return this.send(from, srcWire, to, whole).then((o) => this.finishMigration(live, token, from, to, srcWire, whole, o, stoppedS, null));
+        });
+      return;
+    }
+    if (pre?.phase === 'copied') {
+      this.stats.precopiesDropped++;
+      this.dropParked(pre);
+    }
+    const dstWire = this.nextWire++;
+    void this.send(from, srcWire, to, dstWire).then((out) => this.finishMigration(live, token, from, to, srcWire, dstWire, out, stoppedS, null));
   }
 
-  private finishMigration(live: LiveReq, token: number, from: InstRun, to: InstRun, srcWire: number, dstWire: number, out: HandoffOutcome, stoppedS: number): void {
+  private finishMigration(live: LiveReq, token: number, from: InstRun, to: InstRun, srcWire: number, dstWire: number, out: HandoffOutcome, stoppedS: number, pre: PreCopy | null): void {
     if (this.h.live(live.requestId) !== live || live.move?.token !== token) return this.stale(from, to, srcWire, dstWire, out);
     live.move = null;
     const nowS = this.h.clock();
@@ -186,10 +294,13 @@ export class KvMoves {
     const { instanceId } = this.h.sched.finishMigration(live.requestId, nowS);
     const dest = this.h.inst(instanceId);
     if (out.ok) {
+      const bytes = out.bytesSent + (pre?.bytes ?? 0);
       this.stats.migrations++;
-      this.stats.migrationBytes += out.bytesSent;
+      this.stats.migrationBytes += bytes;
       this.stats.migrationPausesS.push(pauseS);
-      this.h.metric(() => this.h.metrics?.migration?.({ outcome: 'ok', pauseS, bytes: out.bytesSent }));
+      // precopyS travels with the event for recorders that know it (the pause histogram covers the tail only).
+      const event = { outcome: 'ok' as const, pauseS, bytes, precopyS: pre ? Math.max(0, stoppedS - pre.startS) : 0 };
+      this.h.metric(() => this.h.metrics?.migration?.(event));
       this.adopted(live, dest, dstWire);
       return;
     }
@@ -199,6 +310,12 @@ export class KvMoves {
     // The scheduler has it decoding on `dest` as if the KV were there; it is not: recompute as a continuation.
     this.adopted(live, dest, null);
     this.h.rerun(dest, live, `migration ${from.instanceId} → ${to.instanceId} failed (${out.code}: ${out.message})`);
+  }
+
+  /** Frees a parked pre-copy on its destination worker (best effort; the worker's own timeout frees it otherwise). */
+  private dropParked(p: PreCopy): void {
+    const calls = this.liveCopy.get(p.to.instanceId);
+    if (calls && !p.to.failed) void calls.dropParked(p.dstWire);
   }
 
   // ------------------------------------------------------------------ shared
@@ -257,4 +374,12 @@ export class KvMoves {
       }
     } else this.freeSource(from, srcWire, out);
   }
+}
+
+/** A tail that arrived, as the hand-off outcome finishMigration reads (ok, bytes). */
+function tailAsHandoff(t: Extract<TailOutcome, { ok: true }>): HandoffOutcome {
+  return {
+    ok: true, destinationSeqId: 0, numTokens: t.numTokens, numBlocks: 0, cachedBlocks: 0, blocksCopied: 0, bytesSent: t.bytesSent, chunksSent: 1, numChunks: 1,
+    elapsedMs: t.elapsedMs, firstLayerMs: t.elapsedMs, link: 'nvlink', sourceFreed: t.sourceFreed, estimatedS: 0, dataMode: '',
+  };
 }

@@ -21,6 +21,7 @@ import type { StepStreamClient } from './step_stream.js';
 import { eventsFromProto } from './kv_events.js';
 import { Rejoiner } from './rejoin.js';
 import { KvMoves } from './disagg.js';
+import type { LiveCopyCalls } from './handoff.js';
 import type { AdmittedRequest, DriverMetrics, DriverOptions, EndDetail, InstRun, LiveReq, RequestSink } from './driver_types.js';
 
 export type { AdmittedRequest, Clock, DriverInstance, DriverMetrics, DriverOptions, EndDetail, HandoffTarget, RequestSink } from './driver_types.js';
@@ -156,6 +157,15 @@ export class GatewayDriver {
   /** Moves one running decode to another instance now (operators, tests); false when the scheduler refuses. */
   migrate(requestId: string, toInstanceId: string): boolean {
     return this.moves.migrate(requestId, toInstanceId);
+  }
+
+  /**
+   * Lets migrations from and to `instanceId` pre-copy live (disagg.ts; handoff.ts liveCopyCalls on the instance's
+   * worker client); null: stop-and-copy only. Both ends of a move need them.
+   */
+  setLiveCopy(instanceId: string, calls: LiveCopyCalls | null): void {
+    this.inst(instanceId);
+    this.moves.setLiveCopy(instanceId, calls);
   }
 
   /** Hand-off and migration counters (disagg.ts). */

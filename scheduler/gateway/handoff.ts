@@ -191,3 +191,36 @@ function failed(err: grpc.ServiceError | null): HandoffFailed {
   const sourceGone = code === 'E_UNKNOWN_SEQUENCE' || code === 'E_SOURCE_UNAVAILABLE';
   return { ok: false, code, status: grpc.status[err.code] ?? String(err.code), message: coded ? details.slice(coded[0].length) : details, fallback: sourceGone ? 'recompute' : 'keep' };
 }
+
+/**
+ * Frees a pre-copied sequence parked on the destination worker (the move was abandoned between the phases), asked
+ * of the destination itself so that it works when the source worker is gone. Best effort: a destination that does
+ * not answer frees it when the pre-copy's timeout passes.
+ */
+export function dropParked(destination: WorkerClient, instanceId: string, seqId: number, timeoutMs = 5000): Promise<boolean> {
+  return new Promise((resolve) => {
+    destination.HandoffAppend({ destinationInstanceId: instanceId, destinationSeqId: seqId, abort: true }, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err) => resolve(!err));
+  });
+}
+
+/** The calls a live migration makes on one instance's worker (KvMoves.setLiveCopy; gateway.ts wires them). */
+export interface LiveCopyCalls {
+  /** Phase 1 from this instance (the source): HandoffSend with precopy. */
+  preCopy(seqId: number, to: { instanceId: string; address: string; gpu: number }, o: { destinationSeqId: number; reserveTokens: number; timeoutMs: number }): Promise<HandoffOutcome>;
+  /** Phase 2 from this instance (the source): HandoffTail. */
+  tail(seqId: number, to: { instanceId: string; address: string; gpu: number }, o: { destinationSeqId: number; precopiedTokens: number; timeoutMs: number }): Promise<TailOutcome>;
+  /** On this instance (the destination): drop a parked copy. */
+  dropParked(seqId: number): Promise<boolean>;
+}
+
+/** LiveCopyCalls on the worker behind `client` that serves `instanceId`. */
+export function liveCopyCalls(client: WorkerClient, instanceId: string): LiveCopyCalls {
+  const route = (seqId: number, to: { instanceId: string; address: string; gpu: number }, destinationSeqId: number, timeoutMs: number): HandoffRoute => ({
+    source: client, instanceId, seqId, destination: { address: to.address, instanceId: to.instanceId, seqId: destinationSeqId, gpu: to.gpu }, timeoutMs,
+  });
+  return {
+    preCopy: (seqId, to, o) => handOffSequence({ ...route(seqId, to, o.destinationSeqId, o.timeoutMs), reserveTokens: o.reserveTokens, precopy: true }),
+    tail: (seqId, to, o) => handOffTail(route(seqId, to, o.destinationSeqId, o.timeoutMs), o.precopiedTokens),
+    dropParked: (seqId) => dropParked(client, instanceId, seqId),
+  };
+}

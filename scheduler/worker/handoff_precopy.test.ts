@@ -189,7 +189,8 @@ describe('live pre-copy: every abort point leaves nothing taken', () => {
     assert.deepEqual(kvHeld(p.dst().w), NONE);
     // The tail after an abort finds nothing parked: refused, the source still holds its sequence.
     const e = await rejected(tail(p.srcClient(), { instanceId: 'p0', seqId: 3, destinationAddress: `127.0.0.1:${p.dst().w.port}`, destinationInstanceId: 'd0', destinationSeqId: 30, precopiedTokens: 40 }));
-    assert.deepEqual([e.status, e.code], [grpc.status.NOT_FOUND, 'E_UNKNOWN_SEQUENCE']);
+    assert.deepEqual([e.status, e.code], [grpc.status.FAILED_PRECONDITION, 'E_HANDOFF_STATE']);
+    assert.match(e.details, /no pre-copied instance d0 sequence 30 is parked/);
     assert.equal(p.src().w.backend.tokensOf('p0', 3), 40);
     await step.end();
     assert.deepEqual(kvHeld(p.src().w), NONE);

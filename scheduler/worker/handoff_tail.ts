@@ -70,7 +70,9 @@ export function handoffAppend(site: HandoffSite, r: HandoffAppendRequest__Output
   }
   // Taken now: whatever goes wrong below, the copy is freed (the source keeps its sequence and falls back).
   const held = site.parked.take(r.destinationInstanceId, r.destinationSeqId);
-  if (!held) throw new HandoffFailure('E_UNKNOWN_SEQUENCE', `destination_seq_id: no pre-copied ${id} is parked on this worker (never copied, aborted, or timed out)`);
+  // Not E_UNKNOWN_SEQUENCE: that code says the SOURCE lost the sequence (the gateway then recomputes); here the
+  // source still holds it and a whole-KV copy can follow.
+  if (!held) throw new HandoffFailure('E_HANDOFF_STATE', `destination_seq_id: no pre-copied ${id} is parked on this worker (never copied, aborted, or timed out)`);
   try {
     const tpb = kv.tokensPerBlock;
     if (r.fromToken % tpb !== 0 || r.fromToken > held.tokens) throw bad('from_token', `expected a block boundary at or below the parked ${held.tokens} tokens, got ${r.fromToken}`);
