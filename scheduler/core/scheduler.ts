@@ -687,8 +687,8 @@ export class Scheduler {
   }
 
   /** A hand-off's KV arrived (ok) or its transfer failed (recompute on the decode side). Returns where it decodes. */
-  finishHandoff(requestId: string, ok: boolean, nowS: number): { instanceId: string } {
-    return this.coord.finishHandoff(requestId, ok, nowS);
+  finishHandoff(requestId: string, ok: boolean, nowS: number, options: { keepOnPrefill?: boolean } = {}): { instanceId: string } {
+    return this.coord.finishHandoff(requestId, ok, nowS, options);
   }
 
   /** Seconds between two planMigrations calls; null when the migration policy is `none`. */
@@ -723,8 +723,8 @@ export class Scheduler {
   }
 
   /** The stop-and-copy tail arrived: the request decodes on its new instance. */
-  finishMigration(requestId: string, nowS: number): { instanceId: string } {
-    return this.coord.finishMigration(requestId, nowS);
+  finishMigration(requestId: string, nowS: number, ok = true): { instanceId: string } {
+    return this.coord.finishMigration(requestId, nowS, ok);
   }
 
   /** Where a live request's sequence is now (undefined when ended, or while its KV is in flight). */

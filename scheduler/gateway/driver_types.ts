@@ -70,8 +70,8 @@ export interface DriverMetrics {
   schedulingLatency(plugin: string, seconds: number): void;
   /** A prefill → decode KV hand-off ended (disagg.ts); optional so older recorders still fit. */
   handoff?(e: { outcome: 'ok' | 'failed' | 'local'; seconds: number; bytes: number }): void;
-  /** A live migration ended: its stop-and-copy pause (the sequence ran nowhere), seconds. */
-  migration?(e: { outcome: 'ok' | 'failed'; pauseS: number; bytes: number }): void;
+  /** A live migration ended: its pause (the sequence ran nowhere: the tail after a pre-copy, or the whole copy), and the pre-copy's time (0: none), seconds. */
+  migration?(e: { outcome: 'ok' | 'failed'; pauseS: number; bytes: number; precopyS?: number }): void;
 }
 
 export interface LiveReq {

@@ -12,7 +12,7 @@ import { loadWorkerProto } from '../rpc/proto.js';
 import { channelCredentials, describeClientTls, explainTransportError, describeServerTls, serverCredentials, type ClientTls, type ServerTls } from '../rpc/tls.js';
 import { Rng } from '../util/random.js';
 import { GatewayDriver, type Clock, type DriverInstance } from './driver.js';
-import { handOffSequence } from './handoff.js';
+import { handOffSequence, liveCopyCalls } from './handoff.js';
 import { snapshotFromProto } from './kv_events.js';
 import { nothingElseQueued } from '../batch/gate.js';
 import { startBatchDrainer, type BatchDrainer } from '../batch/drainer.js';
@@ -194,6 +194,11 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   const maxContextTokens = cluster.model.maxContextTokens;
   const driver = new GatewayDriver({ sched, clock, instances, maxContextTokens, blockTokens, metrics, ...(o.handoffTimeoutMs !== undefined ? { handoffTimeoutMs: o.handoffTimeoutMs } : {}), ...(o.migrationTimer !== undefined ? { migrationTimer: o.migrationTimer } : {}), hostLink: cluster.gpu === 'gb200' || cluster.gpu === 'gb300' ? 'c2c' : 'pcie', ...(o.log ? { log: o.log } : {}), ...(o.rejoinBackoffMs !== undefined ? { rejoinBackoffMs: o.rejoinBackoffMs } : {}) });
   metrics.onCollect(() => snapshot(sched, driver, topology));
+  // Live migrations pre-copy a running decode's KV while it keeps generating, then move only the tail (disagg.ts).
+  for (const spec of topology.instances) {
+    const slot = partition ? (partition.workerSlot(spec.leaderWorker) as number) : spec.leaderWorker;
+    driver.setLiveCopy(spec.setup.instanceId, liveCopyCalls(clients[slot] as WorkerClient, spec.setup.instanceId));
+  }
   let stopping = false;
   const server = new grpc.Server(grpcServerOptions(edge));
   const label = `${topology.instances.length} instances of ${cluster.model.name} tp${cluster.tensorParallel} on ${addresses.length} tray(s) of ${cluster.name}, policy ${sched.policyName}`;

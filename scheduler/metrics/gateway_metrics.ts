@@ -22,7 +22,8 @@ function defineKvMoveFamilies(registry: Registry) {
   const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
   return {
     handoffSeconds: new Histogram({ name: 'nvlsched_handoff_duration_seconds', help: 'Prefill to decode KV hand-offs, from the first token to the decode side taking over, by outcome (ok, failed: recomputed, local: no move).', labelNames: ['outcome'] as const, buckets, registers }),
-    migrationPause: new Histogram({ name: 'nvlsched_migration_pause_seconds', help: 'Stop-and-copy pause of each live migration of a running decode (the request ran on no instance), by outcome.', labelNames: ['outcome'] as const, buckets, registers }),
+    migrationPause: new Histogram({ name: 'nvlsched_migration_pause_seconds', help: 'Pause of each live migration of a running decode (the request ran on no instance: the tail after a pre-copy, or the whole stop-and-copy), by outcome.', labelNames: ['outcome'] as const, buckets, registers }),
+    migrationPrecopy: new Histogram({ name: 'nvlsched_migration_precopy_seconds', help: 'Pre-copy of each live migration (the request kept decoding meanwhile).', buckets, registers }),
     moveBytes: new Counter({ name: 'nvlsched_kv_move_bytes_total', help: 'KV bytes moved worker to worker, by kind (handoff, migration).', labelNames: ['kind'] as const, registers }),
   };
 }
@@ -252,9 +253,10 @@ export class GatewayMetrics {
   }
 
   /** A live migration ended: the stop-and-copy pause its request saw (it ran nowhere meanwhile). */
-  migration(e: { outcome: 'ok' | 'failed'; pauseS: number; bytes: number }): void {
+  migration(e: { outcome: 'ok' | 'failed'; pauseS: number; bytes: number; precopyS?: number }): void {
     const outcome = oneOf('migration.outcome', e.outcome, ['ok', 'failed'] as const);
     this.d.migrationPause.observe({ outcome }, nonNegative('migration.pauseS', e.pauseS));
+    if (e.precopyS !== undefined && e.precopyS > 0) this.d.migrationPrecopy.observe(nonNegative('migration.precopyS', e.precopyS));
     const bytes = nonNegative('migration.bytes', e.bytes);
     if (bytes > 0) this.d.moveBytes.inc({ kind: 'migration' }, bytes);
   }
