@@ -9,8 +9,8 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { flagHelp, parseFlags, usageError, type FlagSpec } from './args.js';
 import { checkQueueName, checkRedisUrl } from '../tune/redis_url.js';
-import { SIMULATE_FLAGS, takeGoodput, TRACE_FORMATS, type TraceFormat } from './simulate.js';
-import { MODEL_NAMES } from '../perf/models.js';
+import { SIMULATE_FLAGS, takeGoodput } from './simulate.js';
+import { integerIn, readWorkloadFlags, str } from '../tune/workload_flags.js';
 import { formatGoodput, NO_OVERRIDES, parseGoodput, type SloOverrides } from '../report/goodput.js';
 import type { TrialRunner, WorkloadSpec } from '../tune/types.js';
 
@@ -53,16 +53,6 @@ export interface TuneArgs {
   rungTimeoutS: number;
 }
 
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-function integerIn(flags: Record<string, unknown>, name: string, fallback: number, min: number, max: number): number {
-  const value = (flags[name] as number | undefined) ?? fallback;
-  if (!Number.isInteger(value) || value < min || value > max) throw usageError(`--${name} must be an integer in [${min}, ${max}], got ${value}`);
-  return value;
-}
-
 function positive(flags: Record<string, unknown>, name: string, fallback: number): number {
   const value = (flags[name] as number | undefined) ?? fallback;
   if (!(value > 0)) throw usageError(`--${name} must be > 0, got ${value}`);
@@ -78,40 +68,10 @@ function outputPath(flags: Record<string, unknown>, name: string): string | unde
 }
 
 function readWorkload(flags: Record<string, unknown>): WorkloadSpec {
-  const trace = str(flags.trace);
-  const mix = str(flags.mix);
-  const traceFormat = str(flags['trace-format']);
-  if (trace !== undefined && mix !== undefined) throw usageError('--trace and --mix exclude each other');
-  for (const [flag, file] of [['trace', trace], ['mix', mix]] as const) {
-    if (file !== undefined && !existsSync(file)) throw usageError(`--${flag}: no such file or directory '${file}'`);
-  }
-  if (traceFormat !== undefined && !(TRACE_FORMATS as readonly string[]).includes(traceFormat)) {
-    throw usageError(`--trace-format: unknown '${traceFormat}'; allowed: ${TRACE_FORMATS.join(', ')}`);
-  }
-  if (traceFormat !== undefined && trace === undefined) throw usageError('--trace-format needs --trace');
-  const model = str(flags.model);
-  if (model !== undefined && !MODEL_NAMES.includes(model)) throw usageError(`--model: unknown '${model}'; allowed: ${MODEL_NAMES.join(', ')}`);
-  const cluster = str(flags.cluster);
-  if (cluster === '') throw usageError('--cluster: empty; give a preset name or a file');
-  const seed = integerIn(flags, 'seed', 1, 0, 2 ** 32 - 1);
-  const sessions = flags.sessions as number | undefined;
-  let rateScale = flags['rate-scale'] as number | undefined;
-  if (rateScale !== undefined && !(rateScale > 0)) throw usageError(`--rate-scale must be > 0, got ${rateScale}`);
-  if (sessions !== undefined && !(Number.isInteger(sessions) && sessions >= 1)) throw usageError(`--sessions must be an integer ≥ 1, got ${sessions}`);
-  if (rateScale !== undefined && sessions !== undefined) throw usageError('--rate-scale (open-loop workloads) and --sessions (closed-loop ones) exclude each other');
-  if (trace === undefined && mix === undefined && sessions === undefined) rateScale ??= DEFAULT_MIX_RATE_SCALE;
-  // Absolute paths: tune-workers resolve them on their own machines (the same path must hold the same file there).
-  return {
-    ...(trace !== undefined && { trace: path.resolve(trace) }),
-    ...(traceFormat !== undefined && { traceFormat: traceFormat as TraceFormat }),
-    ...(mix !== undefined && { mix: path.resolve(mix) }),
-    ...(cluster !== undefined && { cluster: existsSync(cluster) ? path.resolve(cluster) : cluster }),
-    ...(model !== undefined && { model }),
-    ...(rateScale !== undefined && { rateScale }),
-    ...(sessions !== undefined && { sessions }),
-    seed,
-    strict: flags.strict === true,
-  };
+  const { spec, sessions, rateScale: given } = readWorkloadFlags(flags);
+  // The embedded mix runs at its default load scale unless told otherwise.
+  const rateScale = given ?? (spec.trace === undefined && spec.mix === undefined && sessions === undefined ? DEFAULT_MIX_RATE_SCALE : undefined);
+  return { ...spec, ...(rateScale !== undefined && { rateScale }), ...(sessions !== undefined && { sessions }) };
 }
 
 /** Validates every flag; throws a usage error (exit 2) naming the flag. */

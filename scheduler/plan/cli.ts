@@ -6,10 +6,10 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { flagHelp, parseFlags, usageError, type FlagSpec } from '../cli/args.js';
-import { SIMULATE_FLAGS, takeGoodput, TRACE_FORMATS, type TraceFormat } from '../cli/simulate.js';
+import { SIMULATE_FLAGS, takeGoodput } from '../cli/simulate.js';
+import { integerIn, readWorkloadFlags, str } from '../tune/workload_flags.js';
 import { ConfigError } from '../core/config/params.js';
 import { POLICY_NAMES } from '../core/policy.js';
-import { MODEL_NAMES } from '../perf/models.js';
 import { NO_OVERRIDES, parseGoodput, type SloOverrides } from '../report/goodput.js';
 import type { WorkloadSpec } from '../tune/types.js';
 import { DISAGGREGATION_NAMES, MIGRATION_NAMES, type PlanPolicy } from './run.js';
@@ -61,14 +61,6 @@ export interface PlanArgs {
   jsonPath?: string;
 }
 
-const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-
-function integerIn(flags: Record<string, unknown>, name: string, fallback: number, min: number, max: number): number {
-  const value = (flags[name] as number | undefined) ?? fallback;
-  if (!Number.isInteger(value) || value < min || value > max) throw usageError(`--${name} must be an integer in [${min}, ${max}], got ${value}`);
-  return value;
-}
-
 function positive(flags: Record<string, unknown>, name: string, fallback: number): number {
   const value = (flags[name] as number | undefined) ?? fallback;
   if (!(value > 0 && Number.isFinite(value))) throw usageError(`--${name} must be > 0, got ${value}`);
@@ -99,38 +91,9 @@ function readDegrees(raw: string | undefined): number[] | undefined {
 }
 
 function readWorkload(flags: Record<string, unknown>): { workload: WorkloadSpec; startLoad: number; loadFlag?: 'rate-scale' | 'sessions' } {
-  const trace = str(flags.trace);
-  const mix = str(flags.mix);
-  const traceFormat = str(flags['trace-format']);
-  if (trace !== undefined && mix !== undefined) throw usageError('--trace and --mix exclude each other');
-  for (const [flag, file] of [['trace', trace], ['mix', mix]] as const) {
-    if (file !== undefined && !existsSync(file)) throw usageError(`--${flag}: no such file or directory '${file}'`);
-  }
-  if (traceFormat !== undefined && !(TRACE_FORMATS as readonly string[]).includes(traceFormat)) {
-    throw usageError(`--trace-format: unknown '${traceFormat}'; allowed: ${TRACE_FORMATS.join(', ')}`);
-  }
-  if (traceFormat !== undefined && trace === undefined) throw usageError('--trace-format needs --trace');
-  const model = str(flags.model);
-  if (model !== undefined && !MODEL_NAMES.includes(model)) throw usageError(`--model: unknown '${model}'; allowed: ${MODEL_NAMES.join(', ')}`);
-  const cluster = str(flags.cluster);
-  if (cluster === '') throw usageError('--cluster: empty; give a preset name or a file');
-  const seed = integerIn(flags, 'seed', 1, 0, 2 ** 32 - 1);
-  const rateScale = flags['rate-scale'] as number | undefined;
-  const sessions = flags.sessions as number | undefined;
-  if (rateScale !== undefined && !(rateScale > 0)) throw usageError(`--rate-scale must be > 0, got ${rateScale}`);
-  if (sessions !== undefined && !(Number.isInteger(sessions) && sessions >= 1)) throw usageError(`--sessions must be an integer ≥ 1, got ${sessions}`);
-  if (rateScale !== undefined && sessions !== undefined) throw usageError('--rate-scale (open-loop workloads) and --sessions (closed-loop ones) exclude each other');
+  const { spec, rateScale, sessions } = readWorkloadFlags(flags);
   return {
-    workload: {
-      ...(trace !== undefined && { trace: path.resolve(trace) }),
-      ...(traceFormat !== undefined && { traceFormat: traceFormat as TraceFormat }),
-      ...(mix !== undefined && { mix: path.resolve(mix) }),
-      ...(cluster !== undefined && { cluster: existsSync(cluster) ? path.resolve(cluster) : cluster }),
-      ...(model !== undefined && { model }),
-      ...(sessions !== undefined && { sessions }),
-      seed,
-      strict: flags.strict === true,
-    },
+    workload: { ...spec, ...(sessions !== undefined && { sessions }) },
     startLoad: rateScale ?? sessions ?? 1,
     ...(rateScale !== undefined ? { loadFlag: 'rate-scale' as const } : sessions !== undefined ? { loadFlag: 'sessions' as const } : {}),
   };
