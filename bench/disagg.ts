@@ -1,10 +1,11 @@
-// `nvlsched bench disagg [--quick] [--json] [--markdown <file>]`: issue 10's evaluation — aggregated vs
+// `nvlsched bench disagg [--quick] [--scenario all|migration|traces] [--json] [--markdown <file>]`: issue 10's evaluation — aggregated vs
 // always-disaggregated vs Dynamo's conditional disaggregation vs our shape-aware choice, each with and without live
 // migration, in the simulator, on the embedded default mix and the shared traces (skipped, said so, when absent).
 // Per scenario and config: goodput capacity (architecture §3: the highest load scale at which SLO attainment stays
 // ≥ 90 %, by bisection, scheduler/report/capacity.ts) and, at one common load (the lowest capacity of all configs,
 // so every config is measured where it still holds its SLOs), tool-call p99 TTFT, TPOT p99, hand-offs and migration
-// pauses. Prints a Markdown table and one JSON line.
+// pauses. The migration scenario (reasoning bursts on a small KV budget, where moving decodes can matter) adds TTFT/TPOT
+// p99 per shape, preemptions, bytes moved and pause p50/p99. Prints a Markdown table and one JSON line.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -23,12 +24,29 @@ interface Row {
 }
 
 const fmt = (x: number | null | undefined, digits = 3) => (x === null || x === undefined ? '—' : x.toFixed(digits));
+const ms = (x: number | null | undefined, digits = 1) => fmt(x === null || x === undefined ? null : x * 1000, digits);
+const SCENARIOS = ['all', 'migration', 'traces'] as const;
+
+/** The per-shape and migration columns (every scenario's JSON has them; the Markdown shows them where moves can matter). */
+function migrationTable(rs: readonly Row[]): string[] {
+  const shapes = [...new Set(rs.flatMap((r) => Object.keys(r.point?.by_shape ?? {})))];
+  const out = [`| config | ${shapes.map((s) => `${s} TTFT p99 s | ${s} TPOT p99 ms`).join(' | ')} | preemptions | migrations | GB moved | pause p50 / p99 µs |`,
+    `| --- | ${shapes.map(() => '---: | ---:').join(' | ')} | ---: | ---: | ---: | ---: |`];
+  for (const r of rs) {
+    const p = r.point;
+    const cells = shapes.map((s) => `${fmt(p?.by_shape[s]?.ttft_p99_s, 3)} | ${ms(p?.by_shape[s]?.tpot_p99_s)}`);
+    const gb = p ? fmt(p.migration_bytes / 1e9, 1) : '—';
+    out.push(`| ${r.config} | ${cells.join(' | ')} | ${p?.preemptions ?? '—'} | ${p?.migrations ?? '—'} | ${gb} | ${fmt(p?.migration_pause_p50_s != null ? p.migration_pause_p50_s * 1e6 : null, 0)} / ${fmt(p?.migration_pause_p99_s != null ? p.migration_pause_p99_s * 1e6 : null, 0)} |`);
+  }
+  return out;
+}
 
 function markdown(rows: readonly Row[], setup: RunSetup, command: string): string {
   const out = ['# Disaggregation and migration (issue 10)', '',
     `Command: \`${command}\`. ${setup.model} on ${setup.cluster}, roles prefill ${setup.roles.prefill} / decode ${setup.roles.decode} ` +
     '(the rest mixed; `aggregated` ignores the roles), policy shape-aware with only the disaggregation and migration slots varied, seed ' +
-    `${setup.seed}. Capacity = highest load scale with ≥ 90 % SLO attainment; the latency columns are at the scenario's common load.`, ''];
+    `${setup.seed}. Capacity = highest load scale with ≥ 90 % SLO attainment; the latency columns are at the scenario's common load. ` +
+    'The reasoning-bursts scenario gives every instance a 64K-token KV budget (bench/disagg_configs.ts).', ''];
   for (const scenario of [...new Set(rows.map((r) => r.scenario))]) {
     const rs = rows.filter((r) => r.scenario === scenario);
     const load = rs[0]?.at_load ?? null;
@@ -39,6 +57,7 @@ function markdown(rows: readonly Row[], setup: RunSetup, command: string): strin
       out.push(`| ${r.config} | ${fmt(r.capacity, 3)} | ${fmt(p?.goodput_rps)} | ${fmt(p?.tool_call_ttft_p99_s, 3)} | ${fmt(p?.tpot_p99_s !== null && p?.tpot_p99_s !== undefined ? p.tpot_p99_s * 1000 : null, 1)} | ${p?.disaggregated ?? '—'} | ${p?.migrations ?? '—'} | ${fmt(p?.migration_pause_p99_s != null ? p.migration_pause_p99_s * 1000 : null, 3)} |`);
     }
     out.push('');
+    if (rs.some((r) => (r.point?.migrations ?? 0) > 0 || (r.point?.preemptions ?? 0) > 0)) out.push(...migrationTable(rs), '');
   }
   return out.join('\n');
 }
@@ -53,7 +72,13 @@ export async function run(argv: string[]): Promise<number> {
     prefill: { type: 'number', help: 'prefill instances per domain (default 2)' },
     decode: { type: 'number', help: 'decode instances per domain (default 4; the rest mixed)' },
     seed: { type: 'number', help: 'seed (default 1)' },
+    scenario: { type: 'string', help: 'all (default), migration (reasoning bursts on a 64K-token KV budget, migration off/on, alone) or traces (without it)' },
   });
+  const scenario = (flags.scenario as string | undefined) ?? 'all';
+  if (!(SCENARIOS as readonly string[]).includes(scenario)) {
+    process.stderr.write(`bench disagg: --scenario: expected one of ${SCENARIOS.join(', ')}, got ${JSON.stringify(scenario)}\n`);
+    return 2;
+  }
   const quick = Boolean(flags.quick);
   const setup: RunSetup = {
     cluster: (flags.cluster as string | undefined) ?? 'hgx-b200x8',
@@ -64,11 +89,12 @@ export async function run(argv: string[]): Promise<number> {
   const log = (line: string) => { if (!flags.json) process.stderr.write(line + '\n'); };
   const shared = sharedDir();
   if (!shared) log('bench disagg: ../shared/data/traces not present — the trace scenarios are skipped (default mix only)');
-  const scenarios = disaggScenarios(shared ? path.join(shared, 'data', 'traces') : null, quick);
-  const configs = disaggConfigs();
+  const scenarios = disaggScenarios(shared ? path.join(shared, 'data', 'traces') : null, quick, scenario as (typeof SCENARIOS)[number]);
+  const allConfigs = disaggConfigs();
   const rows: Row[] = [];
   const startMs = performance.now();
   for (const s of scenarios) {
+    const configs = s.configs ? allConfigs.filter((c) => s.configs?.includes(c.name)) : allConfigs;
     const caps: Row[] = [];
     for (const c of configs) {
       const result = await findCapacity({

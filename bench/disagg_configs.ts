@@ -4,10 +4,11 @@
 // one ignores the roles (every instance mixed), the others use them.
 import path from 'node:path';
 
-import { runSimulation } from '../scheduler/sim/run.js';
+import { runSimulation, type SimulationOptions } from '../scheduler/sim/run.js';
 import { buildReport } from '../scheduler/report/metrics.js';
 import { defaultMix } from '../scheduler/workload/default_mix.js';
 import { readTrace } from '../scheduler/workload/read_trace.js';
+import { reasoningBurstsMix } from '../scheduler/workload/reasoning_bursts.js';
 import type { Workload } from '../scheduler/workload/types.js';
 
 export const DISAGG_CHOICES = ['aggregated', 'always', 'dynamo-conditional', 'shape-aware'] as const;
@@ -26,20 +27,47 @@ export function disaggConfigs(): DisaggConfig[] {
 
 export interface DisaggScenario {
   name: string;
-  /** null: the embedded default mix. */
+  /** null: the embedded default mix; 'reasoning-bursts': the KV-bound migration mix (workload/reasoning_bursts.ts). */
   trace: string | null;
   durationS: number;
   startLoad: number;
+  /** HBM KV blocks per instance instead of the sized budget (the migration scenario makes KV the bottleneck). */
+  kvBlocksTotal?: number;
+  /** Only these configs (by name); all when absent. */
+  configs?: readonly string[];
 }
 
-export function disaggScenarios(traces: string | null, quick: boolean): DisaggScenario[] {
+export const REASONING_BURSTS = 'reasoning-bursts';
+/**
+ * 1,000 blocks × 64 tokens = 64K tokens of KV per B200 instance (of the ~558K it has for Llama 70B fp8): the
+ * budget of a GPU whose HBM mostly holds something else (a bigger model's weights, a long-context prefix cache),
+ * where a few 10K-token reasoning decodes fill an instance. B200 with its full budget never gets there (EVALUATION.md).
+ */
+export const MIGRATION_KV_BLOCKS = 1000;
+
+/** The migration scenario alone: the whole policy with migration off and on, aggregated and shape-aware. */
+export function migrationScenario(): DisaggScenario {
+  return {
+    name: 'reasoning bursts, 64K-token KV per GPU',
+    trace: REASONING_BURSTS,
+    durationS: 60,
+    startLoad: 2,
+    kvBlocksTotal: MIGRATION_KV_BLOCKS,
+    configs: ['aggregated', 'aggregated+migration', 'shape-aware', 'shape-aware+migration'],
+  };
+}
+
+/** `scenario`: 'all' (default: every scenario), 'migration' (that one alone), 'traces' (without it). */
+export function disaggScenarios(traces: string | null, quick: boolean, scenario: 'all' | 'migration' | 'traces' = 'all'): DisaggScenario[] {
   const d = quick ? 60 : 120;
+  if (scenario === 'migration') return [migrationScenario()];
   const out: DisaggScenario[] = [{ name: 'default mix', trace: null, durationS: d, startLoad: 0.5 }];
   // --quick: the default mix alone (a smoke run of every config).
   if (traces && !quick) {
     out.push({ name: 'azure code', trace: path.join(traces, 'AzureLLMInferenceTrace_code.csv'), durationS: d, startLoad: 0.5 });
     out.push({ name: 'mooncake synthetic', trace: path.join(traces, 'synthetic_trace.jsonl'), durationS: d, startLoad: 0.1 });
   }
+  if (scenario === 'all' && !quick) out.push(migrationScenario());
   return out;
 }
 
@@ -56,37 +84,55 @@ export interface DisaggPoint {
   tool_call_ttft_p99_s: number | null;
   ttft_p99_s: number | null;
   tpot_p99_s: number | null;
+  /** p99 per shape (null when the shape is absent or has no sample). */
+  by_shape: Record<string, { ttft_p99_s: number | null; tpot_p99_s: number | null }>;
+  preemptions: number;
   disaggregated: number;
   handoffs: number;
   migrations: number;
+  migration_bytes: number;
+  migration_pause_p50_s: number | null;
   migration_pause_p99_s: number | null;
 }
 
 export function workloadOf(s: DisaggScenario, load: number, seed: number): Workload {
   if (s.trace === null) return defaultMix({ seed, rateScale: load, durationS: s.durationS });
+  if (s.trace === REASONING_BURSTS) return reasoningBurstsMix({ seed, rateScale: load, durationS: s.durationS });
   return readTrace(s.trace, { seed, rateScale: load, durationS: s.durationS }).workload;
 }
 
-export function runConfig(s: DisaggScenario, c: DisaggConfig, load: number, setup: RunSetup): DisaggPoint {
-  const run = runSimulation({
+/** The simulation one (scenario, config, load) runs: the bench and its test (disagg.test.ts) build it here alike. */
+export function simOptions(s: DisaggScenario, c: DisaggConfig, load: number, setup: RunSetup): SimulationOptions {
+  return {
     workload: workloadOf(s, load, setup.seed),
-    cluster: { preset: setup.cluster, roles: setup.roles },
+    cluster: { preset: setup.cluster, roles: setup.roles, ...(s.kvBlocksTotal !== undefined ? { engine: { kvBlocksTotal: s.kvBlocksTotal } } : {}) },
     model: setup.model,
     policy: { disaggregation: c.disaggregation, ...(c.migration ? { migration: 'load-balance' } : {}) },
     seed: setup.seed,
     durationS: s.durationS,
-  });
+  };
+}
+
+export function runConfig(s: DisaggScenario, c: DisaggConfig, load: number, setup: RunSetup): DisaggPoint {
+  const run = runSimulation(simOptions(s, c, load, setup));
   const report = buildReport(run);
   const pauses = [...run.disagg.migrationPausesS].sort((a, b) => a - b);
+  const q = (x: number): number | null => (pauses.length ? (pauses[Math.min(pauses.length - 1, Math.floor(pauses.length * x))] as number) : null);
+  const byShape: DisaggPoint['by_shape'] = {};
+  for (const [shape, m] of Object.entries(report.by_shape)) if (m.requests > 0) byShape[shape] = { ttft_p99_s: m.ttft_p99_s, tpot_p99_s: m.tpot_p99_s };
   return {
     slo_attainment: report.overall.slo_attainment,
     goodput_rps: report.overall.goodput_rps,
     tool_call_ttft_p99_s: report.by_shape.tool_call.ttft_p99_s,
     ttft_p99_s: report.overall.ttft_p99_s,
     tpot_p99_s: report.overall.tpot_p99_s,
+    by_shape: byShape,
+    preemptions: report.overall.preemptions,
     disaggregated: run.disagg.disaggregated,
     handoffs: run.disagg.handoffs,
     migrations: run.disagg.migrationsDone,
-    migration_pause_p99_s: pauses.length ? (pauses[Math.min(pauses.length - 1, Math.floor(pauses.length * 0.99))] as number) : null,
+    migration_bytes: run.disagg.migrationBytes,
+    migration_pause_p50_s: q(0.5),
+    migration_pause_p99_s: q(0.99),
   };
 }

@@ -5,6 +5,7 @@ export { TRACE_FORMATS, TOOL_CALL_MAX_OUTPUT_TOKENS, type ReadTraceOptions, type
 export { TraceError, describeProblem } from './problems.js';
 export { parseMix, sampleMix, readMix, type MixSpec, type MixOptions, type ShapeSpec, type SessionSpec, type ArrivalSpec } from './mix.js';
 export { DEFAULT_MIX_YAML, defaultMix } from './default_mix.js';
+export { REASONING_BURSTS_YAML, reasoningBurstsMix } from './reasoning_bursts.js';
 export { freshSessionCopy, copySessionId, sharedHashesOf } from './sessions.js';
 export { chainHash, fmix64, namespaceKey } from './hash.js';
 export { MOONCAKE_MAX_OUTPUT_TOKENS } from './mooncake.js';
