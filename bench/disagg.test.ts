@@ -30,6 +30,11 @@ test('migration scenario: moves fire, every token stream stays whole and in orde
   assert.equal(on.d.migrationPausesS.length, on.d.migrationsDone);
   assert.ok(on.d.migrationBytes > 0);
   for (const p of on.d.migrationPausesS) assert.ok(p > 0 && p < 0.005, `pause ${p}s within the policy's 5 ms bound`);
+  // The gap the client sees spans the stop-and-copy plus a step boundary on each side: one per move, longer than
+  // the copy, shorter than a few steps.
+  assert.equal(on.sim.migrationGapsS.length, on.d.migrationsDone);
+  const minPause = Math.min(...on.d.migrationPausesS);
+  for (const g of on.sim.migrationGapsS) assert.ok(g > minPause && g < 1, `token gap ${g}s across a move`);
   assert.equal(on.sim.stats.kvFailures, 0, 'the native KV manager never refused');
   assert.equal(on.sim.stats.stalled, 0);
   let completed = 0;
@@ -49,6 +54,7 @@ test('migration scenario: moves fire, every token stream stays whole and in orde
 
   const off = run('aggregated');
   assert.equal(off.d.migrationsStarted, 0);
+  assert.equal(off.sim.migrationGapsS.length, 0);
   const preemptions = (rs: typeof on.records) => rs.reduce((n, r) => n + r.preemptions, 0);
   // The measured effect of the seed-1 run (EVALUATION.md): 118 → 87 preemptions.
   assert.ok(preemptions(off.records) > 0, 'the scenario is KV-bound: preemptions without migration');

@@ -30,13 +30,13 @@ const SCENARIOS = ['all', 'migration', 'traces'] as const;
 /** The per-shape and migration columns (every scenario's JSON has them; the Markdown shows them where moves can matter). */
 function migrationTable(rs: readonly Row[]): string[] {
   const shapes = [...new Set(rs.flatMap((r) => Object.keys(r.point?.by_shape ?? {})))];
-  const out = [`| config | ${shapes.map((s) => `${s} TTFT p99 s | ${s} TPOT p99 ms`).join(' | ')} | preemptions | migrations | GB moved | pause p50 / p99 µs |`,
-    `| --- | ${shapes.map(() => '---: | ---:').join(' | ')} | ---: | ---: | ---: | ---: |`];
+  const out = [`| config | ${shapes.map((s) => `${s} TTFT p99 s | ${s} TPOT p99 ms`).join(' | ')} | preemptions | migrations | GB moved | pause p50 / p99 µs | token gap p50 / p99 ms |`,
+    `| --- | ${shapes.map(() => '---: | ---:').join(' | ')} | ---: | ---: | ---: | ---: | ---: |`];
   for (const r of rs) {
     const p = r.point;
     const cells = shapes.map((s) => `${fmt(p?.by_shape[s]?.ttft_p99_s, 3)} | ${ms(p?.by_shape[s]?.tpot_p99_s)}`);
     const gb = p ? fmt(p.migration_bytes / 1e9, 1) : '—';
-    out.push(`| ${r.config} | ${cells.join(' | ')} | ${p?.preemptions ?? '—'} | ${p?.migrations ?? '—'} | ${gb} | ${fmt(p?.migration_pause_p50_s != null ? p.migration_pause_p50_s * 1e6 : null, 0)} / ${fmt(p?.migration_pause_p99_s != null ? p.migration_pause_p99_s * 1e6 : null, 0)} |`);
+    out.push(`| ${r.config} | ${cells.join(' | ')} | ${p?.preemptions ?? '—'} | ${p?.migrations ?? '—'} | ${gb} | ${fmt(p?.migration_pause_p50_s != null ? p.migration_pause_p50_s * 1e6 : null, 0)} / ${fmt(p?.migration_pause_p99_s != null ? p.migration_pause_p99_s * 1e6 : null, 0)} | ${ms(p?.migration_gap_p50_s)} / ${ms(p?.migration_gap_p99_s)} |`);
   }
   return out;
 }

@@ -93,6 +93,9 @@ export interface DisaggPoint {
   migration_bytes: number;
   migration_pause_p50_s: number | null;
   migration_pause_p99_s: number | null;
+  /** The token gap the client saw across a migration (source's last token → destination's first). */
+  migration_gap_p50_s: number | null;
+  migration_gap_p99_s: number | null;
 }
 
 export function workloadOf(s: DisaggScenario, load: number, seed: number): Workload {
@@ -116,8 +119,11 @@ export function simOptions(s: DisaggScenario, c: DisaggConfig, load: number, set
 export function runConfig(s: DisaggScenario, c: DisaggConfig, load: number, setup: RunSetup): DisaggPoint {
   const run = runSimulation(simOptions(s, c, load, setup));
   const report = buildReport(run);
-  const pauses = [...run.disagg.migrationPausesS].sort((a, b) => a - b);
-  const q = (x: number): number | null => (pauses.length ? (pauses[Math.min(pauses.length - 1, Math.floor(pauses.length * x))] as number) : null);
+  const sorted = (xs: readonly number[]) => [...xs].sort((a, b) => a - b);
+  const pct = (xs: readonly number[], x: number): number | null => (xs.length ? (xs[Math.min(xs.length - 1, Math.floor(xs.length * x))] as number) : null);
+  const pauses = sorted(run.disagg.migrationPausesS);
+  const gaps = sorted(run.migrationGapsS ?? []);
+  const q = (x: number) => pct(pauses, x);
   const byShape: DisaggPoint['by_shape'] = {};
   for (const [shape, m] of Object.entries(report.by_shape)) if (m.requests > 0) byShape[shape] = { ttft_p99_s: m.ttft_p99_s, tpot_p99_s: m.tpot_p99_s };
   return {
@@ -134,5 +140,7 @@ export function runConfig(s: DisaggScenario, c: DisaggConfig, load: number, setu
     migration_bytes: run.disagg.migrationBytes,
     migration_pause_p50_s: q(0.5),
     migration_pause_p99_s: q(0.99),
+    migration_gap_p50_s: pct(gaps, 0.5),
+    migration_gap_p99_s: pct(gaps, 0.99),
   };
 }

@@ -46,6 +46,8 @@ export interface SimRunResult extends RunResult {
   stats: SimStats;
   /** Disaggregation decisions, hand-offs and migrations (all 0 without roles and migration). */
   disagg: DisaggStats;
+  /** Per completed migration, the token gap the client saw across it (Simulation.migrationGapsS); absent when none. */
+  migrationGapsS?: number[];
 }
 
 let opTimes: OpTimes | undefined;
@@ -127,5 +129,6 @@ export function runSimulation(options: SimulationOptions): SimRunResult {
     steps: sim.stats.steps,
     stats: sim.stats,
     disagg: sim.sched.disaggStats(),
+    ...(sim.migrationGapsS.length > 0 ? { migrationGapsS: sim.migrationGapsS } : {}),
   };
 }

@@ -20,6 +20,10 @@ export interface LiveReq {
   run: number;
   /** The host/neighbour prefix fetch was charged (at its first step anywhere; a moved sequence is not charged again). */
   fetchCharged: boolean;
+  /** Time of its last token (any instance); -1 before the first. */
+  lastTokenS: number;
+  /** Stopped for migration: the last token before the stop, until the first token on the destination; else -1. */
+  migratedFromS: number;
 }
 
 /** One sequence on its instance, as the simulated worker tracks it. */

@@ -112,6 +112,12 @@ export class Simulation {
   private readonly transfers: Transfers;
   /** With traceTokens: per request, the simulated time of each token it produced, in order. */
   readonly tokenTimes: Map<string, number[]> | null;
+  /**
+   * Per completed migration, the token gap the client sees across it: last token on the source → first token on
+   * the destination (the scheduler's pause covers only the tail copy; this adds the wait for the source's step
+   * boundary after the stop and for the destination's next step). Empty without migration.
+   */
+  readonly migrationGapsS: number[] = [];
 
   constructor(private readonly input: SimulationInput) {
     const { cluster, workload } = input;
@@ -251,7 +257,7 @@ export class Simulation {
     }
     // The scheduler released the session's retained context when it took the next turn: so does the worker.
     if (req.sessionId !== undefined) this.kv.releaseHeld(req.sessionId);
-    const live: LiveReq = { w, req, hashes: null, continuation, hostTokens: 0, neighbourTokens: 0, seq: null, run, fetchCharged: false };
+    const live: LiveReq = { w, req, hashes: null, continuation, hostTokens: 0, neighbourTokens: 0, seq: null, run, fetchCharged: false, lastTokenS: -1, migratedFromS: -1 };
     // What the scheduler chose to promote from Grace or pull from a neighbour (cached tokens beyond the device).
     live.hostTokens = res.fetch.hostBlocks * this.blockTokens;
     live.neighbourTokens = res.fetch.neighbourBlocks * this.blockTokens;
@@ -425,6 +431,12 @@ export class Simulation {
       if (s.emitting) {
         s.outputs++;
         s.emitting = false;
+        const live = s.live;
+        if (live.migratedFromS >= 0) {
+          this.migrationGapsS.push(this.nowS - live.migratedFromS);
+          live.migratedFromS = -1;
+        }
+        live.lastTokenS = this.nowS;
         if (this.tokenTimes) this.traceToken(s);
       }
     }

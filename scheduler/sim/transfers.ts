@@ -132,6 +132,7 @@ export class Transfers {
       from.seqs.delete(seq.seqId);
       if (from.worker) this.host.kv.dropSeq(from.worker, seq);
       live.seq = null;
+      live.migratedFromS = live.lastTokenS;
       this.host.markDirty(from);
     }
     this.host.push(this.host.nowS() + this.copyS(next), this.alloc({ t: next, seq: null, from: null, failed: false }));
