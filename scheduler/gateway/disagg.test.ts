@@ -146,15 +146,19 @@ describe('a hand-off that fails', () => {
     await proxy.close();
   });
 
-  test('the decode side recomputes: the stream completes in order, no block leaked on either worker', async () => {
+  test('the prefill worker, which kept the KV, decodes: the stream completes in order, nothing recomputed or leaked', async () => {
     const d0 = await ran(rig.workers[1] as RunningWorker);
+    const p0 = await ran(rig.workers[0] as RunningWorker);
     const outs = await Promise.all([0, 1, 2].map((i) => generate(rig.client, { promptTokenIds: ids(2500 + i * 100, 200_000 + i * 10_000), maxTokens: 12 })));
     outs.forEach((o, i) => assertInOrder(o, 2500 + i * 100, 12, `request ${i}`));
     const moves = rig.gateway.driver.kvMoves;
     assert.deepEqual([moves.handoffs, moves.handoffFailures], [3, 3]);
     assert.equal(rig.gateway.sched.disaggStats().handoffFailures, 3);
     const d1 = await ran(rig.workers[1] as RunningWorker);
-    assert.ok(d1.tokens - d0.tokens >= 2500 * 3, 'the decode worker recomputed the prompts');
+    const p1 = await ran(rig.workers[0] as RunningWorker);
+    assert.equal(d1.tokens - d0.tokens, 0, 'the decode worker recomputed nothing');
+    // The prompts once, then the 11 decode tokens of each after its first: all on the prefill worker.
+    assert.equal(p1.tokens - p0.tokens, 2500 + 2600 + 2700 + 3 * 11, 'the prefill worker ran the prompts once and every decode');
     await rig.gateway.driver.idle();
     assert.deepEqual(rig.workers.map((w) => w.backend.liveSequences), [0, 0]);
     assert.deepEqual(rig.workers.map(usedBlocks), [0, 0], 'the prefill worker freed what it kept after the failed hand-off');

@@ -168,12 +168,17 @@ export class KvMoves {
       else this.stats.handoffFailures++;
       this.h.metric(() => this.h.metrics?.handoff?.({ outcome: out.ok ? 'ok' : 'failed', seconds: Math.max(0, nowS - startS), bytes: out.ok ? out.bytesSent : 0 }));
     }
+    // A failed hand-off whose source worker kept the sequence (fallback 'keep'): the KV is whole on the prefill
+    // instance, so it decodes there instead of being recomputed on the decode side.
+    const keep = !out.ok && out.fallback === 'keep' && from !== to && !from.failed;
     if (!out.ok) {
-      this.h.log(`request ${live.requestId}: hand-off ${from.instanceId} → ${to.instanceId} failed (${out.code}: ${out.message}); the decode side recomputes`);
-      this.freeSource(from, srcWire, out);
+      this.h.log(`request ${live.requestId}: hand-off ${from.instanceId} → ${to.instanceId} failed (${out.code}: ${out.message}); ${keep ? 'it keeps decoding where its KV is' : 'the decode side recomputes'}`);
+      if (!keep) this.freeSource(from, srcWire, out);
     }
-    const { instanceId } = this.h.sched.finishHandoff(live.requestId, out.ok, nowS);
-    this.adopted(live, this.h.inst(instanceId), out.ok ? dstWire : null);
+    const { instanceId } = this.h.sched.finishHandoff(live.requestId, out.ok, nowS, { keepOnPrefill: keep });
+    const target = this.h.inst(instanceId);
+    if (keep && target !== from) this.freeSource(from, srcWire, out); // the core could not keep it: recomputed elsewhere
+    this.adopted(live, target, out.ok ? dstWire : keep && target === from ? srcWire : null);
   }
 
   // ------------------------------------------------------------------ migration
