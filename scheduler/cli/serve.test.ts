@@ -12,17 +12,13 @@ import { test } from 'node:test';
 import { generate } from '../gateway/testing.js';
 import { loadGatewayProto } from '../rpc/proto.js';
 import { packageRoot } from '../util/paths.js';
+import { withTimeout as waitAtMost } from '../util/timeout.js';
 
 const MAIN = path.join(packageRoot(), 'scheduler', 'cli', 'main.ts');
 const LIMIT_MS = 30_000;
 
-function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), LIMIT_MS);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
+/** Waits at most LIMIT_MS for `p`. */
+const withTimeout = <T>(p: Promise<T>, what: string): Promise<T> => waitAtMost(p, LIMIT_MS, what);
 
 function firstLine(child: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {

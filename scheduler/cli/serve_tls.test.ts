@@ -16,17 +16,13 @@ import { makeTestPki, type TestPki } from '../rpc/testing/certs.js';
 import { httpsPost } from '../rpc/testing/https.js';
 import { channelCredentials, readClientTls } from '../rpc/tls.js';
 import { packageRoot } from '../util/paths.js';
+import { withTimeout as waitAtMost } from '../util/timeout.js';
 
 const MAIN = path.join(packageRoot(), 'scheduler', 'cli', 'main.ts');
 const LIMIT_MS = 30_000;
 
-function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), LIMIT_MS);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
+/** Waits at most LIMIT_MS for `p`. */
+const withTimeout = <T>(p: Promise<T>, what: string): Promise<T> => waitAtMost(p, LIMIT_MS, what);
 
 let pki: TestPki;
 before(() => {

@@ -13,6 +13,7 @@ import { jobIdOf, makeBullRunner } from './bull_runner.js';
 import { makeLocalRunner } from './local_runner.js';
 import { startTestRedis } from './testing/redis_server.js';
 import { tune, type TuneOptions } from './tune.js';
+import { withTimeout as waitAtMost } from '../util/timeout.js';
 
 const MAIN = path.join(packageRoot(), 'scheduler', 'cli', 'main.ts');
 const LIMIT_MS = 60_000;
@@ -34,13 +35,8 @@ async function dropQueue(url: string, name: string): Promise<void> {
   }
 }
 
-function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), LIMIT_MS);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
+/** Waits at most LIMIT_MS for `p`. */
+const withTimeout = <T>(p: Promise<T>, what: string): Promise<T> => waitAtMost(p, LIMIT_MS, what);
 
 interface WorkerProc {
   child: ChildProcess;

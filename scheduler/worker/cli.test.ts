@@ -9,17 +9,13 @@ import { test } from 'node:test';
 import { probeDevices } from '../kv/native.js';
 import { packageRoot } from '../util/paths.js';
 import { connect, StepStream, unary } from './testing.js';
+import { withTimeout as waitAtMost } from '../util/timeout.js';
 
 const MAIN = path.join(packageRoot(), 'scheduler', 'cli', 'main.ts');
 const LIMIT_MS = 20_000;
 
-function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), LIMIT_MS);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
+/** Waits at most LIMIT_MS for `p`. */
+const withTimeout = <T>(p: Promise<T>, what: string): Promise<T> => waitAtMost(p, LIMIT_MS, what);
 
 function listeningLine(child: ChildProcess): Promise<{ event: string; grpc: number; metrics?: number }> {
   return new Promise((resolve, reject) => {
