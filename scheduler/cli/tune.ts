@@ -5,12 +5,11 @@
 // --redis on BullMQ for `nvlsched tune-worker` processes anywhere. Workload flags are simulate's. Bad flags (and an
 // unreachable --redis) exit 2 with a one-line reason before anything runs.
 import { randomBytes } from 'node:crypto';
-import { existsSync, statSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { flagHelp, parseFlags, usageError, type FlagSpec } from './args.js';
 import { checkQueueName, checkRedisUrl } from '../tune/redis_url.js';
 import { SIMULATE_FLAGS, takeGoodput } from './simulate.js';
-import { integerIn, readWorkloadFlags, str } from '../tune/workload_flags.js';
+import { integerIn, outputPath, positive, readWorkloadFlags, str } from '../tune/workload_flags.js';
 import { formatGoodput, NO_OVERRIDES, parseGoodput, type SloOverrides } from '../report/goodput.js';
 import type { TrialRunner, WorkloadSpec } from '../tune/types.js';
 
@@ -51,20 +50,6 @@ export interface TuneArgs {
   redis?: string;
   queue: string;
   rungTimeoutS: number;
-}
-
-function positive(flags: Record<string, unknown>, name: string, fallback: number): number {
-  const value = (flags[name] as number | undefined) ?? fallback;
-  if (!(value > 0)) throw usageError(`--${name} must be > 0, got ${value}`);
-  return value;
-}
-
-function outputPath(flags: Record<string, unknown>, name: string): string | undefined {
-  const file = str(flags[name]);
-  if (file === undefined) return undefined;
-  const dir = path.dirname(path.resolve(file));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw usageError(`--${name}: directory '${dir}' does not exist`);
-  return file;
 }
 
 function readWorkload(flags: Record<string, unknown>): WorkloadSpec {

@@ -3,11 +3,11 @@
 // (candidates.ts, search.ts). Prints the ranked table; --json writes {candidates, best, ...}; --out writes a
 // scheduler config that `simulate --config` and `config check` read. Workload flags are simulate's. Bad flags exit
 // 2 with one line naming the flag before anything runs; a workload no split can serve exits 1 saying so.
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { flagHelp, parseFlags, usageError, type FlagSpec } from '../cli/args.js';
 import { SIMULATE_FLAGS, takeGoodput } from '../cli/simulate.js';
-import { integerIn, readWorkloadFlags, str } from '../tune/workload_flags.js';
+import { integerIn, outputPath, positive, readWorkloadFlags, str } from '../tune/workload_flags.js';
 import { ConfigError } from '../core/config/params.js';
 import { POLICY_NAMES } from '../core/policy.js';
 import { NO_OVERRIDES, parseGoodput, type SloOverrides } from '../report/goodput.js';
@@ -59,20 +59,6 @@ export interface PlanArgs {
   top: number;
   outPath?: string;
   jsonPath?: string;
-}
-
-function positive(flags: Record<string, unknown>, name: string, fallback: number): number {
-  const value = (flags[name] as number | undefined) ?? fallback;
-  if (!(value > 0 && Number.isFinite(value))) throw usageError(`--${name} must be > 0, got ${value}`);
-  return value;
-}
-
-function outputPath(flags: Record<string, unknown>, name: string): string | undefined {
-  const file = str(flags[name]);
-  if (file === undefined) return undefined;
-  const dir = path.dirname(path.resolve(file));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw usageError(`--${name}: directory '${dir}' does not exist`);
-  return file;
 }
 
 function oneOf<T extends string>(flags: Record<string, unknown>, name: string, allowed: readonly T[], fallback: T): T {

@@ -1,7 +1,7 @@
-// The workload flags `tune` and `tune --search-roles` share (--trace, --trace-format, --mix, --cluster, --model,
+// The flags `tune` and `tune --search-roles` share: the workload (--trace, --trace-format, --mix, --cluster, --model,
 // --seed, --rate-scale, --sessions, --strict), validated once: each mistake is a usage error (exit 2) naming its flag.
 // Paths come back absolute: tune-workers resolve them on their own machines (the same path must hold the same file).
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 import { usageError } from '../cli/args.js';
@@ -15,6 +15,21 @@ export function integerIn(flags: Record<string, unknown>, name: string, fallback
   const value = (flags[name] as number | undefined) ?? fallback;
   if (!Number.isInteger(value) || value < min || value > max) throw usageError(`--${name} must be an integer in [${min}, ${max}], got ${value}`);
   return value;
+}
+
+export function positive(flags: Record<string, unknown>, name: string, fallback: number): number {
+  const value = (flags[name] as number | undefined) ?? fallback;
+  if (!(value > 0 && Number.isFinite(value))) throw usageError(`--${name} must be > 0, got ${value}`);
+  return value;
+}
+
+/** A file to write (`--json`, `--out`): its folder must exist now, not after the run. */
+export function outputPath(flags: Record<string, unknown>, name: string): string | undefined {
+  const file = str(flags[name]);
+  if (file === undefined) return undefined;
+  const dir = path.dirname(path.resolve(file));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw usageError(`--${name}: directory '${dir}' does not exist`);
+  return file;
 }
 
 /** The workload without its load (`rateScale`, `sessions`), and the load flags as given (checked, not defaulted). */
