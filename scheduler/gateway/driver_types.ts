@@ -1,11 +1,12 @@
 // The driver's contracts (what the gateway gives it, what it calls) and its per-request / per-instance state, shared
-// with the hand-off and migration executor (disagg.ts).
+// with the hand-off and migration executor (disagg.ts) and the driver's own parts (DriverCore).
 import type { EnginePlan } from '../core/engine/types.js';
 import type { EndedRequest, Scheduler } from '../core/scheduler.js';
 import type { ScheduleRequest, Shape } from '../core/types.js';
 import type { SessionHold } from '../gen/proto/nvlsched/v1/SessionHold.js';
 import type { SessionMove } from '../gen/proto/nvlsched/v1/SessionMove.js';
 import type { HandoffOutcome } from './handoff.js';
+import type { Rejoiner } from './rejoin.js';
 import type { StepStreamClient } from './step_stream.js';
 
 /** Seconds, from a monotonic source (the gateway injects performance.now()/1000; tests may inject their own). */
@@ -146,3 +147,48 @@ export interface DriverOptions {
   migrationTimer?: boolean;
 }
 
+
+/** The driver's counters (public fields of GatewayDriver), kept by its parts too. */
+export interface DriverCounters {
+  stepsRun: number;
+  preemptions: number;
+  reruns: number;
+  failures: number;
+  rejoins: number;
+  swapsOut: number;
+  swapFallbacks: number;
+}
+
+/** A sink call not made yet: tokens or the end (driver_delivery.ts). */
+export interface Delivery {
+  sink: RequestSink;
+  tokenIds?: readonly number[];
+  end?: [EndedRequest, EndDetail];
+}
+
+/**
+ * What the driver's parts (driver_plan.ts, driver_results.ts, driver_failover.ts) share: its state and the few
+ * actions of its loop they call back. Built once by GatewayDriver; not part of its public API.
+ */
+export interface DriverCore {
+  readonly o: DriverOptions;
+  readonly insts: ReadonlyMap<string, InstRun>;
+  readonly live: Map<string, LiveReq>;
+  /** Session id → the instance whose worker holds its previous turn's KV. */
+  readonly heldSessions: Map<string, string>;
+  readonly counters: DriverCounters;
+  readonly rejoiner: Rejoiner;
+  /** True once stop() ran (shutdown): failures are no longer handled. */
+  stopped(): boolean;
+  log(line: string): void;
+  /** A metrics call that throws is logged once and never stops the loop. */
+  metric(call: () => void): void;
+  inst(id: string): InstRun;
+  kick(inst: InstRun): void;
+  attach(inst: InstRun, stream: StepStreamClient): void;
+  deliver(d: Delivery): void;
+  applyCancels(inst: InstRun): void;
+  /** The hand-off/migration executor's step boundary (disagg.ts KvMoves.afterStep). */
+  afterStep(inst: InstRun): void;
+  rerun(inst: InstRun, live: LiveReq, message: string): void;
+}

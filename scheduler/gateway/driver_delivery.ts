@@ -1,0 +1,51 @@
+// The driver's sink calls (tokens, ends) in order: made at once, or — with tokensAfterNextPlan — right after the
+// instance's next plan is sent (the driver's step calls flush()), else once the current turn of the event loop is
+// done. Every sink call goes through here, so one request's tokens never follow its end.
+import type { Delivery } from './driver_types.js';
+
+export class Deliveries {
+  /**
+   * true: a step's tokens are written to the clients after the instance's next plan is sent, so the worker computes
+   * while the gateway writes. false (default): written at once, then the next plan. `bench overhead` runs both,
+   * alternated: on the 2-core dev VM, where gateway, worker and clients share the cores, writing first was faster
+   * (row c' vs c); with the worker on its own machine the overlap may win — not measured yet.
+   */
+  tokensAfterNextPlan = false;
+  private pending: Delivery[] = [];
+  private flushScheduled = false;
+
+  /**
+   * @param log  a sink that throws is logged here (the other calls are still made)
+   * @param flushed  after each flush (the driver resolves its idle waiters)
+   */
+  constructor(private readonly log: (line: string) => void, private readonly flushed: () => void) {}
+
+  /** Sink calls not made yet. */
+  get size(): number {
+    return this.pending.length;
+  }
+
+  deliver(d: Delivery): void {
+    this.pending.push(d);
+    if (!this.tokensAfterNextPlan) return this.flush();
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Makes the pending sink calls in order (a sink that throws is logged; the rest are still made). */
+  flush(): void {
+    this.flushScheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    for (const d of batch) {
+      try {
+        if (d.tokenIds) d.sink.onTokens(d.tokenIds);
+        else if (d.end) d.sink.onEnd(d.end[0], d.end[1]);
+      } catch (error) {
+        this.log(`a request's sink threw: ${(error as Error).message}`);
+      }
+    }
+    this.flushed();
+  }
+}
