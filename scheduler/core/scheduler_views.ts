@@ -56,6 +56,7 @@ export function addInstance(deps: InstanceDeps, setup: InstanceSetup, i: number)
       runningRequests: 0,
       pendingPrefillTokens: 0,
       decodingSequences: 0,
+      decodeSloWeightPerS: 0,
       kvBlocksTotal: setup.engine.kvBlocksTotal,
       kvBlocksUsed: 0,
       kvBlocksRetained: 0,
@@ -95,6 +96,7 @@ export function syncView(inst: Instance): void {
   v.runningRequests = load.runningRequests;
   v.pendingPrefillTokens = load.pendingPrefillTokens;
   v.decodingSequences = load.decodingSequences;
+  v.decodeSloWeightPerS = load.decodeSloWeightPerS;
   v.kvBlocksUsed = load.kvBlocksUsed;
   v.kvBlocksRetained = load.kvBlocksRetained;
 }

@@ -172,6 +172,11 @@ export interface InstanceView {
   pendingPrefillTokens: number;
   /** Sequences decoding now. */
   decodingSequences: number;
+  /**
+   * Σ 1 / (predicted output tokens · TPOT SLO) over them (per second): a stall of x s costs the running decodes
+   * x times this in TPOT budget, in SLO units. Optional: views built without an engine leave it out (read as 0).
+   */
+  decodeSloWeightPerS?: number;
   kvBlocksTotal: number;
   /** Blocks held by running or queued-with-reservation sequences. */
   kvBlocksUsed: number;

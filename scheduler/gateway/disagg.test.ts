@@ -83,7 +83,10 @@ function assertInOrder(out: Generated, promptTokens: number, maxTokens: number, 
 describe('one prefill and one decode instance, shape-aware disaggregation', () => {
   let rig: DisaggRig;
   before(async () => {
-    rig = await startDisaggRig(2, { roles: { prefill: 1, decode: 1 }, policy: { disaggregation: 'shape-aware' } });
+    // With the decode instance idle, ours would keep a lone cold prompt local (the transfer is pure cost there; the
+    // decision is unit-tested in core/disagg/decide.test.ts): the 2,048-token bound on what a decode instance
+    // prefills itself makes this rig exercise the live hand-off path.
+    rig = await startDisaggRig(2, { roles: { prefill: 1, decode: 1 }, policy: { disaggregation: { name: 'shape-aware', params: { localPrefillMaxTokens: 2048 } } } });
   });
   after(async () => rig.close());
 

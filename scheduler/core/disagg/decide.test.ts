@@ -72,16 +72,27 @@ test('llm-d-threshold: disaggregate when uncached tokens on the decode pod ≥ n
   assert.equal(off.decide(ctx({ promptTokens: 100_000 })), false);
 });
 
-test('shape-aware: a tool call on a cached prefix stays, a long cold prompt next to busy decodes moves', () => {
+test('shape-aware: prices a local prefill by the TPOT budget it takes from the decodes running there', () => {
   const p = makeDisaggregationPolicy('shape-aware', 'policy.disaggregation');
+  // 100 reasoning decodes of 800 predicted tokens at 50 ms: 100 / (800 · 0.05) = 2.5 per second of stall.
+  const busy = view({ decodingSequences: 100, decodeSloWeightPerS: 2.5 });
+  // The same stall next to 10 tool calls (80 tokens at 30 ms) costs 4.2/s; next to 10 long reasoning decodes 0.01/s.
+  const tight = view({ decodingSequences: 10, decodeSloWeightPerS: 10 / (80 * 0.03) });
+  const loose = view({ decodingSequences: 10, decodeSloWeightPerS: 10 / (20_000 * 0.05) });
   const table: [string, Partial<DisaggContext> & { shape?: Classification['shape'] }, boolean][] = [
-    ['tool call, 20K prefix cached on D, 100-token suffix', { shape: 'tool_call', promptTokens: 20_100, decodeCachedTokens: 20_000, decode: view({ decodingSequences: 100 }) }, false],
-    ['long cold reasoning prompt, 100 decodes on D', { promptTokens: 30_000, decode: view({ decodingSequences: 100 }) }, true],
+    ['tool call, 20K prefix cached on D, 100-token suffix', { shape: 'tool_call', promptTokens: 20_100, decodeCachedTokens: 20_000, decode: busy }, false],
+    ['long cold reasoning prompt, 100 decodes on D', { promptTokens: 30_000, decode: busy }, true],
     ['long cold prompt, D idle: the transfer is pure cost', { promptTokens: 30_000, decode: view({ decodingSequences: 0 }) }, false],
+    ['3K-token tool call next to tight tool-call decodes: moves', { shape: 'tool_call', promptTokens: 3000, decode: tight }, true],
+    ['the same next to long reasoning decodes with budget to spare: stays', { shape: 'tool_call', promptTokens: 3000, decode: loose }, false],
+    ['next to tight decodes, but P has 0.2 s of backlog (0.4 of the TTFT SLO): stays', { shape: 'tool_call', promptTokens: 3000, decode: tight, prefill: view({ instanceId: 'p0', pendingPrefillTokens: 8000 }) }, false],
     ['D backlogged past the SLO, P free: moves (SLO guard)', { promptTokens: 3000, decode: view({ pendingPrefillTokens: 200_000 }) }, true],
-    ['P backlogged past the SLO, D free: stays (SLO guard)', { promptTokens: 3000, decode: view({ decodingSequences: 200 }), prefill: view({ instanceId: 'p0', pendingPrefillTokens: 200_000 }) }, false],
+    ['P backlogged past the SLO, D free: stays (SLO guard)', { promptTokens: 3000, decode: busy, prefill: view({ instanceId: 'p0', pendingPrefillTokens: 200_000 }) }, false],
   ];
   for (const [name, over, want] of table) assert.equal(p.decide(ctx(over)), want, name);
+  // Ours leaves the decision to decide(): a decode-role instance is not forced to hand long suffixes away.
+  assert.equal(p.localPrefillMaxTokens, Infinity);
+  assert.equal(makeDisaggregationPolicy({ name: 'shape-aware', params: { localPrefillMaxTokens: 2048 } }, 'x').localPrefillMaxTokens, 2048);
 });
 
 test('registry: unknown names and parameters are refused naming the field', () => {

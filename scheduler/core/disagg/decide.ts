@@ -23,9 +23,9 @@ interface Common {
   crossDomain: boolean;
 }
 
-function readCommon(p: Params, path: string): Common {
+function readCommon(p: Params, path: string, localPrefillMaxTokens = DYNAMO_MAX_LOCAL_ISL): Common {
   return {
-    localPrefillMaxTokens: readNumber(p, 'localPrefillMaxTokens', path, DYNAMO_MAX_LOCAL_ISL, { integer: true, min: 0 }),
+    localPrefillMaxTokens: readNumber(p, 'localPrefillMaxTokens', path, localPrefillMaxTokens, { integer: true, min: 0 }),
     crossDomain: readBool(p, 'crossDomain', path, false),
   };
 }
@@ -78,18 +78,20 @@ export function makeLlmdThreshold(params: unknown, path: string): Disaggregation
 }
 
 /**
- * Ours. Both options priced in seconds of delay, summed over the requests they touch (performance model):
+ * Ours. Both options priced in SLO budget (seconds of delay over the SLO they eat into), with the performance model:
  *
- *   aggregated    = wait(D) + prefill(D) + prefill(D) · (interference · decodes(D) + queued(D))
- *                   — its own TTFT on the decode candidate, plus the stall its prefill chunks put on every decode
- *                   running there (each decode's next tokens wait for the chunk) and on the prefills queued there
- *   disaggregated = wait(P) + prefill(P) + transfer(P→D over NVLink) + prefill(P) · queued(P)
- *                   — its own TTFT on the prefill candidate, its decode starting after the KV moved, and the
- *                   prefills queued behind it on the (finite) prefill instances
+ *   aggregated    = ttft(D) / ttftSLO + interference · prefill(D) · Σ_decodes(D) 1 / (outputTokens · tpotSLO)
+ *                   — its own TTFT on the decode candidate, plus the stall its prefill puts on every decode running
+ *                   there: a stall of x s raises a decode's TPOT by x / its output length, which is x / (N · tpot)
+ *                   of its TPOT budget (engine counter decodeSloWeightPerS). A 100 ms prefill costs a running
+ *                   80-token tool call (30 ms TPOT) 4 % of its budget, a 3,000-token reasoning decode 0.07 %.
+ *   disaggregated = (wait(P) + prefill(P) + transfer(P→D over NVLink)) / ttftSLO
+ *                   — its own TTFT on the prefill candidate, its decode starting after the KV moved. The prefill
+ *                   pool's load enters through wait(P): as it fills, keeping requests local becomes cheaper.
  *
  * with an SLO guard first: when only one option keeps the request's TTFT within its SLO, that one. So a tool call
- * whose long prefix is cached on D stays (small prefill, big transfer); a long cold reasoning prompt next to busy
- * decodes moves (a long stall × many decodes against a transfer of ~2 ms per GB over NVLink).
+ * whose long prefix is cached on D stays unless D runs tight decodes and P is idle; a long cold reasoning prompt
+ * next to busy short-SLO decodes moves (a long stall against a transfer of ~1 ms per GB over NVLink).
  */
 export function makeShapeAwareDisagg(params: unknown, path: string): DisaggregationPolicy {
   const p = asParams(params, path);
@@ -98,26 +100,26 @@ export function makeShapeAwareDisagg(params: unknown, path: string): Disaggregat
   const minUncached = readNumber(p, 'minUncachedTokens', path, 256, { integer: true, min: 0 });
   return {
     name: 'shape-aware',
-    ...readCommon(p, path),
+    // Roles are hints to ours, not rules: a decode instance prefills a long suffix itself when decide() says the
+    // prefill pool would cost more (when it is backed up, say); the baselines keep Dynamo's 2,048-token bound.
+    ...readCommon(p, path, Infinity),
     ignoresRoles: false,
     decide(ctx) {
       const uncachedD = uncachedOnDecode(ctx);
       // A suffix below a few blocks is a decode-sized step: moving a whole prompt's KV for it never pays.
       if (uncachedD < minUncached) return false;
       const { cost, decode, prefill } = ctx;
-      const ttftAgg = decode.pendingPrefillTokens * ctx.prefillSPerToken + cost.prefillS(decode, uncachedD, ctx.decodeCachedTokens);
+      const stallS = cost.prefillS(decode, uncachedD, ctx.decodeCachedTokens);
+      const ttftAgg = decode.pendingPrefillTokens * ctx.prefillSPerToken + stallS;
       const uncachedP = Math.max(1, ctx.promptTokens - ctx.prefillCachedTokens);
       const transferS = ctx.transferBlocks > 0 ? cost.fetchS(decode, ctx.transferBlocks, 'nvlink') : 0;
-      const ttftDis = prefill.pendingPrefillTokens * ctx.prefillSPerToken + cost.prefillS(prefill, uncachedP, ctx.prefillCachedTokens);
+      const ttftDis = prefill.pendingPrefillTokens * ctx.prefillSPerToken + cost.prefillS(prefill, uncachedP, ctx.prefillCachedTokens) + transferS;
       const slo = ctx.cls.slo.ttftS;
       const aggOk = ttftAgg <= slo;
       const disOk = ttftDis <= slo;
       if (aggOk !== disOk) return disOk;
-      const stallS = cost.prefillS(decode, uncachedD, ctx.decodeCachedTokens);
-      const prefillOnP = cost.prefillS(prefill, uncachedP, ctx.prefillCachedTokens);
-      // Each option also delays the prefills queued behind it on its instance (the prefill pool is finite too).
-      const aggregated = ttftAgg + stallS * (interference * decode.decodingSequences + decode.queuedRequests);
-      const disaggregated = ttftDis + transferS + prefillOnP * prefill.queuedRequests;
+      const aggregated = ttftAgg / slo + interference * stallS * (decode.decodeSloWeightPerS ?? 0);
+      const disaggregated = ttftDis / slo;
       return disaggregated < aggregated;
     },
   };

@@ -4,7 +4,7 @@
 import type { RequestEnd, StepOutcome } from '../types.js';
 import { EngineError } from './errors.js';
 import { numTokens, type Seq } from './seq.js';
-import { leaveQueue, leaveRunning, type EngineState } from './state.js';
+import { leaveQueue, leaveRunning, startDecoding, type EngineState } from './state.js';
 import type { EnginePlan, FinishedSeq } from './types.js';
 
 export function completeStep(st: EngineState, plan: EnginePlan, outcome: StepOutcome, nowS: number): FinishedSeq[] {
@@ -49,7 +49,7 @@ function advance(st: EngineState, s: Seq, numNew: number, nowS: number): boolean
   if (s.computedTokens < numTokens(s)) return false;
   s.outputTokens++;
   s.decoding = true;
-  st.counts.decoding++;
+  startDecoding(st, s);
   if (s.firstTokenS === undefined) s.firstTokenS = nowS;
   return true;
 }

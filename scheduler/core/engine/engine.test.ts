@@ -391,3 +391,18 @@ test('bad engine and policy parameters name the field', () => {
   }
   assert.throws(() => new CountingKvLedger(0), /deviceBlocksTotal: expected an integer ≥ 1, got 0/);
 });
+
+test('decodeSloWeightPerS sums 1 / (predicted output · TPOT SLO) over decoding sequences only, and returns to 0', () => {
+  const e = makeEngine({ kvBlocksTotal: 1000, blockTokens: 16 });
+  const tool = add(e, { requestId: 't', shape: 'tool_call', promptTokens: 64, predictedOutputTokens: 80, slo: { ttftS: 0.5, tpotS: 0.03 } });
+  const reasoning = add(e, { requestId: 'r', shape: 'reasoning', promptTokens: 64, predictedOutputTokens: 2000, slo: { ttftS: 2, tpotS: 0.05 } });
+  assert.equal(e.view().decodeSloWeightPerS, 0, 'queued: not decoding yet');
+  step(e, 0);
+  const both = 1 / (80 * 0.03) + 1 / (2000 * 0.05);
+  assert.ok(Math.abs((e.view().decodeSloWeightPerS ?? NaN) - both) < 1e-12, `${e.view().decodeSloWeightPerS} vs ${both}`);
+  step(e, 1, [tool]);
+  assert.ok(Math.abs((e.view().decodeSloWeightPerS ?? NaN) - 1 / (2000 * 0.05)) < 1e-12, 'the finished tool call left the sum');
+  assert.ok(e.cancel(reasoning, 'test'));
+  assert.equal(e.view().decodeSloWeightPerS, 0);
+  assert.equal(e.view().decodingSequences, 0);
+});

@@ -138,6 +138,7 @@ export class InstanceEngine {
       runningRequests: counts.running,
       pendingPrefillTokens: counts.pendingPrefillTokens,
       decodingSequences: counts.decoding,
+      decodeSloWeightPerS: counts.decodeSloWeightPerS,
       kvBlocksTotal: ledger.deviceBlocksTotal,
       kvBlocksUsed: ledger.deviceBlocksTotal - ledger.deviceBlocksFree() - retained,
       kvBlocksRetained: retained,

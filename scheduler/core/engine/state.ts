@@ -18,6 +18,12 @@ export interface EngineCounts {
   swapped: number;
   /** Running sequences past their prefill. */
   decoding: number;
+  /**
+   * Σ 1 / (predicted output tokens · TPOT SLO) over those decoding sequences, per second: a stall of x seconds on
+   * this instance raises each decode's TPOT by x / its output length, so x times this sum is the TPOT budget the
+   * stall consumes, in SLO units (disagg/decide.ts prices a local prefill with it).
+   */
+  decodeSloWeightPerS: number;
   /** Σ remainingPrefill over every live sequence. */
   pendingPrefillTokens: number;
 }
@@ -80,7 +86,7 @@ export function makeState(instanceId: string, cfg: EngineConfig, policy: EngineB
     planSeqs: [],
     buildItems: [],
     recycle,
-    counts: { waiting: 0, running: 0, swapped: 0, decoding: 0, pendingPrefillTokens: 0 },
+    counts: { waiting: 0, running: 0, swapped: 0, decoding: 0, decodeSloWeightPerS: 0, pendingPrefillTokens: 0 },
   };
 }
 
@@ -108,14 +114,28 @@ export function enterRunning(st: EngineState, s: Seq): void {
   st.running.push(s);
   st.counts.running++;
   (s.group as NonNullable<Seq['group']>).running++;
-  if (s.decoding) st.counts.decoding++;
+  if (s.decoding) startDecoding(st, s);
+}
+
+/** Counts s as decoding (it just sampled its first token, or entered the running list decoding). */
+export function startDecoding(st: EngineState, s: Seq): void {
+  st.counts.decoding++;
+  st.counts.decodeSloWeightPerS += decodeSloWeight(s);
+}
+
+function decodeSloWeight(s: Seq): number {
+  return 1 / (Math.max(1, s.predictedOutputTokens) * Math.max(1e-3, s.slo.tpotS));
 }
 
 /** Counters only: the running list drops the entry at the next compaction (its phase is no longer 'running'). */
 export function leaveRunning(st: EngineState, s: Seq): void {
   st.counts.running--;
   (s.group as NonNullable<Seq['group']>).running--;
-  if (s.decoding) st.counts.decoding--;
+  if (!s.decoding) return;
+  const c = st.counts;
+  c.decoding--;
+  // Floating sums drift over millions of adds; the empty instance resets it exactly.
+  c.decodeSloWeightPerS = c.decoding === 0 ? 0 : Math.max(0, c.decodeSloWeightPerS - decodeSloWeight(s));
 }
 
 /** Applies a mutation that may change a sequence's remaining prefill, keeping pendingPrefillTokens exact. */

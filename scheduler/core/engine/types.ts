@@ -43,6 +43,7 @@ export interface EngineLoad
     | 'runningRequests'
     | 'pendingPrefillTokens'
     | 'decodingSequences'
+    | 'decodeSloWeightPerS'
     | 'kvBlocksTotal'
     | 'kvBlocksUsed'
     | 'kvBlocksRetained'
