@@ -45,6 +45,7 @@ test('bench overhead --json (tiny run): one JSON line with the headline fields a
   assert.deepEqual(r.targets, { step_round_trips_per_s: 5000, control_plane_fraction: 0.02 });
   assert.equal(r.reference_step_ms, 20);
   assert.ok(r.round_trip.round_trips > 0 && r.round_trip.p99_us >= r.round_trip.p50_us, JSON.stringify(r.round_trip));
+  assert.ok(positive(r.codec_us_per_round_trip) && positive(r.codec_generic_us_per_round_trip), `codec ${r.codec_us_per_round_trip} / ${r.codec_generic_us_per_round_trip}`);
   for (const phase of ['gateway_frontend', 'gateway_generate']) {
     const g = r[phase];
     assert.ok(g.steps > 0, `${phase}: steps ${g.steps}`);

@@ -1,6 +1,6 @@
 // The two measurements of `bench overhead` against a live worker that answers at once (`--pace none`):
 //   roundTrips:    one Step stream (the gateway's StepStreamClient), 64-decode plans sent back to back, one in
-//                  flight — the wire and the worker, nothing of the scheduler; codecUsPerRoundTrip: its protobuf part;
+//                  flight — the wire and the worker, nothing of the scheduler; codecUsPerRoundTrip: its codec part;
 //   gatewayWindow: the real gateway (startGateway: Scheduler, GatewayDriver, Step stream, KV events) keeping N
 //                  sequences decoding on one instance, fed either through the Frontend (no client transport) or by
 //                  Generate streams from a client process; wall time per driver step over a window.
@@ -17,6 +17,7 @@ import type { StepPlan } from '../scheduler/gen/proto/nvlsched/v1/StepPlan.js';
 import type { StepResult__Output } from '../scheduler/gen/proto/nvlsched/v1/StepResult.js';
 import { packOutputs, packSequences, unpackOutputs, unpackSequences } from '../scheduler/rpc/packed_step.js';
 import { loadGatewayProto, loadWorkerProto } from '../scheduler/rpc/proto.js';
+import { stepCodec } from '../scheduler/rpc/step_codec.js';
 import { encodeRequestIdField, encodeTokenChunk } from '../scheduler/gateway/token_chunk.js';
 
 export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -134,18 +135,22 @@ export async function roundTrips(
 }
 
 /**
- * The protobuf share of one round trip, without the wire: build + encode a plan of `sequences` decodes, decode it,
- * encode the worker's answer (one token each), decode it — the proto-loader (de)serialisers the Step stream uses.
+ * The codec's share of one round trip, without the wire: build + encode a plan of `sequences` decodes, decode it,
+ * encode the worker's answer (one token each), decode it — with the Step stream's codec (rpc/step_codec.ts: by hand
+ * in this common form) or with proto-loader's generic (de)serialisers, as the stream used before.
  */
-export function codecUsPerRoundTrip(sequences: number, iterations: number): number {
+export function codecUsPerRoundTrip(sequences: number, iterations: number, codec: 'stream' | 'generic' = 'stream'): number {
   const method = loadWorkerProto().nvlsched.v1.Worker.service.Step;
+  const c = codec === 'stream'
+    ? stepCodec
+    : { serializePlan: method.requestSerialize, deserializePlan: method.requestDeserialize, serializeResult: method.responseSerialize, deserializeResult: method.responseDeserialize };
   const ids = Array.from({ length: sequences }, (_, i) => i);
   const outputs = ids.map((seqId) => ({ seqId, tokenIds: [seqId * 7919 % 128_000] }));
   const once = (k: number): void => {
-    const p = method.requestDeserialize(method.requestSerialize(plan(k, ids, false, [])));
+    const p = c.deserializePlan(c.serializePlan(plan(k, ids, false, [])));
     unpackSequences(p.packedSequences);
     const result = { stepId: k, durationS: 0.0134, kvEvents: [], errorCode: '', errorMessage: '', outputs: [], packedOutputs: packOutputs(outputs) };
-    unpackOutputs(method.responseDeserialize(method.responseSerialize(result)).packedOutputs);
+    unpackOutputs(c.deserializeResult(c.serializeResult(result)).packedOutputs);
   };
   for (let k = 0; k < Math.min(500, iterations); k++) once(k);
   const t0 = performance.now();

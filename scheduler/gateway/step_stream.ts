@@ -1,10 +1,12 @@
 // One bidirectional Step stream to a worker: send(plan) resolves with that plan's result (the worker answers in
-// order, one result per plan). When the stream ends or breaks, every waiting plan rejects — no step hangs.
+// order, one result per plan). When the stream ends or breaks, every waiting plan rejects — no step hangs. Plans and
+// results go through the Step stream's hand codec (rpc/step_codec.ts; ordinary protobuf on the wire).
 import type * as grpc from '@grpc/grpc-js';
 
 import type { StepPlan } from '../gen/proto/nvlsched/v1/StepPlan.js';
 import type { StepResult__Output } from '../gen/proto/nvlsched/v1/StepResult.js';
 import type { WorkerClient } from '../gen/proto/nvlsched/v1/Worker.js';
+import { stepCodec } from '../rpc/step_codec.js';
 import { explainTransportError } from '../rpc/tls.js';
 
 export class StepStreamClient {
@@ -14,7 +16,7 @@ export class StepStreamClient {
   private readonly closeListeners: Array<(err: Error) => void> = [];
 
   constructor(client: WorkerClient) {
-    this.call = client.Step();
+    this.call = client.makeBidiStreamRequest(stepCodec.path, stepCodec.serializePlan, stepCodec.deserializeResult);
     this.call.on('data', (r: StepResult__Output) => this.waiting.shift()?.resolve(r));
     this.call.on('error', (err: grpc.ServiceError) => this.close(new Error(`step stream failed: ${explainTransportError(err.details || err.message)}`)));
     this.call.on('end', () => this.close(new Error('step stream ended by the worker')));

@@ -128,6 +128,40 @@ export function packOutputs(outputs: readonly PackedOutput[]): Buffer {
   return buf;
 }
 
+/**
+ * packed_outputs written as they come (no object per output): room for `maxOutputs` outputs of `maxTokens` tokens in
+ * all; finish() returns the buffer of those added, or undefined when none was.
+ */
+export class PackedOutputsWriter {
+  private readonly words: Uint32Array;
+  private readonly buf: Buffer;
+  private n = 0;
+  private at = 2;
+
+  constructor(maxOutputs: number, maxTokens: number) {
+    this.buf = Buffer.alloc(4 * (2 + 2 * maxOutputs + maxTokens));
+    this.words = new Uint32Array(this.buf.buffer, this.buf.byteOffset, this.buf.length / 4);
+    this.words[0] = VERSION;
+  }
+
+  /** One output of one token (a decode or a prefill's sample). */
+  addOne(seqId: number, tokenId: number): void {
+    if (this.at + 3 > this.words.length) throw new RangeError(`outputs[${this.n}]: more outputs than the writer was sized for`);
+    const w = this.words;
+    w[this.at] = u32(seqId, `outputs[${this.n}].seq_id`);
+    w[this.at + 1] = 1;
+    w[this.at + 2] = u32(tokenId, `outputs[${this.n}].token_ids`);
+    this.at += 3;
+    this.n++;
+  }
+
+  finish(): Buffer | undefined {
+    if (this.n === 0) return undefined;
+    this.words[1] = this.n;
+    return this.buf.subarray(0, 4 * this.at);
+  }
+}
+
 export function unpackOutputs(buf: Uint8Array, field = 'packed_outputs'): PackedOutput[] {
   const { view, n } = header(buf, field);
   if (n > buf.byteLength / 8) throw new RangeError(`${field}: ${n} outputs do not fit in ${buf.byteLength} bytes`);

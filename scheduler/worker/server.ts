@@ -10,8 +10,9 @@ import type { StepPlan__Output } from '../gen/proto/nvlsched/v1/StepPlan.js';
 import type { StepResult } from '../gen/proto/nvlsched/v1/StepResult.js';
 import type { SequenceOutput } from '../gen/proto/nvlsched/v1/SequenceOutput.js';
 import type { WorkerMetrics } from '../metrics/worker_metrics.js';
-import { packOutputs, unpackSequences } from '../rpc/packed_step.js';
+import { unpackSequences } from '../rpc/packed_step.js';
 import { loadWorkerProto } from '../rpc/proto.js';
+import { withStepCodec } from '../rpc/step_codec.js';
 import { serverCredentials, type ClientTls, type ServerTls } from '../rpc/tls.js';
 import type { HandoffSendRequest__Output } from '../gen/proto/nvlsched/v1/HandoffSendRequest.js';
 import type { HandoffSegment__Output } from '../gen/proto/nvlsched/v1/HandoffSegment.js';
@@ -72,7 +73,8 @@ export class WorkerServer {
     this.peers = new PeerClients(options.peerTls ?? null);
     this.site = { backend: options.backend, peers: this.peers, domainId: options.placement?.domainId ?? '', tray: options.placement?.tray ?? 0, log: this.log, parked: new ParkedCopies(options.backend, this.log) };
     const proto = loadWorkerProto();
-    this.server.addService(proto.nvlsched.v1.Worker.service, {
+    // The Step stream through its hand codec (rpc/step_codec.ts): the hot path of every gateway step.
+    this.server.addService(withStepCodec(proto.nvlsched.v1.Worker.service), {
       Step: (call: grpc.ServerDuplexStream<StepPlan__Output, StepResult>) => this.step(call),
       Snapshot: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, this.options.backend.snapshot()),
       Drain: (call: grpc.ServerUnaryCall<DrainRequest__Output, unknown>, cb: grpc.sendUnaryData<unknown>) => this.drainRpc(call.request, cb),
@@ -203,9 +205,8 @@ export class WorkerServer {
         return;
       }
       instances.add(plan.instanceId);
-      const result = this.execute(plan);
+      const result = this.execute(plan, packed);
       this.record(plan, result);
-      if (packed) packResult(result);
       this.afterStep();
       if (this.options.pace === 'real' && Number(result.durationS) > 0) {
         pending = pending.then(() => new Promise((resolve) => setTimeout(resolve, Number(result.durationS) * 1000))).then(() => {
@@ -225,13 +226,16 @@ export class WorkerServer {
     if (!m) return;
     try {
       const outputs = (result.outputs ?? []) as SequenceOutput[];
+      // The refused sequences (few, usually none) are the outputs with an error code, packed plan or not.
+      let refused: Set<number> | undefined;
+      for (const o of outputs) if (o.errorCode) (refused ??= new Set()).add(o.seqId as number);
       let ran = 0;
       let tokens = 0;
-      plan.sequences.forEach((s, i) => {
-        if (outputs[i]?.errorCode) return;
+      for (const s of plan.sequences) {
+        if (refused?.has(s.seqId)) continue;
         ran++;
         tokens += s.numTokens;
-      });
+      }
       for (const o of outputs) if (o.errorCode) m.error(o.errorCode);
       if (result.errorCode && !outputs.some((o) => o.errorCode)) m.error(result.errorCode);
       m.stepCompleted({ numTokens: tokens, numSeqs: ran, durationS: Number(result.durationS) || 0 });
@@ -250,9 +254,9 @@ export class WorkerServer {
     }
   }
 
-  private execute(plan: StepPlan__Output): StepResult {
+  private execute(plan: StepPlan__Output, packed: boolean): StepResult {
     try {
-      return this.options.backend.execute(plan);
+      return this.options.backend.execute(plan, { packed });
     } catch (error) {
       // A bug, not bad input: report it for this step and keep serving.
       const message = (error as Error).message ?? String(error);
@@ -260,13 +264,4 @@ export class WorkerServer {
       return { stepId: plan.stepId, durationS: 0, outputs: [], kvEvents: [], errorCode: 'E_INTERNAL', errorMessage: message };
     }
   }
-}
-
-/** A packed plan's answer: the outputs that ran as packed columns, only the refused ones as messages. */
-function packResult(result: StepResult): void {
-  const all = (result.outputs ?? []) as SequenceOutput[];
-  const ran = all.filter((o) => !o.errorCode);
-  if (ran.length === 0) return;
-  result.packedOutputs = packOutputs(ran.map((o) => ({ seqId: o.seqId as number, tokenIds: (o.tokenIds ?? []) as number[] })));
-  result.outputs = all.filter((o) => o.errorCode);
 }

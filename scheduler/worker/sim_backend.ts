@@ -17,6 +17,7 @@ import type { SnapshotResponse } from '../gen/proto/nvlsched/v1/SnapshotResponse
 import { NativeKvManager } from '../kv/native.js';
 import { makeFittedOpTimes } from '../perf/fitted_optimes.js';
 import { makeStepPredictor } from '../perf/step.js';
+import { PackedOutputsWriter } from '../rpc/packed_step.js';
 import type { StepBreakdown, StepPredictor, StepSequence } from '../perf/step_types.js';
 import type { Cluster } from '../sim/cluster.js';
 import { eventsToProto, snapshotToProto } from './events.js';
@@ -117,7 +118,11 @@ export class SimBackend {
     return this.seqs.get(instanceId)?.get(seqId)?.tokens;
   }
 
-  execute(plan: StepPlan__Output): StepResult {
+  /**
+   * Runs one plan. `packed`: the outputs that ran come as packed_outputs (the answer to a packed plan), `outputs`
+   * then holds only the refused sequences; otherwise one output per sequence, in plan order.
+   */
+  execute(plan: StepPlan__Output, o: { packed?: boolean } = {}): StepResult {
     const table = this.instance(plan.instanceId);
     const result: StepResult = { stepId: plan.stepId, durationS: 0, outputs: [], kvEvents: [], errorCode: '', errorMessage: '', freedSeqIds: [], droppedSessions: [] };
     const freed = result.freedSeqIds as number[];
@@ -150,8 +155,11 @@ export class SimBackend {
       if (!this.moves.moveHeld(plan.instanceId, m.sessionKey, m.toHost, m.gpu)) dropped.push(m.sessionKey);
     }
     const outputs = result.outputs as SequenceOutput[];
+    // A packed plan's answer: the outputs that ran as packed columns (no object each), only refused ones as messages.
+    const packed = o.packed === true ? new PackedOutputsWriter(plan.sequences.length, plan.sequences.length) : undefined;
     this.batch.length = 0;
-    plan.sequences.forEach((item, i) => {
+    for (let i = 0; i < plan.sequences.length; i++) {
+      const item = plan.sequences[i] as ScheduledSequence__Output;
       const cachedBefore = table.get(item.seqId)?.tokens ?? item.numCachedTokens;
       const error = this.applyKv(table, item);
       if (error) {
@@ -160,12 +168,15 @@ export class SimBackend {
           result.errorCode = error[0];
           result.errorMessage = `sequences[${i}] (seq ${item.seqId}): ${error[1]}`;
         }
-        return;
+        continue;
       }
       this.pushBatch(item, cachedBefore);
-      const position = cachedBefore + item.numTokens;
-      outputs.push({ seqId: item.seqId, tokenIds: [syntheticTokenId(this.seed, item.seqId, position, this.vocabSize)], finished: false, errorCode: '', errorMessage: '' });
-    });
+      const tokenId = syntheticTokenId(this.seed, item.seqId, cachedBefore + item.numTokens, this.vocabSize);
+      if (packed) packed.addOne(item.seqId, tokenId);
+      else outputs.push({ seqId: item.seqId, tokenIds: [tokenId], finished: false, errorCode: '', errorMessage: '' });
+    }
+    const packedOutputs = packed?.finish();
+    if (packedOutputs) result.packedOutputs = packedOutputs;
     result.durationS = this.batch.length > 0 ? this.predictor.predict(this.batch, this.breakdown).stepS : 0;
     const events = this.kv.drainEventsPacked();
     if (events.count > 0) result.kvEvents = eventsToProto(events, (id) => this.gatewayIds.get(id) ?? 0);

@@ -10,6 +10,9 @@ export interface PlanLimits {
 
 const DECIMAL_U64 = /^[0-9]{1,20}$/;
 
+/** A sequence's field name, built only for a message (the checks run for every sequence of every step). */
+const seqField = (i: number): string => `sequences[${i}]`;
+
 /**
  * null when the plan is well formed, else "field: reason". `tokensBefore` gives a running sequence's KV length
  * (undefined on first sight), so that block_hashes can be bounded by the blocks the sequence will have.
@@ -20,21 +23,21 @@ export function checkPlan(plan: StepPlan__Output, limits: PlanLimits, tokensBefo
   const seen = new Set<number>();
   for (let i = 0; i < plan.sequences.length; i++) {
     const s = plan.sequences[i];
-    const at = `sequences[${i}]`;
-    if (!s) return `${at}: missing`;
-    if (seen.has(s.seqId)) return `${at}.seq_id: seq ${s.seqId} appears twice in one plan`;
+    if (!s) return `${seqField(i)}: missing`;
+    if (seen.has(s.seqId)) return `${seqField(i)}.seq_id: seq ${s.seqId} appears twice in one plan`;
     seen.add(s.seqId);
     if (!(s.numTokens >= 1 && s.numTokens <= limits.maxContextTokens)) {
-      return `${at}.num_tokens: expected 1..${limits.maxContextTokens} (the model's context), got ${s.numTokens}`;
+      return `${seqField(i)}.num_tokens: expected 1..${limits.maxContextTokens} (the model's context), got ${s.numTokens}`;
     }
-    if (!s.isPrefill && s.numTokens !== 1) return `${at}.num_tokens: a decode (is_prefill false) runs exactly 1 token, got ${s.numTokens}`;
-    if (s.numCachedTokens > limits.maxContextTokens) return `${at}.num_cached_tokens: expected ≤ ${limits.maxContextTokens}, got ${s.numCachedTokens}`;
-    if (s.reserveTokens > limits.maxContextTokens) return `${at}.reserve_tokens: expected ≤ ${limits.maxContextTokens}, got ${s.reserveTokens}`;
+    if (!s.isPrefill && s.numTokens !== 1) return `${seqField(i)}.num_tokens: a decode (is_prefill false) runs exactly 1 token, got ${s.numTokens}`;
+    if (s.numCachedTokens > limits.maxContextTokens) return `${seqField(i)}.num_cached_tokens: expected ≤ ${limits.maxContextTokens}, got ${s.numCachedTokens}`;
+    if (s.reserveTokens > limits.maxContextTokens) return `${seqField(i)}.reserve_tokens: expected ≤ ${limits.maxContextTokens}, got ${s.reserveTokens}`;
+    if (s.blockHashes.length === 0) continue;
     const maxHashes = Math.floor(((tokensBefore(plan.instanceId, s.seqId) ?? s.numCachedTokens) + s.numTokens) / limits.tokensPerBlock);
     if (s.blockHashes.length > maxHashes) {
-      return `${at}.block_hashes: ${s.blockHashes.length} hashes for at most ${maxHashes} full blocks of ${limits.tokensPerBlock} tokens`;
+      return `${seqField(i)}.block_hashes: ${s.blockHashes.length} hashes for at most ${maxHashes} full blocks of ${limits.tokensPerBlock} tokens`;
     }
-    for (const h of s.blockHashes) if (!DECIMAL_U64.test(h) || BigInt(h) > 0xffffffffffffffffn) return `${at}.block_hashes: not a 64-bit hash: ${h}`;
+    for (const h of s.blockHashes) if (!DECIMAL_U64.test(h) || BigInt(h) > 0xffffffffffffffffn) return `${seqField(i)}.block_hashes: not a 64-bit hash: ${h}`;
   }
   return checkMoves(plan, seen);
 }
