@@ -13,6 +13,7 @@ import type { StepStreamClient } from './step_stream.js';
 import { Rejoiner } from './rejoin.js';
 import { KvMoves } from './disagg.js';
 import type { LiveCopyCalls } from './handoff.js';
+import { PackedSequencesWriter } from '../rpc/packed_step.js';
 import { Deliveries } from './driver_delivery.js';
 import { fail, markDraining, rerun, rerunAll } from './driver_failover.js';
 import { emptyMoves, hasPendingWork, planMoves, preempted, scheduled, stepPlan } from './driver_plan.js';
@@ -65,6 +66,7 @@ export class GatewayDriver {
       kick: (inst) => this.kick(inst),
       attach: (inst, stream) => this.attach(inst, stream),
       deliver: (d) => this.deliveries.deliver(d),
+      deliverTokens: (sink, tokenIds) => this.deliveries.deliverTokens(sink, tokenIds),
       applyCancels: (inst) => this.applyCancels(inst),
       afterStep: (inst) => this.moves.afterStep(inst),
       rerun: (inst, live, message) => rerun(this.core, inst, live, message),
@@ -288,9 +290,10 @@ export class GatewayDriver {
       // A plan can be empty only because it preempted (freed KV) this step: the next plan uses the room.
       return ended.length > 0 || plan.preempted.length > 0;
     }
-    const sequences = plan.items.map((item) => scheduled(this.core, inst, item));
+    const packed = new PackedSequencesWriter(plan.items.length);
+    for (const item of plan.items) scheduled(this.core, inst, item, packed);
     inst.outstanding = plan;
-    const sent = stream.send(stepPlan(inst, sequences));
+    const sent = stream.send(stepPlan(inst, packed.finish()));
     // The previous step's tokens go out now, while the worker runs this plan (in this turn of the event loop, so the
     // client streams' writes and the plan share socket flushes).
     if (this.deliveries.size > 0) this.deliveries.flush();
@@ -339,7 +342,7 @@ export class GatewayDriver {
   /** Frees ended sequences and applies pending moves on an idle instance's worker (a plan with no sequences). */
   private async freeOnly(inst: InstRun): Promise<void> {
     if (inst.failed || !inst.stream) return;
-    const result = await inst.stream.send(stepPlan(inst, []));
+    const result = await inst.stream.send(stepPlan(inst, undefined));
     applyMoveResults(this.core, inst, result);
     applyEvents(this.core, inst, result);
   }

@@ -25,6 +25,19 @@ export class Deliveries {
     return this.pending.length;
   }
 
+  /**
+   * One request's tokens of a step (the hot path: one call per decoding request per step). Made at once, without a
+   * queue entry, when nothing waits before them; else queued like every other call.
+   */
+  deliverTokens(sink: Delivery['sink'], tokenIds: readonly number[]): void {
+    if (this.tokensAfterNextPlan || this.pending.length > 0) return this.deliver({ sink, tokenIds });
+    try {
+      sink.onTokens(tokenIds);
+    } catch (error) {
+      this.log(`a request's sink threw: ${(error as Error).message}`);
+    }
+  }
+
   deliver(d: Delivery): void {
     this.pending.push(d);
     if (!this.tokensAfterNextPlan) return this.flush();

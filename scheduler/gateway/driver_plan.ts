@@ -4,7 +4,7 @@
 // them with every pending free.
 import type { EnginePlan } from '../core/engine/types.js';
 import type { StepPlan } from '../gen/proto/nvlsched/v1/StepPlan.js';
-import { packSequences, type PackableSequence } from '../rpc/packed_step.js';
+import type { PackedSequencesWriter } from '../rpc/packed_step.js';
 import type { DriverCore, InstRun, LiveReq } from './driver_types.js';
 
 export const emptyMoves = (): InstRun['moves'] => ({ holds: [], swapOut: [], swapIn: [], sessionMoves: [], releases: [] });
@@ -25,8 +25,11 @@ function bindWire(inst: InstRun, s: LiveReq, prefill: boolean): void {
   inst.byWire.set(s.wire, s);
 }
 
-/** The proto form of one plan item; first sight of a sequence binds it to its request. */
-export function scheduled(c: DriverCore, inst: InstRun, item: EnginePlan['items'][number]): PackableSequence {
+/** Hashes of a step that fills no new prompt block (most steps): shared, never written. */
+const NO_HASHES: readonly bigint[] = Object.freeze([]);
+
+/** One plan item, written to the plan's packed sequences; first sight of a sequence binds it to its request. */
+export function scheduled(c: DriverCore, inst: InstRun, item: EnginePlan['items'][number], out: PackedSequencesWriter): void {
   const o = c.o;
   let s = inst.seqs.get(item.seqId);
   if (!s) {
@@ -46,7 +49,7 @@ export function scheduled(c: DriverCore, inst: InstRun, item: EnginePlan['items'
     s.releaseOnFirstRun = null;
   }
   const upTo = Math.min(s.hashes.length, Math.floor(tokens / o.blockTokens));
-  const blockHashes = s.hashedBlocks < upTo ? s.hashes.slice(s.hashedBlocks, upTo) : [];
+  const blockHashes = s.hashedBlocks < upTo ? s.hashes.slice(s.hashedBlocks, upTo) : NO_HASHES;
   s.hashedBlocks = Math.max(s.hashedBlocks, upTo);
   s.onWorker = true;
   // A token comes out once the prompt is in: a partial prefill chunk's sample is dropped (as an engine does).
@@ -55,15 +58,7 @@ export function scheduled(c: DriverCore, inst: InstRun, item: EnginePlan['items'
   // reservation): the worker reserves exactly that, so both ledgers agree and the worker never runs out first.
   const held = first ? o.sched.sequence(inst.instanceId, item.seqId)?.seq.kvBlocks ?? 0 : 0;
   const reserveTokens = first ? Math.max(0, Math.min(held * o.blockTokens - tokens, o.maxContextTokens - tokens)) : 0;
-  return {
-    seqId: s.wire,
-    gpu: inst.gpu,
-    numTokens: item.numNewTokens,
-    isPrefill: item.kind === 'prefill',
-    blockHashes,
-    reserveTokens,
-    numCachedTokens: first ? item.numCachedTokens : 0,
-  };
+  out.add(s.wire, inst.gpu, item.numNewTokens, item.kind === 'prefill', reserveTokens, first ? item.numCachedTokens : 0, blockHashes);
 }
 
 export function preempted(c: DriverCore, inst: InstRun, seqId: number, mode: 'recompute' | 'swap'): void {
@@ -99,15 +94,15 @@ export function planMoves(c: DriverCore, inst: InstRun, plan: EnginePlan): void 
   }
 }
 
-/** The StepPlan message: the sequences plus every pending free and move of the instance. */
-export function stepPlan(inst: InstRun, sequences: PackableSequence[]): StepPlan {
+/** The StepPlan message: the sequences (packed; none: a free-only plan) plus every pending free and move of the instance. */
+export function stepPlan(inst: InstRun, packedSequences: Buffer | undefined): StepPlan {
   const m = inst.moves;
   inst.moves = emptyMoves();
   return {
     stepId: ++inst.stepId,
     instanceId: inst.instanceId,
     // Packed columns: the worker answers with packed outputs (scheduler/rpc/packed_step.ts, bench overhead).
-    ...(sequences.length > 0 ? { packedSequences: packSequences(sequences) } : {}),
+    ...(packedSequences ? { packedSequences } : {}),
     finishedSeqIds: inst.toFree.splice(0),
     holdSessions: m.holds,
     swapOutSeqIds: m.swapOut,

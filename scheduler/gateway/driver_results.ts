@@ -35,7 +35,7 @@ export function emit(c: DriverCore, inst: InstRun, plan: EnginePlan, result: Ste
 function tokens(c: DriverCore, s: LiveReq | undefined, tokenIds: readonly number[]): void {
   if (!s || !s.emitting || tokenIds.length === 0) return;
   s.outputs += tokenIds.length;
-  c.deliver({ sink: s.sink, tokenIds });
+  c.deliverTokens(s.sink, tokenIds);
 }
 
 export function applyEvents(c: DriverCore, inst: InstRun, result: StepResult__Output): void {

@@ -187,6 +187,8 @@ export interface DriverCore {
   kick(inst: InstRun): void;
   attach(inst: InstRun, stream: StepStreamClient): void;
   deliver(d: Delivery): void;
+  /** deliver() of one request's tokens, without a queue entry when none is needed. */
+  deliverTokens(sink: RequestSink, tokenIds: readonly number[]): void;
   applyCancels(inst: InstRun): void;
   /** The hand-off/migration executor's step boundary (disagg.ts KvMoves.afterStep). */
   afterStep(inst: InstRun): void;

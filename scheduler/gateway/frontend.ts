@@ -239,10 +239,14 @@ export class Frontend {
     const instanceId = res.instanceId;
     driver.admitted(res.instanceId, { req, maxTokens, shape }, {
       onTokens: (ids) => {
+        // Once per decoding request per step: no closure or spread here (record()'s catch, inline).
         if (m) {
           const nowS = this.d.clock();
-          const gap = lastTokensS !== undefined ? { gapS: Math.max(0, nowS - lastTokensS) } : {};
-          this.record(() => m.tokensEmitted({ shape, pool, numTokens: ids.length, ...gap }));
+          try {
+            m.tokensEmitted({ shape, pool, numTokens: ids.length, gapS: lastTokensS !== undefined ? Math.max(0, nowS - lastTokensS) : undefined });
+          } catch (error) {
+            this.metricsFailed(error);
+          }
           lastTokensS = nowS;
         }
         sink.onTokens(ids);
@@ -293,10 +297,14 @@ export class Frontend {
     try {
       call();
     } catch (error) {
-      if (this.metricsErrorSaid) return;
-      this.metricsErrorSaid = true;
-      this.d.log?.(`metrics: ${(error as Error).message} (further metrics errors are not logged)`);
+      this.metricsFailed(error);
     }
+  }
+
+  private metricsFailed(error: unknown): void {
+    if (this.metricsErrorSaid) return;
+    this.metricsErrorSaid = true;
+    this.d.log?.(`metrics: ${(error as Error).message} (further metrics errors are not logged)`);
   }
 
   private metricsErrorSaid = false;

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 
 import { fuzzParams } from '../util/fuzz.js';
-import { packOutputs, packSequences, unpackOutputs, unpackSequences, type PackableSequence, type PackedOutput } from './packed_step.js';
+import { PackedOutputsWriter, PackedSequencesWriter, packOutputs, packSequences, unpackOutputs, unpackSequences, type PackableSequence, type PackedOutput } from './packed_step.js';
 
 const u32 = fc.oneof(fc.nat({ max: 100 }), fc.nat({ max: 0xffffffff }), fc.constantFrom(0, 0xffffffff));
 const hash = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
@@ -54,6 +54,23 @@ test('pack → unpack is the identity (sequences and outputs), at any byte offse
   fc.assert(fc.property(fc.array(output, { maxLength: 8 }), fc.nat({ max: 7 }), (outs, offset) => {
     assert.deepEqual(unpackOutputs(at(packOutputs(outs), offset)), outs);
   }), fuzzParams(1000, 32));
+});
+
+test('the writers make the same bytes as packSequences / packOutputs', () => {
+  fc.assert(fc.property(fc.array(sequence, { maxLength: 8 }), (seqs) => {
+    const w = new PackedSequencesWriter(seqs.length);
+    for (const s of seqs) w.add(s.seqId, s.gpu, s.numTokens, s.isPrefill, s.reserveTokens, s.numCachedTokens, s.blockHashes);
+    assert.deepEqual(w.finish(), packSequences(seqs));
+  }), fuzzParams(500, 33));
+  fc.assert(fc.property(fc.array(fc.record({ seqId: u32, token: u32 }), { maxLength: 8 }), fc.nat({ max: 3 }), (outs, spare) => {
+    const w = new PackedOutputsWriter(outs.length + spare, outs.length + spare);
+    for (const o of outs) w.addOne(o.seqId, o.token);
+    const got = w.finish();
+    if (outs.length === 0) assert.equal(got, undefined);
+    else assert.deepEqual(got, packOutputs(outs.map((o) => ({ seqId: o.seqId, tokenIds: [o.token] }))));
+  }), fuzzParams(500, 34));
+  assert.throws(() => new PackedSequencesWriter(1).finish(), /^RangeError: sequences: 0 of 1 written/);
+  assert.throws(() => new PackedOutputsWriter(0, 0).addOne(1, 2), /^RangeError: outputs\[0\]: more outputs/);
 });
 
 test('random bytes: a result or a RangeError naming the field', () => {

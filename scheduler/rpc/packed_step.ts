@@ -75,6 +75,61 @@ export function packSequences(seqs: readonly (PackableSequence | ScheduledSequen
   return buf;
 }
 
+/**
+ * packed_sequences written as the plan is built (what packSequences makes of the same sequences, without an object
+ * per sequence): `n` records, then finish().
+ */
+export class PackedSequencesWriter {
+  private readonly head: Buffer;
+  private readonly words: Uint32Array;
+  private readonly hashLists: Array<readonly (string | bigint)[]> = [];
+  private hashes = 0;
+  private i = 0;
+
+  constructor(private readonly n: number) {
+    const headU32 = 2 + RECORD_U32 * n;
+    // Buffer.alloc: a fresh zero-filled ArrayBuffer at offset 0, so the Uint32Array view is aligned.
+    this.head = Buffer.alloc(4 * (headU32 + (headU32 % 2)));
+    this.words = new Uint32Array(this.head.buffer, this.head.byteOffset, this.head.length / 4);
+    this.words[0] = VERSION;
+    this.words[1] = n;
+  }
+
+  add(seqId: number, gpu: number, numTokens: number, isPrefill: boolean, reserveTokens: number, numCachedTokens: number, blockHashes: readonly (string | bigint)[]): void {
+    const i = this.i;
+    if (i >= this.n) throw new RangeError(`sequences[${i}]: more sequences than the writer was sized for (${this.n})`);
+    const w = this.words;
+    const at = 2 + RECORD_U32 * i;
+    w[at] = u32(seqId, `sequences[${i}].seq_id`);
+    w[at + 1] = u32(gpu, `sequences[${i}].gpu`);
+    w[at + 2] = u32(numTokens, `sequences[${i}].num_tokens`);
+    w[at + 3] = isPrefill ? 1 : 0;
+    w[at + 4] = u32(reserveTokens, `sequences[${i}].reserve_tokens`);
+    w[at + 5] = u32(numCachedTokens, `sequences[${i}].num_cached_tokens`);
+    w[at + 6] = blockHashes.length;
+    if (blockHashes.length > 0) {
+      this.hashLists.push(blockHashes);
+      this.hashes += blockHashes.length;
+    }
+    this.i++;
+  }
+
+  finish(): Buffer {
+    if (this.i !== this.n) throw new RangeError(`sequences: ${this.i} of ${this.n} written`);
+    if (this.hashes === 0) return this.head;
+    const buf = Buffer.alloc(this.head.length + 8 * this.hashes);
+    this.head.copy(buf, 0);
+    let h = this.head.length;
+    for (const list of this.hashLists) {
+      for (const hash of list) {
+        buf.writeBigUInt64LE(typeof hash === 'bigint' ? hash : BigInt(hash), h);
+        h += 8;
+      }
+    }
+    return buf;
+  }
+}
+
 function header(buf: Uint8Array, field: string): { view: DataView; n: number } {
   if (buf.byteLength < 8) throw new RangeError(`${field}: ${buf.byteLength} bytes is shorter than its 8-byte header`);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
