@@ -54,3 +54,26 @@ test('fetching over NVLink is faster than recomputing a long prefix, and C2C cos
 test('an instance of an unknown pool is an error naming the pool', () => {
   assert.throws(() => model.prefillS(view('nope'), 10, 0), /no performance figures for pool nope/);
 });
+
+test('a pool with several degrees prices each instance at its numGpus; one degree serves any; a missing one names it', () => {
+  const llama = getModel('llama-3.1-70b');
+  const shape = (tp: number) => ({ pool: 'llama', model: llama, instance: { gpu: 'b200', tensorParallel: tp, expertParallel: 1, gemmDtype: 'fp8' as const }, kvDtype: 'fp8' as const, blockTokens: 64 });
+  const both = makePerfCostModel([shape(1), shape(4)], opTimes);
+  const at = (numGpus: number, decodingSequences = 0): InstanceView => ({ ...view('llama', decodingSequences), numGpus });
+  // Alternating degrees (the memo of the last instance must not leak between them).
+  for (let i = 0; i < 2; i++) {
+    const wide = both.prefillS(at(4), 16384, 0);
+    const narrow = both.prefillS(at(1), 16384, 0);
+    assert.ok(wide < narrow / 2.5, `TP4 ${wide} s vs TP1 ${narrow} s`);
+    assert.ok(both.fetchS(at(4), 1024, 'nvlink') < both.fetchS(at(1), 1024, 'nvlink'), 'four GPUs take their shards in parallel');
+    assert.ok(both.decodeStepS(at(4, 64)) < both.decodeStepS(at(1, 64)));
+  }
+  const truth = (tp: number) => makeStepPredictor(llama, shape(tp).instance, opTimes).predict([{ phase: 'prefill', numNewTokens: 8192, numCachedTokens: 0 }]).stepS;
+  for (const tp of [1, 4]) assert.ok(Math.abs(both.prefillS(at(tp), 8192, 0) - truth(tp)) / truth(tp) < 0.2, `TP${tp} fit`);
+  assert.deepEqual(Object.keys(both.fitReport()), ['llama/tp1', 'llama/tp4']);
+  assert.throws(() => both.prefillS(at(2), 10, 0), /no performance figures for pool llama at 2 GPUs \(has tensorParallel 1, 4\)/);
+  assert.throws(() => makePerfCostModel([shape(1), shape(1)], opTimes), /pool llama lists tensorParallel 1 twice/);
+  const one = makePerfCostModel([shape(4)], opTimes);
+  assert.equal(one.prefillS(at(1), 4096, 0), one.prefillS(at(4), 4096, 0), 'a single degree serves every instance of its pool');
+  assert.deepEqual(Object.keys(one.fitReport()), ['llama']);
+});

@@ -6,6 +6,9 @@
 //   decodeStepS(B decodes)    = piecewise-linear in B between powers of two (at a typical KV length; MoE
 //                               steps are far from linear in B as more experts are hit)
 // The fit is exact at the sampled points up to least-squares residue; `fitReport` says how far off it is.
+// A pool may list several instance shapes (one per tensor-parallel degree: prefill instances wider than decode
+// ones); an instance's coefficients are then its pool's at its numGpus (= its degree). A pool with one shape serves
+// every instance of it whatever its numGpus (callers that describe instances loosely keep working).
 import type { InstanceView, PlacementCostModel } from '../core/types.js';
 import { GPUS } from './gpus.js';
 import { kvBytesPerToken, type ModelConfig, type WeightDtype } from './models.js';
@@ -87,38 +90,66 @@ function fitPool(p: PoolPerf, opTimes: OpTimes): PoolCoefficients {
 }
 
 export interface PerfCostModel extends PlacementCostModel {
-  /** Largest relative error of the closed forms against the step predictor at the fitted points, per pool. */
+  /**
+   * Largest relative error of the closed forms against the step predictor at the fitted points, per pool (per
+   * `pool/tpN` for a pool with several degrees).
+   */
   fitReport(): Record<string, { prefillMaxRelErr: number; decodeMaxRelErr: number }>;
 }
 
+/** The coefficients of one pool: by degree (numGpus), and the only ones when it has a single shape. */
+interface PoolEntry {
+  byGpus: Map<number, PoolCoefficients>;
+  only: PoolCoefficients | undefined;
+}
+
+function fitErrors(p: PoolPerf, co: PoolCoefficients, opTimes: OpTimes): { prefillMaxRelErr: number; decodeMaxRelErr: number } {
+  const predictor = makeStepPredictor(p.model, p.instance, opTimes);
+  const prefillErr = PREFILL_POINTS.filter(([n, c]) => n + c <= p.model.maxContextTokens).map(([n, c]) => {
+    const truth = predictor.predict([{ phase: 'prefill', numNewTokens: n, numCachedTokens: c }]).stepS;
+    return Math.abs(prefillAt(co, n, c) - truth) / truth;
+  });
+  const kv = Math.min(TYPICAL_DECODE_KV_TOKENS, p.model.maxContextTokens - 1);
+  // Checked between the grid points, where interpolation is least exact.
+  const decodeErr = [3, 12, 48, 96, 384, 768].map((b) => {
+    const batch: StepSequence[] = Array.from({ length: b }, () => ({ phase: 'decode', numNewTokens: 1, numCachedTokens: kv }));
+    const truth = predictor.predict(batch).stepS;
+    return Math.abs(decodeAt(co, b) - truth) / truth;
+  });
+  return { prefillMaxRelErr: Math.max(...prefillErr), decodeMaxRelErr: Math.max(...decodeErr) };
+}
+
 export function makePerfCostModel(pools: readonly PoolPerf[], opTimes: OpTimes): PerfCostModel {
-  const byPool = new Map<string, PoolCoefficients>();
+  const byPool = new Map<string, PoolEntry>();
+  for (const p of pools) {
+    const entry = byPool.get(p.pool) ?? { byGpus: new Map(), only: undefined };
+    const tp = p.instance.tensorParallel;
+    if (entry.byGpus.has(tp)) throw new RangeError(`placement cost model: pool ${p.pool} lists tensorParallel ${tp} twice`);
+    entry.byGpus.set(tp, fitPool(p, opTimes));
+    entry.only = entry.byGpus.size === 1 ? entry.byGpus.get(tp) : undefined;
+    byPool.set(p.pool, entry);
+  }
   const report: Record<string, { prefillMaxRelErr: number; decodeMaxRelErr: number }> = {};
   for (const p of pools) {
-    const co = fitPool(p, opTimes);
-    byPool.set(p.pool, co);
-    const predictor = makeStepPredictor(p.model, p.instance, opTimes);
-    const prefillErr = PREFILL_POINTS.filter(([n, c]) => n + c <= p.model.maxContextTokens).map(([n, c]) => {
-      const truth = predictor.predict([{ phase: 'prefill', numNewTokens: n, numCachedTokens: c }]).stepS;
-      return Math.abs(prefillAt(co, n, c) - truth) / truth;
-    });
-    const kv = Math.min(TYPICAL_DECODE_KV_TOKENS, p.model.maxContextTokens - 1);
-    // Checked between the grid points, where interpolation is least exact.
-    const decodeErr = [3, 12, 48, 96, 384, 768].map((b) => {
-      const batch: StepSequence[] = Array.from({ length: b }, () => ({ phase: 'decode', numNewTokens: 1, numCachedTokens: kv }));
-      const truth = predictor.predict(batch).stepS;
-      return Math.abs(decodeAt(co, b) - truth) / truth;
-    });
-    report[p.pool] = { prefillMaxRelErr: Math.max(...prefillErr), decodeMaxRelErr: Math.max(...decodeErr) };
+    const entry = byPool.get(p.pool) as PoolEntry;
+    const key = entry.only ? p.pool : `${p.pool}/tp${p.instance.tensorParallel}`;
+    report[key] = fitErrors(p, entry.byGpus.get(p.instance.tensorParallel) as PoolCoefficients, opTimes);
   }
-  // Placement asks for every candidate, and candidates of one decision share their pool: remember the last one.
+  // Placement asks for every candidate, and candidates of one decision share their pool (and mostly their degree):
+  // remember the last one. Two compares, no allocation.
   let lastPool: string | undefined;
+  let lastGpus = -1;
   let lastCo: PoolCoefficients | undefined;
   const coefficients = (instance: InstanceView): PoolCoefficients => {
-    if (instance.pool === lastPool) return lastCo as PoolCoefficients;
-    const co = byPool.get(instance.pool);
-    if (!co) throw new RangeError(`placement cost model: no performance figures for pool ${instance.pool}`);
+    if (instance.pool === lastPool && instance.numGpus === lastGpus) return lastCo as PoolCoefficients;
+    const entry = byPool.get(instance.pool);
+    if (!entry) throw new RangeError(`placement cost model: no performance figures for pool ${instance.pool}`);
+    const co = entry.only ?? entry.byGpus.get(instance.numGpus);
+    if (!co) {
+      throw new RangeError(`placement cost model: no performance figures for pool ${instance.pool} at ${instance.numGpus} GPUs (has tensorParallel ${[...entry.byGpus.keys()].join(', ')})`);
+    }
     lastPool = instance.pool;
+    lastGpus = instance.numGpus;
     lastCo = co;
     return co;
   };

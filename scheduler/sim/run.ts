@@ -3,7 +3,7 @@
 import { ConfigError } from '../core/config/params.js';
 import type { TenantsConfig } from '../core/config/tenants.js';
 import { makeFittedOpTimes } from '../perf/fitted_optimes.js';
-import { makePerfCostModel } from '../perf/placement_cost.js';
+import { makePerfCostModel, type PerfCostModel } from '../perf/placement_cost.js';
 import { makeStepPredictor } from '../perf/step.js';
 import type { OpTimes } from '../perf/step_types.js';
 import type { DisaggStats } from '../core/scheduler.js';
@@ -82,13 +82,14 @@ function checkOptions(o: SimulationOptions): void {
 }
 
 /** Builds the cluster, the performance model and the simulation, without running it (tests inspect it after run()). */
-export function createSimulation(options: SimulationOptions): { sim: Simulation; cluster: Cluster; seed: number } {
+export function createSimulation(options: SimulationOptions): { sim: Simulation; cluster: Cluster; seed: number; cost: PerfCostModel } {
   checkOptions(options);
   const cluster = resolveCluster(options.cluster, options.model);
-  opTimes ??= makeFittedOpTimes();
+  const ops = (opTimes ??= makeFittedOpTimes());
   const blockTokens = cluster.engine.blockTokens;
-  const cost = makePerfCostModel([{ pool: cluster.pool.name, model: cluster.model, instance: cluster.perf, kvDtype: cluster.kvDtype, blockTokens }], opTimes);
-  const predictor = makeStepPredictor(cluster.model, cluster.perf, opTimes);
+  // Per instance shape (one per tensor-parallel degree): the cost model finds an instance's by its pool and GPUs.
+  const cost = makePerfCostModel(cluster.shapes.map((s) => ({ pool: cluster.pool.name, model: cluster.model, instance: s.perf, kvDtype: cluster.kvDtype, blockTokens })), ops);
+  const predictors = cluster.shapes.map((s) => makeStepPredictor(cluster.model, s.perf, ops));
   const seed = options.seed ?? 1;
   const sim = new Simulation({
     workload: options.workload,
@@ -102,12 +103,12 @@ export function createSimulation(options: SimulationOptions): { sim: Simulation;
     kv: options.kv ?? 'native',
     maxDrainS: options.maxDrainS ?? DEFAULT_MAX_DRAIN_S,
     cost,
-    predictor,
+    predictors,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.handoffFailureRate !== undefined ? { handoffFailureRate: options.handoffFailureRate } : {}),
     ...(options.traceTokens ? { traceTokens: true } : {}),
   });
-  return { sim, cluster, seed };
+  return { sim, cluster, seed, cost };
 }
 
 /** Builds everything and runs; the result's records hold one entry per submitted request. */

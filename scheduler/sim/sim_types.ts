@@ -2,7 +2,7 @@
 // kv_mirror.ts the native KV side).
 import type { EnginePlan } from '../core/engine/types.js';
 import type { ScheduleRequest, StepOutcome } from '../core/types.js';
-import type { StepSequence } from '../perf/step_types.js';
+import type { StepPredictor, StepSequence } from '../perf/step_types.js';
 import type { WorkloadRequest } from '../workload/types.js';
 import type { WorkerKv } from './worker_kv.js';
 
@@ -51,6 +51,8 @@ export interface InstRun {
   id: string;
   worker: WorkerKv | null;
   gpu: number;
+  /** The step predictor of its model, GPU and degree. */
+  predictor: StepPredictor;
   busy: boolean;
   dirty: boolean;
   plan: EnginePlan | null;

@@ -46,7 +46,8 @@ export interface SimulationInput {
   kv: KvMode;
   maxDrainS: number;
   cost: PerfCostModel;
-  predictor: StepPredictor;
+  /** Step predictor per instance shape (Cluster.shapes: one per tensor-parallel degree). */
+  predictors: readonly StepPredictor[];
   onProgress?: (p: SimProgress) => void;
   /** Fault injection: share of KV hand-off transfers that fail (the decode side recomputes). Default 0. */
   handoffFailureRate?: number;
@@ -151,6 +152,7 @@ export class Simulation {
         id: spec.setup.instanceId,
         worker: this.workers[spec.leaderWorker] ?? null,
         gpu: spec.leaderGpu,
+        predictor: input.predictors[spec.shape] as StepPredictor,
         busy: false,
         dirty: false,
         plan: null,
@@ -377,7 +379,7 @@ export class Simulation {
       b.numCachedTokens = item.numCachedTokens;
     }
     // Cached prefixes promoted from Grace or pulled from a neighbour land before the step that first uses them.
-    let durationS = this.input.predictor.predict(batch, this.breakdown).stepS + fetchS;
+    let durationS = inst.predictor.predict(batch, this.breakdown).stepS + fetchS;
     const movedBlocks = movedKvBlocks(plan);
     if (movedBlocks > 0) durationS += this.input.cost.fetchS(this.sched.instanceView(inst.id), movedBlocks, 'c2c');
     inst.plan = plan;

@@ -27,7 +27,9 @@ export class WorkerKv {
       topology: cluster.trayTopology,
       layout: cluster.kvLayout,
       tokensPerBlock: cluster.engine.blockTokens,
-      deviceBlocksPerGpu: cluster.engine.kvBlocksTotal,
+      // Every GPU's pool as large as the largest instance's budget (per-role degrees differ): the engine's ledger of
+      // each instance admits, so the native side never runs out first.
+      deviceBlocksPerGpu: cluster.shapes.reduce((n, s) => Math.max(n, s.engine.kvBlocksTotal), cluster.engine.kvBlocksTotal),
       hostBlocksPerTray: spec.hostBlocks,
       diskBlocksPerTray: 0,
       dataMode: 'metadata',
