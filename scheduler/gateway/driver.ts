@@ -294,9 +294,9 @@ export class GatewayDriver {
     for (const item of plan.items) scheduled(this.core, inst, item, packed);
     inst.outstanding = plan;
     const sent = stream.send(stepPlan(inst, packed.finish()));
-    // The previous step's tokens go out now, while the worker runs this plan (in this turn of the event loop, so the
-    // client streams' writes and the plan share socket flushes).
-    if (this.deliveries.size > 0) this.deliveries.flush();
+    // With tokensAfterNextPlan the previous step's tokens wait for their setImmediate (driver_delivery.ts): Node
+    // sends the plan's HTTP/2 frames in its own (native) immediates, which run first, so the worker has the plan
+    // while the gateway spends its time writing to the client streams.
     const result = await sent;
     if (inst.outstanding !== plan) return false; // the instance failed under this step (its plan was settled)
     inst.outstanding = null;

@@ -1,14 +1,14 @@
-// The driver's sink calls (tokens, ends) in order: made at once, or — with tokensAfterNextPlan — right after the
-// instance's next plan is sent (the driver's step calls flush()), else once the current turn of the event loop is
-// done. Every sink call goes through here, so one request's tokens never follow its end.
+// The driver's sink calls (tokens, ends) in order: made at once, or — with tokensAfterNextPlan — in a setImmediate,
+// after the instance's next plan has gone out on the worker's socket. Every sink call goes through here, so one
+// request's tokens never follow its end.
 import type { Delivery } from './driver_types.js';
 
 export class Deliveries {
   /**
-   * true: a step's tokens are written to the clients after the instance's next plan is sent, so the worker computes
-   * while the gateway writes. false (default): written at once, then the next plan. `bench overhead` runs both,
-   * alternated: on the 2-core dev VM, where gateway, worker and clients share the cores, writing first was faster
-   * (row c' vs c); with the worker on its own machine the overlap may win — not measured yet.
+   * true: a step's tokens are written to the clients in a setImmediate: by then the step's continuation has sent
+   * the instance's next plan, and Node has flushed it to the worker's socket (its HTTP/2 sessions write in native
+   * immediates, which run before the JavaScript ones), so the worker computes while the gateway writes. false
+   * (default): written at once, then the next plan. `bench overhead` runs both, alternated (rows c and c').
    */
   tokensAfterNextPlan = false;
   private pending: Delivery[] = [];

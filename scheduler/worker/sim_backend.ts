@@ -160,8 +160,9 @@ export class SimBackend {
     this.batch.length = 0;
     for (let i = 0; i < plan.sequences.length; i++) {
       const item = plan.sequences[i] as ScheduledSequence__Output;
-      const cachedBefore = table.get(item.seqId)?.tokens ?? item.numCachedTokens;
-      const error = this.applyKv(table, item);
+      const held = table.get(item.seqId);
+      const cachedBefore = held?.tokens ?? item.numCachedTokens;
+      const error = held === undefined ? this.firstSight(table, item) : this.appendKv(held, item);
       if (error) {
         outputs.push({ seqId: item.seqId, tokenIds: [], finished: false, errorCode: error[0], errorMessage: error[1] });
         if (!result.errorCode) {
@@ -196,10 +197,11 @@ export class SimBackend {
     this.batch.push(s);
   }
 
-  /** Brings the sequence's KV to this step's length; an error says why it cannot run (nothing changed then). */
-  private applyKv(table: Map<number, SeqState>, item: ScheduledSequence__Output): SeqError | null {
-    const s = table.get(item.seqId);
-    if (s === undefined) return this.firstSight(table, item);
+  /**
+   * Brings a running sequence's KV to this step's length (a new one: firstSight); an error says why it cannot run
+   * (nothing changed then).
+   */
+  private appendKv(s: SeqState, item: ScheduledSequence__Output): SeqError | null {
     if (item.gpu !== s.gpu) return ['E_GPU_MISMATCH', `the sequence lives on gpu ${s.gpu}, the plan says gpu ${item.gpu}`];
     const total = s.tokens + item.numTokens;
     if (total > this.maxContextTokens) return contextError(total, this.maxContextTokens);
