@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { createSimulation } from '../scheduler/sim/run.js';
-import { disaggConfigs, disaggScenarios, migrationScenario, simOptions, type RunSetup } from './disagg_configs.js';
+import path from 'node:path';
+
+import { resolveCluster, createSimulation } from '../scheduler/sim/run.js';
+import { sharedDir } from '../scheduler/util/paths.js';
+import { disaggConfigs, disaggScenarios, migrationScenario, mooncakeRackScenarios, simOptions, type RunSetup } from './disagg_configs.js';
 
 // The bench's migration scenario exactly as `nvlsched bench disagg --scenario migration` runs it, at load 3.5
 // (its common load for seed 1): reasoning bursts on a 64K-token KV budget per B200, the whole policy, migration off/on.
@@ -18,8 +21,10 @@ function run(name: string) {
 
 test('scenario selection: migration alone, or after the others; --quick leaves it out', () => {
   assert.deepEqual(disaggScenarios('/t', false, 'migration').map((s) => s.name), [migrationScenario().name]);
-  assert.deepEqual(disaggScenarios('/t', false).map((s) => s.trace), [null, '/t/AzureLLMInferenceTrace_code.csv', '/t/synthetic_trace.jsonl', 'reasoning-bursts']);
-  assert.deepEqual(disaggScenarios('/t', false, 'traces').length, 3);
+  assert.deepEqual(disaggScenarios('/t', false).map((s) => s.trace), [null, '/t/AzureLLMInferenceTrace_code.csv', ...Array(3).fill('/t/synthetic_trace.jsonl'), 'reasoning-bursts']);
+  assert.deepEqual(disaggScenarios('/t', false, 'traces').length, 5);
+  assert.deepEqual(disaggScenarios('/t', false, 'mooncake').map((s) => s.cluster ?? 'run'), ['run', 'gb200-nvl72', 'gb200-nvl72']);
+  assert.deepEqual(disaggScenarios(null, false, 'mooncake'), []);
   assert.deepEqual(disaggScenarios(null, true).map((s) => s.name), ['default mix']);
   for (const name of migrationScenario().configs ?? []) assert.ok(config(name), `${name} is a known config`);
 });
@@ -63,4 +68,32 @@ test('migration scenario: moves fire, every token stream stays whole and in orde
   const again = run('aggregated+migration');
   assert.deepEqual(again.d, on.d, 'same seed: the same migrations, bytes and pauses');
   assert.deepEqual(again.records, on.records);
+});
+
+test('Mooncake on the rack: prefill instances at TP4, decode at TP1, filling the 72 GPUs; the TP4 prefill keeps chat TTFT', (t) => {
+  const [wide, narrow] = mooncakeRackScenarios('/t', 120);
+  assert.ok(wide && narrow);
+  const shape = (s: typeof wide) => {
+    const cluster = resolveCluster(simOptions({ ...s, trace: null }, config('shape-aware'), 1, SETUP).cluster, SETUP.model);
+    const gpus = (role: string) => cluster.instances.filter((i) => (i.setup.role ?? 'mixed') === role).map((i) => i.setup.members.reduce((n, m) => n + m.gpus.length, 0));
+    return { prefill: gpus('prefill'), decode: gpus('decode'), mixed: gpus('mixed') };
+  };
+  assert.deepEqual(shape(wide), { prefill: Array(8).fill(4), decode: Array(40).fill(1), mixed: [] });
+  assert.deepEqual(shape(narrow), { prefill: Array(32).fill(1), decode: Array(40).fill(1), mixed: [] });
+  const shared = sharedDir();
+  if (!shared) return t.skip('../shared/data/traces not present');
+  // 20 simulated s at load 8: the same requests on both racks; the long cold prompts miss 1 s far less often at TP4.
+  const traces = path.join(shared, 'data', 'traces');
+  const ttftMissed = (s: typeof wide) => {
+    const { sim } = createSimulation(simOptions({ ...s, trace: path.join(traces, 'synthetic_trace.jsonl'), durationS: 20 }, config('shape-aware'), 8, SETUP));
+    const records = sim.run();
+    assert.equal(sim.stats.kvFailures, 0);
+    assert.equal(sim.stats.stalled, 0);
+    assert.ok(sim.sched.disaggStats().handoffs > 50, 'long cold prompts go to the prefill instances');
+    const done = records.filter((r) => r.firstTokenS !== undefined);
+    return done.filter((r) => (r.firstTokenS as number) - r.arrivalS > r.slo.ttftS).length / done.length;
+  };
+  const missWide = ttftMissed(wide);
+  const missNarrow = ttftMissed(narrow);
+  assert.ok(missWide < missNarrow / 2, `TTFT SLO missed: ${(missWide * 100).toFixed(1)} % at TP4 prefill vs ${(missNarrow * 100).toFixed(1)} % at TP1`);
 });

@@ -12,10 +12,13 @@ import path from 'node:path';
 import { parseFlags } from '../scheduler/cli/args.js';
 import { findCapacity } from '../scheduler/report/capacity.js';
 import { sharedDir } from '../scheduler/util/paths.js';
-import { disaggConfigs, disaggScenarios, runConfig, type DisaggPoint, type RunSetup } from './disagg_configs.js';
+import { disaggConfigs, disaggScenarios, runConfig, SCENARIO_CHOICES, splitOf, type DisaggPoint, type DisaggScenario, type RunSetup } from './disagg_configs.js';
 
 interface Row {
   scenario: string;
+  /** Where the scenario's own cluster or split differs from the run's: the rack and split it ran on. */
+  cluster?: string;
+  split?: DisaggScenario['split'];
   config: string;
   capacity: number | null;
   probes: number;
@@ -25,7 +28,13 @@ interface Row {
 
 const fmt = (x: number | null | undefined, digits = 3) => (x === null || x === undefined ? '—' : x.toFixed(digits));
 const ms = (x: number | null | undefined, digits = 1) => fmt(x === null || x === undefined ? null : x * 1000, digits);
-const SCENARIOS = ['all', 'migration', 'traces'] as const;
+
+/** `prefill 8 × TP4, decode 40 × TP1` (the rest mixed) for a scenario with its own split. */
+function splitText(s: NonNullable<DisaggScenario['split']>): string {
+  const tp = s.tensorParallel;
+  const of = (role: 'prefill' | 'decode') => (tp === undefined ? '' : ` × TP${typeof tp === 'number' ? tp : (tp[role] ?? 'default')}`);
+  return `prefill ${s.roles.prefill}${of('prefill')}, decode ${s.roles.decode}${of('decode')} per domain`;
+}
 
 /** The per-shape and migration columns (every scenario's JSON has them; the Markdown shows them where moves can matter). */
 function migrationTable(rs: readonly Row[]): string[] {
@@ -50,7 +59,8 @@ function markdown(rows: readonly Row[], setup: RunSetup, command: string): strin
   for (const scenario of [...new Set(rows.map((r) => r.scenario))]) {
     const rs = rows.filter((r) => r.scenario === scenario);
     const load = rs[0]?.at_load ?? null;
-    out.push(`## ${scenario}`, '', `| config | capacity (x rate) | goodput req/s @${fmt(load, 2)} | tool_call TTFT p99 s | TPOT p99 ms | disaggregated | migrations | pause p99 ms |`,
+    const own = rs[0]?.split ? [`On ${rs[0].cluster ?? setup.cluster}: ${splitText(rs[0].split)} (the rest mixed).`, ''] : [];
+    out.push(`## ${scenario}`, '', ...own, `| config | capacity (x rate) | goodput req/s @${fmt(load, 2)} | tool_call TTFT p99 s | TPOT p99 ms | disaggregated | migrations | pause p99 ms |`,
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const r of rs) {
       const p = r.point;
@@ -72,11 +82,11 @@ export async function run(argv: string[]): Promise<number> {
     prefill: { type: 'number', help: 'prefill instances per domain (default 2)' },
     decode: { type: 'number', help: 'decode instances per domain (default 4; the rest mixed)' },
     seed: { type: 'number', help: 'seed (default 1)' },
-    scenario: { type: 'string', help: 'all (default), migration (reasoning bursts on a 64K-token KV budget, migration off/on, alone) or traces (without it)' },
+    scenario: { type: 'string', help: 'all (default), migration (reasoning bursts on a 64K-token KV budget, migration off/on, alone), traces (without it) or mooncake (the Mooncake trace: on --cluster, and on an NVL72 rack with TP4 prefill and all TP1)' },
   });
   const scenario = (flags.scenario as string | undefined) ?? 'all';
-  if (!(SCENARIOS as readonly string[]).includes(scenario)) {
-    process.stderr.write(`bench disagg: --scenario: expected one of ${SCENARIOS.join(', ')}, got ${JSON.stringify(scenario)}\n`);
+  if (!(SCENARIO_CHOICES as readonly string[]).includes(scenario)) {
+    process.stderr.write(`bench disagg: --scenario: expected one of ${SCENARIO_CHOICES.join(', ')}, got ${JSON.stringify(scenario)}\n`);
     return 2;
   }
   const quick = Boolean(flags.quick);
@@ -89,7 +99,7 @@ export async function run(argv: string[]): Promise<number> {
   const log = (line: string) => { if (!flags.json) process.stderr.write(line + '\n'); };
   const shared = sharedDir();
   if (!shared) log('bench disagg: ../shared/data/traces not present — the trace scenarios are skipped (default mix only)');
-  const scenarios = disaggScenarios(shared ? path.join(shared, 'data', 'traces') : null, quick, scenario as (typeof SCENARIOS)[number]);
+  const scenarios = disaggScenarios(shared ? path.join(shared, 'data', 'traces') : null, quick, scenario as (typeof SCENARIO_CHOICES)[number]);
   const allConfigs = disaggConfigs();
   const rows: Row[] = [];
   const startMs = performance.now();
@@ -105,7 +115,8 @@ export async function run(argv: string[]): Promise<number> {
         evaluate: async (load) => runConfig(s, c, load, setup),
       });
       log(`disagg: ${s.name} ${c.name}: capacity ${fmt(result.capacity)} (${result.probes.length} probes)`);
-      caps.push({ scenario: s.name, config: c.name, capacity: result.capacity, probes: result.probes.length, at_load: null, point: null });
+      const own = s.split || s.cluster ? { cluster: s.cluster ?? setup.cluster, split: splitOf(s, setup) } : {};
+      caps.push({ scenario: s.name, ...own, config: c.name, capacity: result.capacity, probes: result.probes.length, at_load: null, point: null });
     }
     const known = caps.map((r) => r.capacity).filter((x): x is number => x !== null);
     const common = known.length ? Math.min(...known) : s.startLoad / 64;

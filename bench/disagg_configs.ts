@@ -35,6 +35,34 @@ export interface DisaggScenario {
   kvBlocksTotal?: number;
   /** Only these configs (by name); all when absent. */
   configs?: readonly string[];
+  /** Instead of the run's cluster (--cluster) and split (--prefill/--decode): this scenario's own. */
+  cluster?: string;
+  split?: Split;
+}
+
+/** How each domain is cut: role counts (instances) and their degrees (a number: every role). */
+export interface Split {
+  roles: { prefill: number; decode: number };
+  tensorParallel?: number | { prefill?: number; decode?: number; mixed?: number };
+}
+
+const MOONCAKE = 'synthetic_trace.jsonl';
+
+/**
+ * Mooncake's ~15K-token prompts (p90 ~39K) on a GB200 NVL72 rack. A TP1 B200-class GPU prefills 16K tokens in
+ * ~1.1 s and 32K in ~2.7 s (the step predictor), past the 1 s chat TTFT on their own; at TP4, 0.43 s and 1.0 s. So
+ * the prefill instances run at TP4 (8 of them, 32 GPUs) and the decode ones at TP1 (40), as AIConfigurator and
+ * Dynamo deployments split them; the same rack all at TP1 (prefill 32 / decode 40) is the reference.
+ */
+export function mooncakeRackScenarios(traces: string, durationS: number): DisaggScenario[] {
+  const trace = path.join(traces, MOONCAKE);
+  return [
+    { name: 'mooncake synthetic, NVL72, prefill TP4', trace, durationS, startLoad: 4, cluster: 'gb200-nvl72', split: { roles: { prefill: 8, decode: 40 }, tensorParallel: { prefill: 4, decode: 1 } } },
+    {
+      name: 'mooncake synthetic, NVL72, all TP1', trace, durationS, startLoad: 4, cluster: 'gb200-nvl72', split: { roles: { prefill: 32, decode: 40 } },
+      configs: DISAGG_CHOICES,
+    },
+  ];
 }
 
 export const REASONING_BURSTS = 'reasoning-bursts';
@@ -57,25 +85,36 @@ export function migrationScenario(): DisaggScenario {
   };
 }
 
-/** `scenario`: 'all' (default: every scenario), 'migration' (that one alone), 'traces' (without it). */
-export function disaggScenarios(traces: string | null, quick: boolean, scenario: 'all' | 'migration' | 'traces' = 'all'): DisaggScenario[] {
+export const SCENARIO_CHOICES = ['all', 'migration', 'traces', 'mooncake'] as const;
+
+/**
+ * `scenario`: 'all' (default: every scenario), 'migration' (that one alone), 'traces' (without it), 'mooncake'
+ * (the Mooncake trace on the run's cluster and on the NVL72 rack, TP4 prefill and all TP1).
+ */
+export function disaggScenarios(traces: string | null, quick: boolean, scenario: (typeof SCENARIO_CHOICES)[number] = 'all'): DisaggScenario[] {
   const d = quick ? 60 : 120;
   if (scenario === 'migration') return [migrationScenario()];
+  const mooncake = (t: string): DisaggScenario => ({ name: 'mooncake synthetic', trace: path.join(t, MOONCAKE), durationS: d, startLoad: 0.1 });
+  if (scenario === 'mooncake') return traces ? [mooncake(traces), ...mooncakeRackScenarios(traces, d)] : [];
   const out: DisaggScenario[] = [{ name: 'default mix', trace: null, durationS: d, startLoad: 0.5 }];
   // --quick: the default mix alone (a smoke run of every config).
   if (traces && !quick) {
     out.push({ name: 'azure code', trace: path.join(traces, 'AzureLLMInferenceTrace_code.csv'), durationS: d, startLoad: 0.5 });
-    out.push({ name: 'mooncake synthetic', trace: path.join(traces, 'synthetic_trace.jsonl'), durationS: d, startLoad: 0.1 });
+    out.push(mooncake(traces), ...mooncakeRackScenarios(traces, d));
   }
   if (scenario === 'all' && !quick) out.push(migrationScenario());
   return out;
 }
 
-export interface RunSetup {
+export interface RunSetup extends Split {
   cluster: string;
   model: string;
-  roles: { prefill: number; decode: number };
   seed: number;
+}
+
+/** The split a scenario runs on: its own, else the run's. */
+export function splitOf(s: DisaggScenario, setup: RunSetup): Split {
+  return s.split ?? { roles: setup.roles, ...(setup.tensorParallel !== undefined && { tensorParallel: setup.tensorParallel }) };
 }
 
 export interface DisaggPoint {
@@ -108,7 +147,7 @@ export function workloadOf(s: DisaggScenario, load: number, seed: number): Workl
 export function simOptions(s: DisaggScenario, c: DisaggConfig, load: number, setup: RunSetup): SimulationOptions {
   return {
     workload: workloadOf(s, load, setup.seed),
-    cluster: { preset: setup.cluster, roles: setup.roles, ...(s.kvBlocksTotal !== undefined ? { engine: { kvBlocksTotal: s.kvBlocksTotal } } : {}) },
+    cluster: { preset: s.cluster ?? setup.cluster, ...splitOf(s, setup), ...(s.kvBlocksTotal !== undefined ? { engine: { kvBlocksTotal: s.kvBlocksTotal } } : {}) },
     model: setup.model,
     policy: { disaggregation: c.disaggregation, ...(c.migration ? { migration: 'load-balance' } : {}) },
     seed: setup.seed,
