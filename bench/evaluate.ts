@@ -10,13 +10,12 @@ import path from 'node:path';
 
 import { parseFlags } from '../scheduler/cli/args.js';
 import { POLICY_NAMES } from '../scheduler/core/policy.js';
-import { findCapacity } from '../scheduler/report/capacity.js';
 import { buildReport } from '../scheduler/report/metrics.js';
-import { defaultMix } from '../scheduler/workload/default_mix.js';
 import { runSimulation } from '../scheduler/sim/run.js';
 import { packageRoot, sharedDir } from '../scheduler/util/paths.js';
 import { readTrace } from '../scheduler/workload/read_trace.js';
 import type { Workload } from '../scheduler/workload/types.js';
+import { bestBaseline, capacities, readRolesFlag, splitConfigs, splitMarkdown, toolCallTail, type CapacityRow } from './evaluate_split.js';
 
 interface Scenario {
   name: string;
@@ -111,37 +110,10 @@ export function verdict(scenario: string, points: readonly PointResult[]): Verdi
   };
 }
 
-export interface CapacityRow {
-  policy: string;
-  /** Highest rate scale of the default mix at which SLO attainment stays ≥ 90 % (null: not even the lowest). */
-  capacity: number | null;
-  probes: number;
-}
-
-/** Goodput capacity (architecture §3, DistServe) of each policy on the embedded default mix, by bisection. */
-async function capacities(policies: readonly string[], seed: number, quick: boolean, log: (line: string) => void): Promise<CapacityRow[]> {
-  const rows: CapacityRow[] = [];
-  for (const policy of policies) {
-    const result = await findCapacity({
-      startLoad: 4,
-      maxProbes: quick ? 6 : 10,
-      relTolerance: 0.05,
-      evaluate: async (rateScale) => {
-        const run = runSimulation({ workload: defaultMix({ seed, rateScale }), cluster: 'gb200-nvl72', model: 'llama-3.1-70b', policy, seed });
-        const o = buildReport(run).overall;
-        return { slo_attainment: o.slo_attainment, goodput_rps: o.goodput_rps };
-      },
-      onProbe: (p) => log(`evaluate: default mix capacity ${policy}: rate scale ${p.load} → SLO met ${((p.slo_attainment ?? 0) * 100).toFixed(1)} %`),
-    });
-    rows.push({ policy, capacity: result.capacity, probes: result.probes.length });
-  }
-  return rows;
-}
 
 function capacityMarkdown(rows: readonly CapacityRow[]): string {
   const ours = rows.find((r) => r.policy === 'shape-aware')?.capacity ?? null;
-  const baselines = rows.filter((r) => r.policy !== 'shape-aware');
-  const best = baselines.reduce<CapacityRow | undefined>((a, b) => ((b.capacity ?? -1) > (a?.capacity ?? -1) ? b : a), undefined);
+  const best = bestBaseline(rows);
   const rr = rows.find((r) => r.policy === 'round-robin')?.capacity ?? null;
   const ratio = (a: number | null, b: number | null | undefined) => (a !== null && b ? (a / b).toFixed(2) + 'x' : '—');
   const out = ['## Goodput capacity on the embedded default mix (open loop)', '',
@@ -192,7 +164,9 @@ export async function run(argv: string[]): Promise<number> {
     policies: { type: 'string', help: `comma-separated (default all: ${POLICY_NAMES.join(', ')})` },
     seed: { type: 'number', help: 'seed (default 1)' },
     json: { type: 'boolean', help: 'only the JSON line' },
+    roles: { type: 'string', help: 'prefill/decode split of the rack for the split capacity section, e.g. 20/52 (default: the planned split), or none' },
   });
+  const roles = readRolesFlag(flags.roles);
   const shared = sharedDir();
   if (!shared) {
     process.stdout.write('bench evaluate: skipped — ../shared (the traces) is not present\n' + JSON.stringify({ bench: 'evaluate', skipped: 'no ../shared' }) + '\n');
@@ -218,12 +192,17 @@ export async function run(argv: string[]): Promise<number> {
   } catch {
     // not a git checkout
   }
-  const caps = await capacities(policies, seed, Boolean(flags.quick), (line) => {
+  const log = (line: string) => {
     if (!flags.json) process.stderr.write(line + '\n');
-  });
-  const md = markdown(points, verdicts, `npx nvlsched bench evaluate ${argv.join(' ')}`.trim(), commit, all, shared) + '\n' + capacityMarkdown(caps);
+  };
+  const caps = await capacities(policies.map((policy) => ({ label: policy, policy })), seed, Boolean(flags.quick), log);
+  const splitCaps = roles ? await capacities(splitConfigs(roles), seed, Boolean(flags.quick), log) : [];
+  const best = bestBaseline(caps);
+  const tail = roles && best ? toolCallTail(roles, best, seed) : null;
+  const md = markdown(points, verdicts, `npx nvlsched bench evaluate ${argv.join(' ')}`.trim(), commit, all, shared) + '\n' + capacityMarkdown(caps) +
+    (roles ? '\n' + splitMarkdown(roles, splitCaps, caps, tail) : '');
   if (flags.markdown) writeFileSync(String(flags.markdown), md);
   if (!flags.json) process.stdout.write(md);
-  process.stdout.write(JSON.stringify({ bench: 'evaluate', commit, verdicts, capacities: caps, points }) + '\n');
+  process.stdout.write(JSON.stringify({ bench: 'evaluate', commit, verdicts, capacities: caps, roles, split_capacities: splitCaps, tool_call_tail: tail, points }) + '\n');
   return 0;
 }
