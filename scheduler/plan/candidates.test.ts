@@ -6,10 +6,12 @@ import { test } from 'node:test';
 import { ConfigError } from '../core/config/params.js';
 import { loadClusterConfig } from '../sim/cluster_file.js';
 import { readClusterConfig } from '../sim/cluster.js';
-import { clusterFor, enumerateSplits, splitsOf } from './candidates.js';
+import { buildCluster } from '../sim/cluster.js';
+import { clusterFor, enumerateSplits, roleSplitsOf, splitsOf } from './candidates.js';
 
 test('hgx-b200x8, llama-3.1-70b: every split of 8/4/2/1 instances, baseline first, no equivalent duplicates', () => {
-  const e = enumerateSplits({ cluster: loadClusterConfig('hgx-b200x8'), model: 'llama-3.1-70b' });
+  const e = enumerateSplits({ cluster: loadClusterConfig('hgx-b200x8'), model: 'llama-3.1-70b', prefillTensorParallel: 'same' });
+  assert.deepEqual(e.rolePairs, []);
   const byTp = new Map<number, number>();
   for (const c of e.candidates) byTp.set(c.tensorParallel, (byTp.get(c.tensorParallel) ?? 0) + 1);
   // n instances: the baseline + Σ_{p=1}^{n-1} (n − p + 1) splits (d from 0 to n − p).
@@ -68,4 +70,39 @@ test('bad options name the field; clusterFor gives the candidate its degree and 
   const base = e.candidates.find((c) => c.id === 'tp2-mixed');
   assert.ok(base);
   assert.equal(clusterFor(cluster, base).roles, undefined);
+});
+
+test('per-role degrees on hgx-b200x8: prefill 2-4x the rest (rest ≤ 2x the sizing rule), every count filling the 8 GPUs', () => {
+  const cluster = loadClusterConfig('hgx-b200x8');
+  const e = enumerateSplits({ cluster, model: 'llama-3.1-70b' });
+  assert.deepEqual(e.rolePairs, [{ prefill: 2, decode: 1 }, { prefill: 4, decode: 1 }, { prefill: 4, decode: 2 }, { prefill: 8, decode: 2 }]);
+  const perRole = e.candidates.filter((c) => c.prefillTensorParallel !== c.tensorParallel);
+  // 2/1: p 1..3 with 6, 4, 2 TP1 instances left (7 + 5 + 3 splits); 4/1: p 1 with 4 left (5); 4/2: p 1 with 2 (3); 8/2: none.
+  assert.equal(perRole.length, 15 + 5 + 3);
+  assert.equal(e.candidates.length, 50 + 23);
+  assert.equal(e.candidates[0]?.id, 'tp1-mixed', 'the sizing rule\'s baseline stays first');
+  assert.equal(new Set(e.candidates.map((c) => c.id)).size, e.candidates.length);
+  for (const c of perRole) {
+    assert.ok(c.prefill >= 1 && c.decode + c.mixed >= 1 && !c.baseline, c.id);
+    assert.equal(c.prefill * c.prefillTensorParallel + (c.decode + c.mixed) * c.tensorParallel, 8, `${c.id} fills the node`);
+    assert.equal(c.gpus, 8);
+    // The simulator builds it: the roles' instances at their degrees, in the order the candidate counts them.
+    const built = buildCluster(clusterFor(cluster, c), { model: 'llama-3.1-70b' });
+    const shape = built.instances.map((i) => `${i.setup.role ?? 'mixed'}${i.setup.members.reduce((n, m) => n + m.gpus.length, 0)}`);
+    assert.deepEqual(shape, [...Array(c.prefill).fill(`prefill${c.prefillTensorParallel}`), ...Array(c.decode).fill(`decode${c.tensorParallel}`), ...Array(c.mixed).fill(`mixed${c.tensorParallel}`)], c.id);
+  }
+  const one = perRole.find((c) => c.id === 'ptp4-tp1-p1-d4');
+  assert.ok(one);
+  assert.deepEqual(clusterFor(cluster, one).roleTensorParallel, { prefill: 4, decode: 1, mixed: 1 });
+  assert.equal(clusterFor(cluster, one).tensorParallel, undefined);
+  // Chosen degrees: --prefill-tp 4 with --tp 2 is the one pair; 'same' none; a degree the model refuses names the field.
+  const chosen = enumerateSplits({ cluster, model: 'llama-3.1-70b', tensorParallel: [2], prefillTensorParallel: [4] });
+  assert.deepEqual(chosen.candidates.filter((c) => c.prefillTensorParallel === 4).map((c) => c.id), ['ptp4-tp2-p1-d0', 'ptp4-tp2-p1-d1', 'ptp4-tp2-p1-d2']);
+  assert.throws(() => enumerateSplits({ cluster, model: 'llama-3.1-70b', prefillTensorParallel: [3] }),
+    (err: unknown) => err instanceof ConfigError && err.field === 'prefillTensorParallel' && /expected one of 1, 2, 4, 8, got 3/.test(err.message));
+  assert.deepEqual(roleSplitsOf(72, { prefill: 4, decode: 1 }, undefined).map((s) => s.prefill).filter((p, i, a) => a.indexOf(p) === i), [3, 6, 9, 12, 15, 17]);
+  // A file's per-role degrees are what the search varies: dropped like its tensorParallel.
+  const file = readClusterConfig({ preset: 'hgx-b200x8', roles: { prefill: 1, decode: 1 }, tensorParallel: { prefill: 4, decode: 1 } });
+  assert.equal(enumerateSplits({ cluster: file, model: 'llama-3.1-70b' }).candidates[0]?.id, 'tp1-mixed');
+  assert.equal(clusterFor(file, e.candidates[0] as (typeof e.candidates)[number]).roleTensorParallel, undefined);
 });

@@ -24,6 +24,7 @@ export const PLAN_FLAGS: Record<string, FlagSpec> = {
   'rate-scale': { type: 'number', help: 'first load probed (open-loop workloads), > 0 (default 1: the recorded rate)' },
   sessions: { type: 'number', help: 'first load probed (closed-loop workloads: concurrent sessions), integer ≥ 1' },
   tp: { type: 'string', help: 'comma-separated tensor-parallel degrees to search (default every one the model fits at)' },
+  'prefill-tp': { type: 'string', help: 'prefill degrees of per-role splits, each with every --tp degree for the rest (comma-separated), or same (one degree for all roles); default: prefill 2-4x the rest, at most 8' },
   'role-step': { type: 'number', help: 'count step for prefill and decode instances (default 1 up to 8 instances per domain, else about 6 levels)' },
   policy: { type: 'string', help: `policy underneath (${POLICY_NAMES.join(', ')}; default shape-aware)` },
   disaggregation: { type: 'string', help: `disaggregation slot (${DISAGGREGATION_NAMES.join(', ')}; default shape-aware)` },
@@ -34,6 +35,7 @@ export const PLAN_FLAGS: Record<string, FlagSpec> = {
   duration: { type: 'number', help: `simulated seconds per run on the last rung (default ${PLAN_DEFAULTS.durationS})` },
   top: { type: 'number', help: `first-rung candidates listed (default ${PLAN_DEFAULTS.top})` },
   out: { type: 'string', help: 'write the best split as a scheduler config YAML (simulate --config, config check)' },
+  'cluster-out': { type: 'string', help: 'write the best split as a cluster file (simulate --cluster; the only form of per-role degrees)' },
   json: { type: 'string', help: 'write {candidates: [...], best: {...}, ...} here' },
   help: { type: 'boolean', help: 'this text' },
 };
@@ -50,6 +52,8 @@ export interface PlanArgs {
   goodput: SloOverrides;
   goodputTokens: string[];
   tensorParallel?: number[];
+  /** Prefill degrees of the per-role pairs, or 'same' (none); absent: the default pairs. */
+  prefillTensorParallel?: number[] | 'same';
   roleStep?: number;
   policy: PlanPolicy;
   target: number;
@@ -58,6 +62,7 @@ export interface PlanArgs {
   maxDurationS: number;
   top: number;
   outPath?: string;
+  clusterOutPath?: string;
   jsonPath?: string;
 }
 
@@ -67,12 +72,12 @@ function oneOf<T extends string>(flags: Record<string, unknown>, name: string, a
   return value as T;
 }
 
-function readDegrees(raw: string | undefined): number[] | undefined {
+function readDegrees(raw: string | undefined, flag = 'tp'): number[] | undefined {
   if (raw === undefined) return undefined;
   const parts = raw.split(',').map((s) => s.trim());
   const out = parts.map((s) => Number(s));
   const bad = parts.find((s, i) => s === '' || !Number.isInteger(out[i]) || (out[i] as number) < 1);
-  if (bad !== undefined) throw usageError(`--tp: expected comma-separated integers ≥ 1 (e.g. 1,2,4), got '${raw}'`);
+  if (bad !== undefined) throw usageError(`--${flag}: expected comma-separated integers ≥ 1 (e.g. 1,2,4)${flag === 'prefill-tp' ? ' or same' : ''}, got '${raw}'`);
   return [...new Set(out)];
 }
 
@@ -103,13 +108,17 @@ export function parsePlanArgs(argv: readonly string[]): PlanArgs | 'help' {
   const roleStep = flags['role-step'] as number | undefined;
   if (roleStep !== undefined && !(Number.isInteger(roleStep) && roleStep >= 1)) throw usageError(`--role-step must be an integer ≥ 1, got ${roleStep}`);
   const tensorParallel = readDegrees(str(flags.tp));
+  const prefillRaw = str(flags['prefill-tp']);
+  const prefillTensorParallel = prefillRaw === 'same' ? 'same' as const : readDegrees(prefillRaw, 'prefill-tp');
   const outPath = outputPath(flags, 'out');
+  const clusterOutPath = outputPath(flags, 'cluster-out');
   const jsonPath = outputPath(flags, 'json');
   return {
     workload, startLoad, ...(loadFlag !== undefined && { loadFlag }),
     goodput: tokens === undefined ? NO_OVERRIDES : parseGoodput(tokens),
     goodputTokens: tokens ?? [],
     ...(tensorParallel !== undefined && { tensorParallel }),
+    ...(prefillTensorParallel !== undefined && { prefillTensorParallel }),
     ...(roleStep !== undefined && { roleStep }),
     policy: {
       base: oneOf(flags, 'policy', POLICY_NAMES, 'shape-aware'),
@@ -122,6 +131,7 @@ export function parsePlanArgs(argv: readonly string[]): PlanArgs | 'help' {
     maxDurationS,
     top: integerIn(flags, 'top', PLAN_DEFAULTS.top, 1, 4096),
     ...(outPath !== undefined && { outPath }),
+    ...(clusterOutPath !== undefined && { clusterOutPath }),
     ...(jsonPath !== undefined && { jsonPath }),
   };
 }
@@ -134,7 +144,8 @@ export interface PlanOutput {
 /** ConfigErrors of the cluster or the candidates (`tensorParallel`, `model`) as usage errors naming the flag. */
 function asFlagError(error: unknown): never {
   if (error instanceof ConfigError) {
-    const flag = error.field === 'tensorParallel' ? '--tp' : error.field === 'roleStep' ? '--role-step' : error.field === 'model' ? '--model' : '--cluster';
+    const flags: Record<string, string> = { tensorParallel: '--tp', prefillTensorParallel: '--prefill-tp', roleStep: '--role-step', model: '--model' };
+    const flag = flags[error.field] ?? '--cluster';
     throw usageError(`${flag}: ${error.message}`);
   }
   throw error;
@@ -151,7 +162,10 @@ export async function runPlan(args: PlanArgs, out: PlanOutput, argv: readonly st
   try {
     cluster = loadClusterConfig(args.workload.cluster ?? 'gb200-nvl72');
     model = args.workload.model ?? cluster.model ?? DEFAULT_MODEL;
-    enumeration = enumerateSplits({ cluster, model, ...(args.tensorParallel && { tensorParallel: args.tensorParallel }), ...(args.roleStep !== undefined && { roleStep: args.roleStep }) });
+    enumeration = enumerateSplits({
+      cluster, model, ...(args.tensorParallel && { tensorParallel: args.tensorParallel }), ...(args.roleStep !== undefined && { roleStep: args.roleStep }),
+      ...(args.prefillTensorParallel !== undefined && { prefillTensorParallel: args.prefillTensorParallel }),
+    });
   } catch (error) {
     asFlagError(error);
   }
@@ -173,8 +187,9 @@ export async function runPlan(args: PlanArgs, out: PlanOutput, argv: readonly st
   const output = await import('./output.js');
   const policy = policySection(args.policy);
   const source = args.workload.trace !== undefined ? `trace ${path.basename(args.workload.trace)}` : args.workload.mix !== undefined ? `mix ${path.basename(args.workload.mix)}` : 'the default mix';
+  const pairs = enumeration.rolePairs.map((p) => `${p.prefill}/${p.decode}`);
   log(`${enumeration.candidates.length} candidate splits of ${model} on ${cluster.name} (TP ${[...new Set(enumeration.candidates.map((c) => c.tensorParallel))].join(', ')}; ` +
-    `one degree for every instance), ${source}`);
+    `per-role prefill/rest ${pairs.length ? pairs.join(', ') : 'none'}), ${source}`);
   const progress = makePlanProgress(out.stderr, () => performance.now() / 1000);
   const startS = performance.now() / 1000;
   let result;
@@ -196,7 +211,12 @@ export async function runPlan(args: PlanArgs, out: PlanOutput, argv: readonly st
   };
   if (args.outPath !== undefined) {
     writeFileSync(args.outPath, output.planConfigYaml(result.best, result.baseline, cluster, model, info));
-    log(`best split written to ${args.outPath}`);
+    const perRole = result.best.candidate.prefillTensorParallel !== result.best.candidate.tensorParallel;
+    log(`best split written to ${args.outPath}${perRole ? ' (policy only: its per-role degrees need the cluster file of --cluster-out)' : ''}`);
+  }
+  if (args.clusterOutPath !== undefined) {
+    writeFileSync(args.clusterOutPath, output.planClusterYaml(result.best, result.baseline, cluster, model, info));
+    log(`best split's cluster file written to ${args.clusterOutPath}`);
   }
   if (args.jsonPath !== undefined) {
     writeFileSync(args.jsonPath, JSON.stringify(output.planJson(result, enumeration, info), null, 1) + '\n');
@@ -208,7 +228,7 @@ export async function runPlan(args: PlanArgs, out: PlanOutput, argv: readonly st
 
 export function planHelp(): string {
   return 'usage: nvlsched tune --search-roles [--trace <file|dir> [--trace-format <f>] | --mix <yaml>] [--cluster <preset|file>] ' +
-    '[--model <name>] [--rate-scale <x> | --sessions <n>] [--seed <n>] [--goodput ttft:<ms> ...] [--tp 1,2,4] [--role-step <n>] ' +
-    '[--disaggregation <name>] [--migration <name>] [--target 0.9] [--eta 3] [--min-duration 30] [--duration 120] [--out best.yaml] [--json plan.json]\n\n' +
+    '[--model <name>] [--rate-scale <x> | --sessions <n>] [--seed <n>] [--goodput ttft:<ms> ...] [--tp 1,2,4] [--prefill-tp 4 | same] [--role-step <n>] ' +
+    '[--disaggregation <name>] [--migration <name>] [--target 0.9] [--eta 3] [--min-duration 30] [--duration 120] [--out best.yaml] [--cluster-out cluster.yaml] [--json plan.json]\n\n' +
     `${flagHelp(PLAN_FLAGS)}\n`;
 }

@@ -1,11 +1,13 @@
 // What a split plan hands back: the Markdown table for stdout, the --json document ({candidates: [...], best,
-// baseline, ...}) and the --out YAML, a scheduler config whose `pools` entry carries the split (tensorParallel, count
-// per NVLink domain, roles) and whose `policy` section the disaggregation slot the plan ran with. `config check`,
-// serve's loader and `simulate --config` (which shapes the simulated cluster from that pool) read it.
+// baseline, ...}), the --out YAML, a scheduler config whose `pools` entry carries the split (tensorParallel, count
+// per NVLink domain, roles) and whose `policy` section the disaggregation slot the plan ran with (`config check`,
+// serve's loader and `simulate --config`, which shapes the simulated cluster from that pool, read it), and the
+// --cluster-out YAML, a cluster file of the split (`simulate --cluster`). A pool has one tensorParallel, so a best
+// split with per-role degrees goes into the cluster file only; --out then holds the policy and says so.
 import { stringify } from 'yaml';
 import type { ClusterConfig } from '../sim/cluster.js';
 import type { Rung } from '../tune/halving.js';
-import type { Enumeration, SplitCandidate } from './candidates.js';
+import { clusterFor, type Enumeration, type SplitCandidate } from './candidates.js';
 import { comparePlanTrials, type PlanResult, type PlanTrial } from './search.js';
 
 export interface PlanInfo {
@@ -33,6 +35,11 @@ function fmtRatio(a: PlanTrial, b: PlanTrial): string {
   return b.capacity ? `${((a.capacity ?? 0) / b.capacity).toFixed(2)}x` : '–';
 }
 
+/** `4` (every instance), or `4/1` (prefill at TP4, decode and mixed at TP1). */
+export function degreeLabel(c: SplitCandidate): string {
+  return c.prefillTensorParallel === c.tensorParallel ? String(c.tensorParallel) : `${c.prefillTensorParallel}/${c.tensorParallel}`;
+}
+
 export function splitLabel(c: SplitCandidate): string {
   return c.baseline ? `all mixed (${c.instances})` : `${c.prefill}P / ${c.decode}D / ${c.mixed}M`;
 }
@@ -44,11 +51,11 @@ export function capacityPerGpu(t: PlanTrial): number | null {
 
 function row(t: PlanTrial, rank: number | string): string {
   const p = t.at_capacity;
-  return `| ${rank} | ${splitLabel(t.candidate)} | ${t.candidate.tensorParallel} | ${t.candidate.gpus} | ${sig(t.capacity)} | ${sig(capacityPerGpu(t))} | ` +
+  return `| ${rank} | ${splitLabel(t.candidate)} | ${degreeLabel(t.candidate)} | ${t.candidate.gpus} | ${sig(t.capacity)} | ${sig(capacityPerGpu(t))} | ` +
     `${fixed(p?.goodput_rps, 2)} | ${fixed(p?.tool_call_ttft_p99_s, 3)} | ${pct(p?.slo_attainment)} | ${p && p.requests ? pct(p.disaggregated / p.requests) : '–'} |`;
 }
 
-const HEADER = '| # | split (prefill / decode / mixed per domain) | TP | GPUs | capacity (x load) | capacity per GPU | goodput req/s @cap | tool-call TTFT p99 s @cap | SLO met @cap | disaggregated @cap |\n' +
+const HEADER = '| # | split (prefill / decode / mixed per domain) | TP (prefill/rest) | GPUs | capacity (x load) | capacity per GPU | goodput req/s @cap | tool-call TTFT p99 s @cap | SLO met @cap | disaggregated @cap |\n' +
   '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
 
 /** The last rung ranked, then the best `top` of the first (coarse) rung, then best ÷ all-mixed. */
@@ -58,7 +65,7 @@ export function planTables(result: PlanResult, e: Enumeration, info: PlanInfo, t
   const out = [`## Split plan: ${info.model} on ${info.cluster} (${e.candidates.length} candidates, ${result.trials.length} capacity searches, ${info.wallS.toFixed(0)} s)`, '',
     `Workload ${info.workload}; policy ${JSON.stringify(info.policy)}; capacity = highest ${info.load === 'sessions' ? 'session count' : 'rate scale'} with ≥ ${(info.target * 100).toFixed(0)} % SLO attainment` +
     `${info.goodput.length ? ` (SLOs ${info.goodput.join(' ')})` : ''}; last rung ${result.rungs[lastRung]?.durationS} simulated s, seed ${info.seed}. ` +
-    'One tensorParallel for every instance (the simulated cluster has one degree).', '', HEADER];
+    `Per-role degrees searched: ${e.rolePairs.length ? e.rolePairs.map((p) => `${p.prefill}/${p.decode}`).join(', ') : 'none'} (prefill/rest).`, '', HEADER];
   final.forEach((t, i) => out.push(row(t, i + 1)));
   if (lastRung > 0) {
     const first = result.trials.filter((t) => t.rung === 0).sort(comparePlanTrials).slice(0, top);
@@ -66,7 +73,7 @@ export function planTables(result: PlanResult, e: Enumeration, info: PlanInfo, t
     first.forEach((t, i) => out.push(row(t, i + 1)));
   }
   const ratio = result.baseline.capacity ? (result.best.capacity ?? 0) / result.baseline.capacity : null;
-  out.push('', `Best: **${result.best.candidate.id}** (${splitLabel(result.best.candidate)}, TP${result.best.candidate.tensorParallel}), capacity ${sig(result.best.capacity)}` +
+  out.push('', `Best: **${result.best.candidate.id}** (${splitLabel(result.best.candidate)}, TP${degreeLabel(result.best.candidate)}), capacity ${sig(result.best.capacity)}` +
     ` = ${ratio === null ? '–' : `${ratio.toFixed(2)}x`} the all-mixed TP${result.baseline.candidate.tensorParallel} baseline (${sig(result.baseline.capacity)})` +
     (result.bestAllMixed !== result.baseline ? `, ${fmtRatio(result.best, result.bestAllMixed)} the best all-mixed (TP${result.bestAllMixed.candidate.tensorParallel}, ${sig(result.bestAllMixed.capacity)}).` : '.'));
   if (e.pruned.length) out.push(`Pruned degrees: ${e.pruned.map((p) => `TP${p.tensorParallel} (${p.reason})`).join('; ')}.`);
@@ -76,7 +83,7 @@ export function planTables(result: PlanResult, e: Enumeration, info: PlanInfo, t
 function trialJson(t: PlanTrial) {
   const { candidate: c } = t;
   return {
-    id: t.id, rung: t.rung, candidate: c.id, tensor_parallel: c.tensorParallel, instances_per_domain: c.instances,
+    id: t.id, rung: t.rung, candidate: c.id, tensor_parallel: c.tensorParallel, prefill_tensor_parallel: c.prefillTensorParallel, instances_per_domain: c.instances,
     prefill: c.prefill, decode: c.decode, mixed: c.mixed, gpus: c.gpus, duration_s: t.duration_s,
     capacity: t.capacity, capacity_per_gpu: capacityPerGpu(t), first_failing: t.first_failing, stop: t.stop,
     at_capacity: t.at_capacity, probes: t.probes,
@@ -89,6 +96,7 @@ export function planJson(result: PlanResult, e: Enumeration, info: PlanInfo) {
     plan: 'split', ...info,
     rungs: result.rungs.map((r: Rung) => ({ rung: r.rung, duration_s: r.durationS, size: r.size })),
     pruned: e.pruned.map((p) => ({ tensor_parallel: p.tensorParallel, reason: p.reason })),
+    role_pairs: e.rolePairs,
     candidates: result.trials.map(trialJson),
     ranking: result.trials.filter((t) => t.rung === lastRung).sort(comparePlanTrials).map((t) => t.candidate.id),
     best: trialJson(result.best),
@@ -99,9 +107,43 @@ export function planJson(result: PlanResult, e: Enumeration, info: PlanInfo) {
   };
 }
 
-/** The scheduler config of the best split: `policy` and one self-hosted pool = one NVLink domain's instances. */
+/** A cluster file (scheduler/sim/cluster.ts readClusterConfig) of the cluster with the split's degrees and roles. */
+export function clusterFileOf(config: ClusterConfig, model: string): Record<string, unknown> {
+  const tp = config.roleTensorParallel ?? config.tensorParallel;
+  return {
+    name: config.name, preset: config.topology, racks: config.numDomains, model,
+    ...(tp !== undefined && { tensorParallel: tp }),
+    ...(config.expertParallel !== undefined && { expertParallel: config.expertParallel }),
+    weightDtype: config.weightDtype, kvDtype: config.kvDtype,
+    ...(Object.keys(config.engine).length > 0 && { engine: config.engine }),
+    deviceReserveFraction: config.deviceReserveFraction, hostKvFraction: config.hostKvFraction, usdPerGpuHour: config.usdPerGpuHour,
+    ...(config.roles !== undefined && { roles: config.roles }),
+  };
+}
+
+function headerOf(best: PlanTrial, baseline: PlanTrial, info: PlanInfo, model: string): string[] {
+  const c = best.candidate;
+  return [
+    `# nvlsched tune --search-roles: the best prefill/decode split of ${model} on ${info.cluster} for ${info.workload}.`,
+    `# ${c.id}: ${splitLabel(c)} per NVLink domain at TP${degreeLabel(c)}, capacity ${sig(best.capacity)} ` +
+      `(all-mixed TP${baseline.candidate.tensorParallel}: ${sig(baseline.capacity)}), ${info.maxDurationS} simulated s, seed ${info.seed}.`,
+  ];
+}
+
+/** --cluster-out: the best split as a cluster file (`simulate --cluster <file>`). */
+export function planClusterYaml(best: PlanTrial, baseline: PlanTrial, cluster: ClusterConfig, model: string, info: PlanInfo): string {
+  const header = [...headerOf(best, baseline, info, model), '# A cluster file: `simulate --cluster <file>` runs this split (every domain the same).', `# command: ${info.command}`];
+  return `${header.join('\n')}\n${stringify(clusterFileOf(clusterFor(cluster, best.candidate), model), { lineWidth: 0 })}`;
+}
+
+/**
+ * The scheduler config of the best split: `policy` and one self-hosted pool = one NVLink domain's instances. A pool
+ * has one tensorParallel: for a split with per-role degrees only the policy is written, and the header says to run
+ * it with the --cluster-out file.
+ */
 export function planConfigYaml(best: PlanTrial, baseline: PlanTrial, cluster: ClusterConfig, model: string, info: PlanInfo): string {
   const c = best.candidate;
+  const perRole = c.prefillTensorParallel !== c.tensorParallel;
   const pool: Record<string, unknown> = {
     name: model,
     kind: 'self_hosted',
@@ -111,12 +153,13 @@ export function planConfigYaml(best: PlanTrial, baseline: PlanTrial, cluster: Cl
     usdPerGpuHour: cluster.usdPerGpuHour,
   };
   const header = [
-    `# nvlsched tune --search-roles: the best prefill/decode split of ${model} on ${info.cluster} for ${info.workload}.`,
-    `# ${best.candidate.id}: ${splitLabel(c)} per NVLink domain at TP${c.tensorParallel}, capacity ${sig(best.capacity)} ` +
-      `(all-mixed TP${baseline.candidate.tensorParallel}: ${sig(baseline.capacity)}), ${info.maxDurationS} simulated s, seed ${info.seed}.`,
-    '# The pool is one NVLink domain; every domain of the cluster gets the same split. `simulate --config <file>`',
-    '# shapes the simulated cluster from it (tensorParallel, count, roles, dtypes); `config check <file>` validates it.',
+    ...headerOf(best, baseline, info, model),
+    ...(perRole
+      ? ['# Per-role tensor parallelism does not fit a pools section (one tensorParallel per pool): this file holds the',
+        '# policy only; run the split with the cluster file of --cluster-out (`simulate --config <this> --cluster <that>`).']
+      : ['# The pool is one NVLink domain; every domain of the cluster gets the same split. `simulate --config <file>`',
+        '# shapes the simulated cluster from it (tensorParallel, count, roles, dtypes); `config check <file>` validates it.']),
     `# command: ${info.command}`,
   ];
-  return `${header.join('\n')}\n${stringify({ policy: info.policy, pools: [pool] }, { lineWidth: 0 })}`;
+  return `${header.join('\n')}\n${stringify(perRole ? { policy: info.policy } : { policy: info.policy, pools: [pool] }, { lineWidth: 0 })}`;
 }

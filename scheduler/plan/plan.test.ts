@@ -116,3 +116,60 @@ test('a pool that does not fit the simulated cluster is refused naming the field
   assert.throws(() => clusterFromPools(readClusterConfig('hgx-h100x8'), 'llama-3.1-70b', pools), /pools\[0\]\.instances\.gpu: b200, but the cluster hgx-h100x8 has h100 GPUs/);
   assert.equal(clusterFromPools(cluster, 'qwen3-coder-480b', pools), undefined, 'no pool of the simulated model: the cluster as given');
 });
+
+test('per-role degrees end to end (hgx-b200x8, prefill TP4 with the rest at TP2): run, ranked, and the --cluster-out file replays the best', async () => {
+  const argv = ['--search-roles', '--cluster', 'hgx-b200x8', '--model', 'llama-3.1-70b', '--tp', '2', '--prefill-tp', '4', '--role-step', '2', '--min-duration', '5', '--duration', '10', '--seed', '3', '--disaggregation', 'always'];
+  const out = path.join(dir, 'best-roles.yaml');
+  const clusterOut = path.join(dir, 'best-cluster.yaml');
+  const { json, stdout, stderr } = await plan([...argv, '--out', out, '--cluster-out', clusterOut]);
+  const first = json.candidates.filter((c: any) => c.rung === 0);
+  // --role-step 2: counts 2 apart, the end of each range kept (TP2: 4 instances; TP4 + TP2: one prefill, two at TP2).
+  assert.deepEqual(first.map((c: any) => c.candidate), ['tp2-mixed', 'tp2-p2-d0', 'tp2-p2-d2', 'tp2-p3-d0', 'tp2-p3-d1', 'ptp4-tp2-p1-d0', 'ptp4-tp2-p1-d2']);
+  assert.deepEqual(json.role_pairs, [{ prefill: 4, decode: 2 }]);
+  for (const c of first.filter((t: any) => t.prefill_tensor_parallel === 4)) {
+    assert.equal(c.tensor_parallel, 2);
+    assert.equal(c.gpus, 8);
+    assert.ok(c.capacity > 0, `${c.candidate} served something`);
+    assert.ok(c.at_capacity.disaggregated > 0, `${c.candidate} handed requests from its TP4 prefill instance`);
+  }
+  assert.match(stdout, /\| 4\/2 \| 8 \| /);
+  assert.match(stderr, /per-role prefill\/rest 4\/2/);
+  // The cluster file reads back as the best split, and simulate --cluster reproduces its attainment at the capacity.
+  const { loadClusterConfig } = await import('../sim/cluster_file.js');
+  const file = loadClusterConfig(clusterOut);
+  const best = json.best;
+  const perRole = best.prefill_tensor_parallel !== best.tensor_parallel;
+  assert.deepEqual(file.roleTensorParallel ?? file.tensorParallel, perRole ? { prefill: 4, decode: 2, mixed: 2 } : 2);
+  assert.match(readFileSync(out, 'utf8'), perRole ? /does not fit a pools section/ : /pools:/);
+  const report = path.join(dir, 'sim-roles.json');
+  const args = parseSimulateArgs(['--config', out, '--cluster', clusterOut, '--rate-scale', String(best.capacity), '--duration', '10', '--seed', '3', '--json', report]);
+  assert.ok(args !== 'help');
+  await runSimulate(args, await realEngines(), { stdout: () => undefined, stderr: () => undefined });
+  const sim = JSON.parse(readFileSync(report, 'utf8'));
+  assert.equal(sim.overall.slo_attainment, best.at_capacity.slo_attainment);
+  assert.equal(sim.overall.requests, best.at_capacity.requests);
+});
+
+test('a per-role best writes no pool (a pool has one tensorParallel) and a cluster file that builds the split', async () => {
+  const { planConfigYaml, planClusterYaml } = await import('./output.js');
+  const { enumerateSplits } = await import('./candidates.js');
+  const { loadClusterConfig } = await import('../sim/cluster_file.js');
+  const { buildCluster } = await import('../sim/cluster.js');
+  const cluster = loadClusterConfig('gb200-nvl72x2');
+  const e = enumerateSplits({ cluster, model: 'llama-3.1-70b', tensorParallel: [1], prefillTensorParallel: [4] });
+  const candidate = e.candidates.find((c) => c.id === 'ptp4-tp1-p12-d24');
+  assert.ok(candidate);
+  const trial = { id: 'r1-x', rung: 1, candidate, index: 1, duration_s: 10, capacity: 2, first_failing: 2.5, stop: 'x', probes: [], at_capacity: null };
+  const info = { command: 'nvlsched tune', workload: 'w', cluster: cluster.name, model: 'llama-3.1-70b', policy: { disaggregation: 'shape-aware' }, load: 'rate_scale' as const, target: 0.9, eta: 3, minDurationS: 5, maxDurationS: 10, seed: 1, goodput: [], wallS: 1 };
+  const yaml = planConfigYaml(trial, { ...trial, candidate: e.candidates[0] as typeof candidate }, cluster, 'llama-3.1-70b', info);
+  assert.equal(loadSchedulerConfigText(yaml, 'x.yaml').policyName !== undefined, true);
+  assert.doesNotMatch(yaml, /^pools:/m);
+  const clusterFile = path.join(dir, 'nvl72-roles.yaml');
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(clusterFile, planClusterYaml(trial, trial, cluster, 'llama-3.1-70b', info));
+  const built = buildCluster(loadClusterConfig(clusterFile));
+  assert.equal(built.numDomains, 2);
+  assert.deepEqual(built.tensorParallelByRole, { prefill: 4, decode: 1, mixed: 1 });
+  assert.equal(built.instances.filter((i) => i.setup.role === 'prefill').length, 2 * 12);
+  assert.equal(built.instances.length, 2 * (12 + 24 + 0));
+});

@@ -30,7 +30,8 @@ export function clusterFromPools(cluster: ClusterConfig, model: string, pools: r
   if (inst.count !== perDomain) {
     throw new ConfigError(`${field}.count`, `the simulator fills each ${domainGpus}-GPU domain of ${cluster.name} with ${perDomain} instances at tensorParallel ${inst.tensorParallel}, got ${inst.count}`);
   }
-  const { roles: _roles, ...plain } = cluster;
+  // The pool's one degree replaces the file's (per-role degrees included: a pool cannot carry them).
+  const { roles: _roles, roleTensorParallel: _rtp, ...plain } = cluster;
   return {
     index,
     cluster: {

@@ -179,6 +179,7 @@ function checkDegree(model: ModelConfig, domainGpus: number, tp: number, field: 
 function roleDegrees(config: ClusterConfig, model: ModelConfig, domainGpus: number): Record<InstanceRole, number> | undefined {
   const given = config.roleTensorParallel;
   if (given === undefined) return undefined;
+  if (config.tensorParallel !== undefined) throw new ConfigError('cluster.tensorParallel', 'give one number or a per-role mapping, not both');
   const out = {} as Record<InstanceRole, number>;
   for (const role of INSTANCE_ROLES) {
     const tp = given[role];
