@@ -1,6 +1,7 @@
-// `nvlsched bench disagg [--quick] [--scenario all|migration|traces] [--json] [--markdown <file>]`: issue 10's evaluation — aggregated vs
+// `nvlsched bench disagg [--quick] [--scenario all|migration|traces|mooncake] [--json] [--markdown <file>]`: issue 10's evaluation — aggregated vs
 // always-disaggregated vs Dynamo's conditional disaggregation vs our shape-aware choice, each with and without live
-// migration, in the simulator, on the embedded default mix and the shared traces (skipped, said so, when absent).
+// migration, in the simulator, on the embedded default mix and the shared traces (skipped, said so, when absent);
+// Mooncake also on a GB200 NVL72 rack with prefill instances at TP4 and decode ones at TP1, and all at TP1.
 // Per scenario and config: goodput capacity (architecture §3: the highest load scale at which SLO attainment stays
 // ≥ 90 %, by bisection, scheduler/report/capacity.ts) and, at one common load (the lowest capacity of all configs,
 // so every config is measured where it still holds its SLOs), tool-call p99 TTFT, TPOT p99, hand-offs and migration
