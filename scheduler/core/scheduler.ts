@@ -154,7 +154,7 @@ export class Scheduler {
     }
     // Under fair share a request waits behind the part of the queue its tenant's share puts ahead of it, not all.
     const queueView = inst.engine.fairShare ? this.placer.tenantQueueView(inst, req.tenant, req.promptTokens - cachedPromptTokens) : inst.view;
-    const predictedTtftS = this.placer.predictTtftS(pool, queueView, req.promptTokens - cachedPromptTokens, cachedPromptTokens);
+    const predictedTtftS = this.placer.predictTtftS(inst, queueView, req.promptTokens - cachedPromptTokens, cachedPromptTokens);
     const admit = this.admission.decide(req, cls, queueView, predictedTtftS);
     if (prof) t = lap(prof, 'admission', t);
     if (!admit.admit) return reject(admit.code, admit.reason, cls, admit.retryAfterS);

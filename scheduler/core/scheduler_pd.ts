@@ -49,7 +49,7 @@ export function splitPrefill(
     prefill: prefill.view, prefillCachedTokens: prefillCached,
     transferBlocks: Math.max(0, Math.ceil(req.promptTokens / bt) - Math.floor(decodeDeviceTokens / bt)),
     predictedOutputTokens: Math.min(req.maxOutputTokens, cls.output.expectedTokens),
-    prefillSPerToken: pool.prefillSPerToken,
+    waitSPerToken: { decode: decode.prefillSPerToken, prefill: prefill.prefillSPerToken },
     cost: deps.cost,
   });
   if (!go) {

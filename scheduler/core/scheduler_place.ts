@@ -125,8 +125,8 @@ export class Placer {
     return { tokens: Math.min(req.promptTokens, blocks * bt), fetch };
   }
 
-  predictTtftS(pool: Pool, view: InstanceView, uncachedTokens: number, cachedTokens: number): number {
-    const waitS = view.pendingPrefillTokens * pool.prefillSPerToken;
+  predictTtftS(inst: Instance, view: InstanceView, uncachedTokens: number, cachedTokens: number): number {
+    const waitS = view.pendingPrefillTokens * inst.prefillSPerToken;
     return waitS + this.deps.cost.prefillS(view, Math.max(1, uncachedTokens), cachedTokens);
   }
 

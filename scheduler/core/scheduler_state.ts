@@ -38,13 +38,16 @@ export interface Instance {
   requests: Map<number, string>;
   numGpus: number;
   stepInstance: { pool: string; numGpus: number };
+  /**
+   * Marginal prefill seconds per uncached token on this instance (the cost model at 2,048 tokens), for queue-wait
+   * estimates: per instance, as instances of one pool may differ in tensor parallelism (a TP4 prefill instance).
+   */
+  prefillSPerToken: number;
 }
 
 export interface Pool {
   spec: PoolSpec;
   instances: Instance[];
-  /** Marginal prefill seconds per uncached token, for queue-wait estimates (the cost model at 2,048 tokens). */
-  prefillSPerToken: number;
   hits: PrefixHit[];
   columns: PrefixColumns;
   instanceIds: string[];

@@ -13,7 +13,7 @@ import type { Instance, InstanceSetup, Pool } from './scheduler_state.js';
 import { SHAPES, type PlacementCostModel, type PoolLoad, type PoolSpec, type ThinkTimePredictor } from './types.js';
 
 export function newPool(spec: PoolSpec): Pool {
-  return { spec, instances: [], prefillSPerToken: 0, hits: [], columns: makePrefixColumns(8), instanceIds: [], slots: new Int32Array(0), slotsVersion: -1, views: [], disaggregated: false, decodeViews: [], prefillViews: [] };
+  return { spec, instances: [], hits: [], columns: makePrefixColumns(8), instanceIds: [], slots: new Int32Array(0), slotsVersion: -1, views: [], disaggregated: false, decodeViews: [], prefillViews: [] };
 }
 
 export interface InstanceDeps {
@@ -68,6 +68,7 @@ export function addInstance(deps: InstanceDeps, setup: InstanceSetup, i: number)
     requests: new Map(),
     numGpus,
     stepInstance: { pool: setup.pool, numGpus },
+    prefillSPerToken: 0,
   };
   pool.instances.push(inst);
   deps.instances.set(setup.instanceId, inst);
@@ -83,8 +84,7 @@ export function finishPool(pool: Pool, ignoresRoles: boolean, cost: PlacementCos
   pool.decodeViews = pool.disaggregated ? pool.views.filter((v) => v.role !== 'prefill') : pool.views;
   pool.columns = makePrefixColumns(Math.max(1, pool.instances.length));
   pool.hits = pool.instances.map(() => ({ deviceBlocks: 0, hostBlocks: 0, neighbourBlocks: 0 }));
-  const first = pool.instances[0];
-  pool.prefillSPerToken = first ? cost.prefillS(first.view, 2048, 0) / 2048 : 0;
+  for (const inst of pool.instances) inst.prefillSPerToken = cost.prefillS(inst.view, 2048, 0) / 2048;
   return { pool: pool.spec.name, predictedTtftS: { tool_call: 0, reasoning: 0, terminal: 0, chat: 0 }, saturation: 0, healthy: pool.spec.kind === 'external' || pool.instances.length > 0 };
 }
 
@@ -111,7 +111,7 @@ export function refreshLoads(pools: Iterable<Pool>, loads: PoolLoad[]): void {
     let saturation = 0;
     for (const inst of pool.instances) {
       const v = inst.view;
-      bestWaitS = Math.min(bestWaitS, v.pendingPrefillTokens * pool.prefillSPerToken);
+      bestWaitS = Math.min(bestWaitS, v.pendingPrefillTokens * inst.prefillSPerToken);
       saturation += Math.min(1, (v.kvBlocksUsed + v.kvBlocksRetained) / Math.max(1, v.kvBlocksTotal));
     }
     for (const shape of SHAPES) load.predictedTtftS[shape] = bestWaitS;

@@ -30,7 +30,7 @@ function ctx(over: Partial<DisaggContext> & { shape?: Classification['shape'] } 
     decode: view(), decodeCachedTokens: 0,
     prefill: view({ instanceId: 'p0', role: 'prefill' }), prefillCachedTokens: 0,
     transferBlocks: Math.ceil(promptTokens / 64),
-    predictedOutputTokens: 800, prefillSPerToken: 25e-6, cost: simpleCostModel(),
+    predictedOutputTokens: 800, waitSPerToken: { decode: 25e-6, prefill: 25e-6 }, cost: simpleCostModel(),
     ...over,
   };
 }

@@ -110,10 +110,10 @@ export function makeShapeAwareDisagg(params: unknown, path: string): Disaggregat
       if (uncachedD < minUncached) return false;
       const { cost, decode, prefill } = ctx;
       const stallS = cost.prefillS(decode, uncachedD, ctx.decodeCachedTokens);
-      const ttftAgg = decode.pendingPrefillTokens * ctx.prefillSPerToken + stallS;
+      const ttftAgg = decode.pendingPrefillTokens * ctx.waitSPerToken.decode + stallS;
       const uncachedP = Math.max(1, ctx.promptTokens - ctx.prefillCachedTokens);
       const transferS = ctx.transferBlocks > 0 ? cost.fetchS(decode, ctx.transferBlocks, 'nvlink') : 0;
-      const ttftDis = prefill.pendingPrefillTokens * ctx.prefillSPerToken + cost.prefillS(prefill, uncachedP, ctx.prefillCachedTokens) + transferS;
+      const ttftDis = prefill.pendingPrefillTokens * ctx.waitSPerToken.prefill + cost.prefillS(prefill, uncachedP, ctx.prefillCachedTokens) + transferS;
       const slo = ctx.cls.slo.ttftS;
       const aggOk = ttftAgg <= slo;
       const disOk = ttftDis <= slo;

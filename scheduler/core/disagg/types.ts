@@ -19,8 +19,8 @@ export interface DisaggContext {
   transferBlocks: number;
   /** min(maxOutputTokens, the predictor's expected output). */
   predictedOutputTokens: number;
-  /** Marginal prefill seconds per queued uncached token (queue-wait estimates, as the scheduler's own). */
-  prefillSPerToken: number;
+  /** Marginal prefill seconds per queued uncached token on each candidate (queue-wait estimates, as the scheduler's own). */
+  waitSPerToken: { decode: number; prefill: number };
   cost: PlacementCostModel;
 }
 
