@@ -18,6 +18,9 @@ test('roles apply to the served instances in order, the rest mixed; bad splits n
   assert.deepEqual(buildGatewayCluster(SHAPE).instances.map((i) => i.setup.role ?? 'mixed'), ['mixed', 'mixed', 'mixed']);
   assert.throws(() => buildGatewayCluster({ ...SHAPE, roles: { prefill: 3, decode: 1 } }), (e: unknown) => e instanceof ConfigError && /^roles: prefill 3 \+ decode 1 exceeds the 3 instances/.test(e.message));
   assert.throws(() => buildGatewayCluster({ ...SHAPE, roles: { prefill: 3, decode: 0 } }), /roles: 3 prefill instance\(s\) and no decode or mixed instance/);
+  // Per-role degrees are simulated only: serving them at one degree would be wrong without a word.
+  const perRole = { preset: 'gb200-nvl72', roles: { prefill: 4, decode: 40 }, tensorParallel: { prefill: 4, decode: 1, mixed: 1 } };
+  assert.throws(() => buildGatewayCluster({ ...SHAPE, cluster: perRole, tensorParallel: undefined }), (e: unknown) => e instanceof ConfigError && e.field === 'cluster.tensorParallel' && /simulated only/.test(e.message));
 });
 
 test('--roles text and serve.roles in a config file', () => {

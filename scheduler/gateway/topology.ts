@@ -42,6 +42,11 @@ export function buildServedCluster(o: Omit<GatewayClusterOptions, 'numWorkers'>)
 
 export function buildGatewayCluster(o: GatewayClusterOptions): GatewayCluster {
   const cluster = buildServedCluster(o);
+  // Workers run one tensor-parallel degree per gateway (--tensor-parallel); per-role degrees are the simulator's
+  // for now: refuse them rather than serve every instance at the mixed degree without a word.
+  if (cluster.tensorParallelByRole !== undefined) {
+    throw new ConfigError('cluster.tensorParallel', 'per-role degrees are simulated only (simulate, tune --search-roles); serve takes one degree for every instance');
+  }
   if (!Number.isInteger(o.numWorkers) || o.numWorkers < 1 || o.numWorkers > cluster.workers.length) {
     throw new ConfigError('numWorkers', `expected an integer in [1, ${cluster.workers.length}] (trays of ${cluster.name}), got ${o.numWorkers}`);
   }
