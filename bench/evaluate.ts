@@ -15,7 +15,7 @@ import { runSimulation } from '../scheduler/sim/run.js';
 import { packageRoot, sharedDir } from '../scheduler/util/paths.js';
 import { readTrace } from '../scheduler/workload/read_trace.js';
 import type { Workload } from '../scheduler/workload/types.js';
-import { bestBaseline, capacities, readRolesFlag, splitConfigs, splitMarkdown, toolCallTail, type CapacityRow } from './evaluate_split.js';
+import { bestBaseline, capacities, readRolesFlag, splitConfigs, splitMarkdown, splitScenarios, toolCallTail, type CapacityRow } from './evaluate_split.js';
 
 interface Scenario {
   name: string;
@@ -196,13 +196,18 @@ export async function run(argv: string[]): Promise<number> {
     if (!flags.json) process.stderr.write(line + '\n');
   };
   const caps = await capacities(policies.map((policy) => ({ label: policy, policy })), seed, Boolean(flags.quick), log);
-  const splitCaps = roles ? await capacities(splitConfigs(roles), seed, Boolean(flags.quick), log) : [];
   const best = bestBaseline(caps);
   const tail = roles && best ? toolCallTail(roles, best, seed) : null;
+  const splits = [];
+  for (const s of roles ? splitScenarios(roles, path.join(shared, 'data', 'traces')) : []) {
+    const rows = await capacities(splitConfigs(s), seed, Boolean(flags.quick), log, s);
+    const aggregated = s.aggregatedBaselines.length > 0 ? rows.slice(4) : caps;
+    splits.push({ scenario: s.name, roles: s.roles, rows, markdown: splitMarkdown(s, rows, aggregated, s.aggregatedBaselines.length > 0 ? null : tail) });
+  }
   const md = markdown(points, verdicts, `npx nvlsched bench evaluate ${argv.join(' ')}`.trim(), commit, all, shared) + '\n' + capacityMarkdown(caps) +
-    (roles ? '\n' + splitMarkdown(roles, splitCaps, caps, tail) : '');
+    splits.map((x) => '\n' + x.markdown).join('');
   if (flags.markdown) writeFileSync(String(flags.markdown), md);
   if (!flags.json) process.stdout.write(md);
-  process.stdout.write(JSON.stringify({ bench: 'evaluate', commit, verdicts, capacities: caps, roles, split_capacities: splitCaps, tool_call_tail: tail, points }) + '\n');
+  process.stdout.write(JSON.stringify({ bench: 'evaluate', commit, verdicts, capacities: caps, split_capacities: splits.map(({ markdown: _md, ...rest }) => rest), tool_call_tail: tail, points }) + '\n');
   return 0;
 }

@@ -2,11 +2,15 @@
 // rack split into prefill and decode instances (the split `nvlsched tune --search-roles` chose for this mix, or
 // `--roles P/D`), so that our shape-aware disaggregation decision is compared with Dynamo's conditional rule under
 // each router — the deployment Dynamo itself recommends — and not only with aggregated baselines.
+import path from 'node:path';
+
 import type { PolicyConfig } from '../scheduler/core/policy.js';
 import { findCapacity } from '../scheduler/report/capacity.js';
 import { buildReport } from '../scheduler/report/metrics.js';
 import { runSimulation, type SimulationOptions } from '../scheduler/sim/run.js';
 import { defaultMix } from '../scheduler/workload/default_mix.js';
+import { readTrace } from '../scheduler/workload/read_trace.js';
+import type { Workload } from '../scheduler/workload/types.js';
 
 export interface Roles {
   prefill: number;
@@ -24,7 +28,46 @@ export const PLANNED_ROLES: Readonly<Roles> = { prefill: 24, decode: 0 };
 export interface CapacityConfig {
   label: string;
   policy: string | (Partial<PolicyConfig> & { base?: string });
-  roles?: Roles;
+  /** The rack: a preset, or a mapping with roles (and per-role degrees). Default gb200-nvl72 as it comes. */
+  cluster?: SimulationOptions['cluster'];
+}
+
+/** A workload and the split rack it is compared on. */
+export interface SplitScenario {
+  name: string;
+  /** How the split was chosen, for the report. */
+  source: string;
+  roles: Roles;
+  cluster: SimulationOptions['cluster'];
+  workload: (seed: number, rateScale: number) => Workload;
+  startLoad: number;
+  durationS?: number;
+  /** Aggregated baselines run on the same GPUs too (where the uniform rack gives them no capacity to compare with). */
+  aggregatedBaselines: readonly string[];
+}
+
+export const MOONCAKE_ROLES: Readonly<Roles> = { prefill: 8, decode: 40 };
+
+/** The splits of the evaluation: the default mix on the planned split; Mooncake with TP4 prefill instances. */
+export function splitScenarios(roles: Roles, traces: string | null): SplitScenario[] {
+  const out: SplitScenario[] = [{
+    name: 'default mix', source: rolesSource(roles), roles, cluster: { preset: 'gb200-nvl72', roles }, startLoad: 4,
+    workload: (seed, rateScale) => defaultMix({ seed, rateScale }), aggregatedBaselines: [],
+  }];
+  if (traces) {
+    const trace = path.join(traces, 'synthetic_trace.jsonl');
+    out.push({
+      name: 'mooncake synthetic',
+      source: 'chosen by hand, not planned: 15K-token prompts need TP4 to prefill within the 1 s TTFT; on the all-TP1 rack no policy holds 90 % at any load',
+      roles: MOONCAKE_ROLES,
+      cluster: { preset: 'gb200-nvl72', roles: MOONCAKE_ROLES, tensorParallel: { prefill: 4, decode: 1, mixed: 1 } },
+      startLoad: 4,
+      durationS: 120,
+      workload: (seed, rateScale) => readTrace(trace, { seed, rateScale, durationS: 120 }).workload,
+      aggregatedBaselines: ['round-robin', 'least-loaded', 'dynamo-kv'],
+    });
+  }
+  return out;
 }
 
 export interface CapacityRow {
@@ -34,32 +77,34 @@ export interface CapacityRow {
   probes: number;
 }
 
-/** Our decision and Dynamo's rule under each router, all on the same split. */
-export function splitConfigs(roles: Roles): CapacityConfig[] {
-  const on = (label: string, base: string, disaggregation: string): CapacityConfig => ({ label, policy: { base, disaggregation }, roles });
+const DEFAULT_MIX = { name: 'default mix', startLoad: 4, workload: (seed: number, rateScale: number) => defaultMix({ seed, rateScale }) };
+
+/** Our decision and Dynamo's rule under each router, all on the same split; then aggregated baselines on its GPUs. */
+export function splitConfigs(s: Pick<SplitScenario, 'cluster' | 'aggregatedBaselines'>): CapacityConfig[] {
+  const on = (label: string, base: string, disaggregation: string): CapacityConfig => ({ label, policy: { base, disaggregation }, cluster: s.cluster });
   return [
     on('shape-aware + P/D (ours)', 'shape-aware', 'shape-aware'),
     on('shape-aware + P/D (Dynamo rule)', 'shape-aware', 'dynamo-conditional'),
     on('dynamo-kv + P/D (Dynamo rule)', 'dynamo-kv', 'dynamo-conditional'),
     on('round-robin + P/D (Dynamo rule)', 'round-robin', 'dynamo-conditional'),
+    ...s.aggregatedBaselines.map((policy): CapacityConfig => ({ label: `${policy} (aggregated, same GPUs)`, policy, cluster: s.cluster })),
   ];
 }
 
 /** Goodput capacity (architecture §3, DistServe) of each config on the embedded default mix, by bisection. */
-export async function capacities(configs: readonly CapacityConfig[], seed: number, quick: boolean, log: (line: string) => void): Promise<CapacityRow[]> {
+export async function capacities(configs: readonly CapacityConfig[], seed: number, quick: boolean, log: (line: string) => void, on: Pick<SplitScenario, 'name' | 'workload' | 'startLoad' | 'durationS'> = DEFAULT_MIX): Promise<CapacityRow[]> {
   const rows: CapacityRow[] = [];
   for (const c of configs) {
-    const cluster: SimulationOptions['cluster'] = c.roles ? { preset: 'gb200-nvl72', roles: c.roles } : 'gb200-nvl72';
     const result = await findCapacity({
-      startLoad: 4,
+      startLoad: on.startLoad,
       maxProbes: quick ? 6 : 10,
       relTolerance: 0.05,
       evaluate: async (rateScale) => {
-        const run = runSimulation({ workload: defaultMix({ seed, rateScale }), cluster, model: 'llama-3.1-70b', policy: c.policy, seed });
+        const run = runSimulation({ workload: on.workload(seed, rateScale), cluster: c.cluster ?? 'gb200-nvl72', model: 'llama-3.1-70b', policy: c.policy, seed, ...(on.durationS !== undefined ? { durationS: on.durationS } : {}) });
         const o = buildReport(run).overall;
         return { slo_attainment: o.slo_attainment, goodput_rps: o.goodput_rps };
       },
-      onProbe: (p) => log(`evaluate: default mix capacity ${c.label}: rate scale ${p.load} → SLO met ${((p.slo_attainment ?? 0) * 100).toFixed(1)} %`),
+      onProbe: (p) => log(`evaluate: ${on.name} capacity ${c.label}: rate scale ${p.load} → SLO met ${((p.slo_attainment ?? 0) * 100).toFixed(1)} %`),
     });
     rows.push({ policy: c.label, capacity: result.capacity, probes: result.probes.length });
   }
@@ -79,11 +124,10 @@ export function toolCallTail(roles: Roles, baseline: CapacityRow, seed: number):
   const load = baseline.capacity;
   if (load === null) return null;
   const p99 = (c: CapacityConfig) => {
-    const cluster: SimulationOptions['cluster'] = c.roles ? { preset: 'gb200-nvl72', roles: c.roles } : 'gb200-nvl72';
-    const run = runSimulation({ workload: defaultMix({ seed, rateScale: load }), cluster, model: 'llama-3.1-70b', policy: c.policy, seed });
+    const run = runSimulation({ workload: defaultMix({ seed, rateScale: load }), cluster: c.cluster ?? 'gb200-nvl72', model: 'llama-3.1-70b', policy: c.policy, seed });
     return buildReport(run).by_shape.tool_call.ttft_p99_s;
   };
-  const ours = splitConfigs(roles)[0] as CapacityConfig;
+  const ours = splitConfigs({ cluster: { preset: 'gb200-nvl72', roles }, aggregatedBaselines: [] })[0] as CapacityConfig;
   return { load, ours_s: p99(ours), baseline: baseline.policy, baseline_s: p99({ label: baseline.policy, policy: baseline.policy }) };
 }
 
@@ -106,15 +150,20 @@ export function bestBaseline(aggregated: readonly CapacityRow[]): CapacityRow | 
   return aggregated.filter((r) => r.policy !== 'shape-aware').reduce<CapacityRow | undefined>((a, b) => ((b.capacity ?? -1) > (a?.capacity ?? -1) ? b : a), undefined);
 }
 
-export function splitMarkdown(roles: Roles, rows: readonly CapacityRow[], aggregated: readonly CapacityRow[], tail: ToolCallTail | null = null): string {
+/**
+ * One split scenario's section. `aggregated`: the baselines' capacities the verdict divides by (the uniform rack's
+ * table for the default mix; for a scenario with aggregatedBaselines, those rows of its own table).
+ */
+export function splitMarkdown(s: Pick<SplitScenario, 'name' | 'roles' | 'source'>, rows: readonly CapacityRow[], aggregated: readonly CapacityRow[], tail: ToolCallTail | null = null): string {
+  const roles = s.roles;
   const ours = rows[0]?.capacity ?? null;
   const best = bestBaseline(aggregated);
-  const rr = aggregated.find((r) => r.policy === 'round-robin')?.capacity ?? null;
+  const rr = aggregated.find((r) => r.policy.startsWith('round-robin'))?.capacity ?? null;
   const bestSplit = rows.slice(1).reduce<CapacityRow | undefined>((a, b) => ((b.capacity ?? -1) > (a?.capacity ?? -1) ? b : a), undefined);
-  const mixed = 72 - roles.prefill - roles.decode;
-  return ['## Goodput capacity with a prefill/decode split (default mix)', '',
-    `The same rack split into ${roles.prefill} prefill, ${roles.decode} decode and ${mixed} mixed instances (${rolesSource(roles)}). Every row`,
-    'runs on these roles; only the router and the disaggregation decision differ.', '',
+  const gpus = `${roles.prefill} prefill and ${roles.decode} decode instances, the rest of the 72 GPUs mixed`;
+  return [`## Goodput capacity with a prefill/decode split (${s.name})`, '',
+    `The same rack split into ${gpus} (${s.source}). Every row runs on these GPUs; only the router and the`,
+    'disaggregation decision differ (the aggregated rows ignore the roles).', '',
     `| config | ${rows.map((r) => r.policy).join(' | ')} |`, `| --- | ${rows.map(() => '---:').join(' | ')} |`,
     `| capacity (x the mix's rate) | ${rows.map((r) => (r.capacity === null ? '—' : r.capacity.toFixed(2))).join(' | ')} |`,
     `| probes | ${rows.map((r) => r.probes).join(' | ')} |`, '',
@@ -126,6 +175,6 @@ export function splitMarkdown(roles: Roles, rows: readonly CapacityRow[], aggreg
 
 const sec = (x: number | null) => (x === null ? '—' : `${x.toFixed(3)} s`);
 
-function rolesSource(roles: Roles): string {
+export function rolesSource(roles: Roles): string {
   return roles.prefill === PLANNED_ROLES.prefill && roles.decode === PLANNED_ROLES.decode ? 'the split `tune --search-roles` ranked first for this mix' : 'given by `--roles`';
 }
