@@ -106,3 +106,15 @@ test('per-role degrees on hgx-b200x8: prefill 2-4x the rest (rest ≤ 2x the siz
   assert.equal(enumerateSplits({ cluster: file, model: 'llama-3.1-70b' }).candidates[0]?.id, 'tp1-mixed');
   assert.equal(clusterFor(file, e.candidates[0] as (typeof e.candidates)[number]).roleTensorParallel, undefined);
 });
+
+test('decodeLikeMixed: only prefill + mixed splits (a decode label changes nothing for such a policy)', () => {
+  const cluster = loadClusterConfig('gb200-nvl72');
+  const all = enumerateSplits({ cluster, model: 'llama-3.1-70b', tensorParallel: [1], prefillTensorParallel: 'same' });
+  const collapsed = enumerateSplits({ cluster, model: 'llama-3.1-70b', tensorParallel: [1], prefillTensorParallel: 'same', decodeLikeMixed: true });
+  assert.ok(collapsed.candidates.every((c) => c.decode === 0));
+  // Every prefill count survives exactly once, the baseline first.
+  assert.deepEqual(collapsed.candidates.map((c) => c.prefill), [...new Set(all.candidates.map((c) => c.prefill))]);
+  assert.equal(collapsed.candidates[0]?.baseline, true);
+  assert.equal(all.candidates.length, 23);
+  assert.equal(collapsed.candidates.length, 7);
+});

@@ -70,6 +70,12 @@ export interface EnumerateOptions {
    * pairs; absent: the default pairs over the searched degrees (see the top of this file).
    */
   prefillTensorParallel?: readonly number[] | 'same';
+  /**
+   * The disaggregation policy treats decode instances as mixed ones (no bound on what a decode instance prefills
+   * itself: ours). Splits that differ only in how the non-prefill instances are labelled then run identically, so
+   * only d = 0 (prefill + mixed) is enumerated: gb200-nvl72 + Llama 70B at TP1 goes from 23 splits to 7.
+   */
+  decodeLikeMixed?: boolean;
 }
 
 /** Default per-role pairs: prefill at most max(this, 2 × the sizing rule's degree) GPUs wide, and at most this many times the rest. */
@@ -184,6 +190,7 @@ export function enumerateSplits(o: EnumerateOptions): Enumeration {
     const step = stepFor(n, o.roleStep);
     steps[tp] = step;
     for (const { prefill, decode } of splitsOf(n, step)) {
+      if (o.decodeLikeMixed && decode > 0) continue;
       candidates.push({
         id: candidateId(tp, prefill, decode), tensorParallel: tp, prefillTensorParallel: tp, instances: n, prefill, decode, mixed: n - prefill - decode,
         gpus: n * tp * o.cluster.numDomains, baseline: prefill === 0 && decode === 0,
@@ -194,6 +201,7 @@ export function enumerateSplits(o: EnumerateOptions): Enumeration {
   for (const pair of rolePairs) {
     steps[`${pair.prefill}/${pair.decode}`] = stepFor(Math.floor((domainGpus - pair.decode) / pair.prefill), o.roleStep);
     for (const { prefill, decode, mixed } of roleSplitsOf(domainGpus, pair, o.roleStep)) {
+      if (o.decodeLikeMixed && decode > 0) continue;
       candidates.push({
         id: candidateId(pair.decode, prefill, decode, pair.prefill), tensorParallel: pair.decode, prefillTensorParallel: pair.prefill,
         instances: prefill + decode + mixed, prefill, decode, mixed,

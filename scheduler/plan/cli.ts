@@ -156,6 +156,8 @@ export async function runPlan(args: PlanArgs, out: PlanOutput, argv: readonly st
   const { loadClusterConfig } = await import('../sim/cluster_file.js');
   const { DEFAULT_MODEL } = await import('../sim/cluster.js');
   const { enumerateSplits } = await import('./candidates.js');
+  const { makeDisaggregationPolicy } = await import('../core/disagg/decide.js');
+  const disagg = makeDisaggregationPolicy(args.policy.disaggregation, '--disaggregation');
   let cluster;
   let enumeration;
   let model: string;
@@ -165,6 +167,7 @@ export async function runPlan(args: PlanArgs, out: PlanOutput, argv: readonly st
     enumeration = enumerateSplits({
       cluster, model, ...(args.tensorParallel && { tensorParallel: args.tensorParallel }), ...(args.roleStep !== undefined && { roleStep: args.roleStep }),
       ...(args.prefillTensorParallel !== undefined && { prefillTensorParallel: args.prefillTensorParallel }),
+      decodeLikeMixed: !disagg.ignoresRoles && disagg.localPrefillMaxTokens === Infinity,
     });
   } catch (error) {
     asFlagError(error);
