@@ -7,6 +7,7 @@
 import type * as grpc from '@grpc/grpc-js';
 
 import type { Shape as ProtoShape } from '../gen/proto/nvlsched/v1/Shape.js';
+import { varintSize, writeVarint } from '../rpc/varint.js';
 
 /** The Shape enum's numbers (proto/nvlsched/v1/common.proto). */
 const SHAPE_NUMBER: Readonly<Record<ProtoShape & string, number>> = {
@@ -21,30 +22,12 @@ const TAG_REQUEST_ID = (1 << 3) | 2;
 const TAG_TOKEN_IDS = (2 << 3) | 2;
 const TAG_SHAPE = (8 << 3) | 0;
 
-function varintBytes(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
-
-function writeVarint(buf: Buffer, at: number, v: number): number {
-  while (v >= 0x80) {
-    buf[at++] = (v & 0x7f) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  buf[at++] = v;
-  return at;
-}
-
 /** The request id's field, encoded once per stream. */
 export function encodeRequestIdField(requestId: string): Buffer {
   // proto3 leaves an empty string out.
   if (requestId === '') return Buffer.alloc(0);
   const text = Buffer.from(requestId, 'utf8');
-  const out = Buffer.allocUnsafe(1 + varintBytes(text.length) + text.length);
+  const out = Buffer.allocUnsafe(1 + varintSize(text.length) + text.length);
   out[0] = TAG_REQUEST_ID;
   const at = writeVarint(out, 1, text.length);
   text.copy(out, at);
@@ -57,9 +40,9 @@ export function encodeRequestIdField(requestId: string): Buffer {
  */
 export function encodeTokenChunk(requestIdField: Buffer, tokenIds: readonly number[], shape: ProtoShape): Buffer {
   let payload = 0;
-  for (const id of tokenIds) payload += varintBytes(id);
+  for (const id of tokenIds) payload += varintSize(id);
   const shapeNumber = SHAPE_NUMBER[shape as ProtoShape & string] ?? 0;
-  const size = requestIdField.length + (tokenIds.length > 0 ? 1 + varintBytes(payload) + payload : 0) + (shapeNumber !== 0 ? 2 : 0);
+  const size = requestIdField.length + (tokenIds.length > 0 ? 1 + varintSize(payload) + payload : 0) + (shapeNumber !== 0 ? 2 : 0);
   const out = Buffer.allocUnsafe(size);
   requestIdField.copy(out, 0);
   let at = requestIdField.length;

@@ -12,6 +12,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { StepPlan, StepPlan__Output } from '../gen/proto/nvlsched/v1/StepPlan.js';
 import type { StepResult, StepResult__Output } from '../gen/proto/nvlsched/v1/StepResult.js';
 import { loadWorkerProto } from './proto.js';
+import { varintSize, writeVarint } from './varint.js';
 
 const WT_VARINT = 0;
 const WT_FIXED64 = 1;
@@ -34,24 +35,6 @@ function genericStep(): StepMethod {
 }
 
 // ---------------------------------------------------------------------------------------------------- encoding
-
-function varintSize(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
-
-function putVarint(buf: Buffer, at: number, v: number): number {
-  while (v >= 0x80) {
-    buf[at++] = (v % 128) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  buf[at++] = v;
-  return at;
-}
 
 /** A uint64 given as a number or decimal string that fits a double exactly; undefined: not one (generic path). */
 function uint64Number(v: unknown): number | undefined {
@@ -94,13 +77,13 @@ function writeFields(fields: readonly Field[]): Buffer {
   let at = 0;
   for (const f of fields) {
     buf[at++] = f.tag;
-    if (f.kind === 'varint') at = putVarint(buf, at, f.value as number);
+    if (f.kind === 'varint') at = writeVarint(buf, at, f.value as number);
     else if (f.kind === 'double') at = buf.writeDoubleLE(f.value as number, at);
     else {
-      at = putVarint(buf, at, f.len);
+      at = writeVarint(buf, at, f.len);
       if (f.kind === 'string') at += buf.write(f.value as string, at, 'utf8');
       else if (f.kind === 'bytes') at += Buffer.from((f.value as Uint8Array).buffer, (f.value as Uint8Array).byteOffset, f.len).copy(buf, at);
-      else for (const id of f.value as readonly number[]) at = putVarint(buf, at, id);
+      else for (const id of f.value as readonly number[]) at = writeVarint(buf, at, id);
     }
   }
   return buf;
@@ -267,58 +250,61 @@ function expect(wireType: number, want: number): void {
   if (wireType !== want) throw NOT_COMMON;
 }
 
-/** A plan in the common form, as proto-loader decodes it; undefined for anything else (the generic path). */
-export function decodeStepPlan(buf: Buffer): StepPlan__Output | undefined {
-  const p: StepPlan__Output = {
-    stepId: '0', instanceId: '', sequences: [], finishedSeqIds: [], holdSessions: [], swapOutSeqIds: [], swapInSeqIds: [],
-    sessionMoves: [], releaseSessions: [], packedSequences: Buffer.alloc(0),
-  };
+/**
+ * `out` with every field of `buf` read into it by `field` (false: a field outside the common form); undefined when
+ * one was, or the bytes are not well formed.
+ */
+function decodeCommon<T>(buf: Buffer, out: T, field: (n: number, wt: number, r: Reader, out: T) => boolean): T | undefined {
   try {
     const r = new Reader(buf);
     while (!r.done) {
       const t = r.uint32();
-      const wt = t & 7;
-      switch (t >>> 3) {
-        case 1: expect(wt, WT_VARINT); p.stepId = r.uint64String(); break;
-        case 2: expect(wt, WT_LEN); p.instanceId = r.string(); break;
-        case 4: r.uint32s(wt, p.finishedSeqIds); break;
-        case 6: r.uint32s(wt, p.swapOutSeqIds); break;
-        case 7: r.uint32s(wt, p.swapInSeqIds); break;
-        case 10: expect(wt, WT_LEN); p.packedSequences = r.bytes(); break;
-        default: return undefined;
-      }
-    }
-  } catch {
-    return undefined;
-  }
-  return p;
-}
-
-/** A result in the common form, as proto-loader decodes it; undefined for anything else (the generic path). */
-export function decodeStepResult(buf: Buffer): StepResult__Output | undefined {
-  const out: StepResult__Output = {
-    stepId: '0', durationS: 0, outputs: [], kvEvents: [], errorCode: '', errorMessage: '', freedSeqIds: [], droppedSessions: [],
-    packedOutputs: Buffer.alloc(0),
-  };
-  try {
-    const r = new Reader(buf);
-    while (!r.done) {
-      const t = r.uint32();
-      const wt = t & 7;
-      switch (t >>> 3) {
-        case 1: expect(wt, WT_VARINT); out.stepId = r.uint64String(); break;
-        case 2: expect(wt, WT_FIXED64); out.durationS = r.double(); break;
-        case 5: expect(wt, WT_LEN); out.errorCode = r.string(); break;
-        case 6: expect(wt, WT_LEN); out.errorMessage = r.string(); break;
-        case 7: r.uint32s(wt, out.freedSeqIds); break;
-        case 9: expect(wt, WT_LEN); out.packedOutputs = r.bytes(); break;
-        default: return undefined;
-      }
+      if (!field(t >>> 3, t & 7, r, out)) return undefined;
     }
   } catch {
     return undefined;
   }
   return out;
+}
+
+function planField(n: number, wt: number, r: Reader, p: StepPlan__Output): boolean {
+  switch (n) {
+    case 1: expect(wt, WT_VARINT); p.stepId = r.uint64String(); return true;
+    case 2: expect(wt, WT_LEN); p.instanceId = r.string(); return true;
+    case 4: r.uint32s(wt, p.finishedSeqIds); return true;
+    case 6: r.uint32s(wt, p.swapOutSeqIds); return true;
+    case 7: r.uint32s(wt, p.swapInSeqIds); return true;
+    case 10: expect(wt, WT_LEN); p.packedSequences = r.bytes(); return true;
+    default: return false;
+  }
+}
+
+function resultField(n: number, wt: number, r: Reader, out: StepResult__Output): boolean {
+  switch (n) {
+    case 1: expect(wt, WT_VARINT); out.stepId = r.uint64String(); return true;
+    case 2: expect(wt, WT_FIXED64); out.durationS = r.double(); return true;
+    case 5: expect(wt, WT_LEN); out.errorCode = r.string(); return true;
+    case 6: expect(wt, WT_LEN); out.errorMessage = r.string(); return true;
+    case 7: r.uint32s(wt, out.freedSeqIds); return true;
+    case 9: expect(wt, WT_LEN); out.packedOutputs = r.bytes(); return true;
+    default: return false;
+  }
+}
+
+/** A plan in the common form, as proto-loader decodes it; undefined for anything else (the generic path). */
+export function decodeStepPlan(buf: Buffer): StepPlan__Output | undefined {
+  return decodeCommon<StepPlan__Output>(buf, {
+    stepId: '0', instanceId: '', sequences: [], finishedSeqIds: [], holdSessions: [], swapOutSeqIds: [], swapInSeqIds: [],
+    sessionMoves: [], releaseSessions: [], packedSequences: Buffer.alloc(0),
+  }, planField);
+}
+
+/** A result in the common form, as proto-loader decodes it; undefined for anything else (the generic path). */
+export function decodeStepResult(buf: Buffer): StepResult__Output | undefined {
+  return decodeCommon<StepResult__Output>(buf, {
+    stepId: '0', durationS: 0, outputs: [], kvEvents: [], errorCode: '', errorMessage: '', freedSeqIds: [], droppedSessions: [],
+    packedOutputs: Buffer.alloc(0),
+  }, resultField);
 }
 
 // ---------------------------------------------------------------------------------------------------- the Step method
