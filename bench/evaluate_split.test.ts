@@ -25,11 +25,16 @@ test('every split config runs on the same rack; ours first, the Dynamo rule unde
 });
 
 test('the verdict line divides ours by the best aggregated baseline, by round-robin and by the best other split config', () => {
-  const md = splitMarkdown({ name: 'default mix', source: 'test', roles: { prefill: 20, decode: 52 } },
+  const md = splitMarkdown({ name: 'default mix', source: 'test', layout: '20 prefill and 52 decode instances' },
     [{ policy: 'ours', capacity: 21, probes: 7 }, { policy: 'dyn', capacity: 20, probes: 7 }, { policy: 'rr', capacity: 10, probes: 7 }],
     [{ policy: 'shape-aware', capacity: 13.5, probes: 7 }, { policy: 'round-robin', capacity: 14, probes: 7 }, { policy: 'dynamo-kv', capacity: 7, probes: 7 }]);
   assert.match(md, /best aggregated baseline \(round-robin\) = \*\*1\.50x\*\*/);
   assert.match(md, /\/ round-robin = \*\*1\.50x\*\*/);
   assert.match(md, /same split \(dyn\) = \*\*1\.05x\*\*/);
   assert.match(md, /20 prefill and 52 decode instances/);
+  // No aggregated baseline with a capacity: the verdict says so instead of dividing by nothing.
+  const none = splitMarkdown({ name: 'm', source: 'test', layout: 'x' }, [{ policy: 'ours', capacity: 12.5, probes: 7 }, { policy: 'dyn', capacity: 12, probes: 7 }],
+    [{ policy: 'round-robin (aggregated, same GPUs)', capacity: null, probes: 10 }]);
+  assert.match(none, /No aggregated baseline holds 90 % SLO attainment at any probed load/);
+  assert.match(none, /same split \(dyn\) = \*\*1\.04x\*\*/);
 });
