@@ -131,8 +131,8 @@ async function measureGateway(gw: RunningGateway, worker: Child, o: Options): Pr
     await delay(o.warmupS * 1000);
     await clientsCaughtUp(gw, clients, o);
     // Two orders of the same work, alternated in quarters of the window so that drift hits both: the driver's
-    // default (each step's tokens written to the clients before the next plan is sent) and the other (the next plan
-    // sent first, the tokens written while the worker runs it).
+    // default (tokensAfterNextPlan: the next plan sent and flushed first, the step's tokens written while the worker
+    // runs it) and the other (each step's tokens written to the clients before the next plan is sent).
     const halfS = o.seconds / 2;
     const parts: Record<'default' | 'other', Array<{ w: WindowSample; tokens: number }>> = { default: [], other: [] };
     const DEFAULT_ORDER = gw.driver.tokensAfterNextPlan;
@@ -224,6 +224,8 @@ async function measure(o: Options, json: boolean): Promise<number> {
       setup: {
         cluster: CLUSTER, model: MODEL, tensor_parallel: TENSOR_PARALLEL, sequences: o.sequences,
         worker: 'child process, sim backend, --pace none', gateway: 'this process', clients: 'child process',
+        // (c) runs the driver's default order; (c') the other.
+        tokens_after_next_plan: gw.driver.tokensAfterNextPlan,
       },
       round_trip: rtFigures(rt),
       round_trip_in_process_worker: rtFigures(rtIn),
@@ -241,7 +243,7 @@ async function measure(o: Options, json: boolean): Promise<number> {
       counted: COUNTED(o.sequences),
     };
     if (!json) {
-      printTable(o.sequences, rt, rtIn, [codecUs, genericCodecUs], frontend, generate, generateOtherOrder, result.model_decode_step_ms);
+      printTable(o.sequences, rt, rtIn, [codecUs, genericCodecUs], gw.driver.tokensAfterNextPlan, frontend, generate, generateOtherOrder, result.model_decode_step_ms);
       process.stdout.write(`token chunk encode (one token to one client): generic ${chunk.generic_us} µs, by hand ${chunk.hand_us} µs (${(chunk.generic_us / Math.max(0.001, chunk.hand_us)).toFixed(1)}x), x${o.sequences} streams per step\n`);
     }
     process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -298,8 +300,9 @@ async function inProcessRoundTrips(o: Options): Promise<RoundTripResult> {
   }
 }
 
-function printTable(sequences: number, rt: RoundTripResult, rtIn: RoundTripResult, [codecUs, genericCodecUs]: [number, number], fe: GatewayFigures, gen: GatewayFigures, genOther: GatewayFigures, model: Record<string, number>): void {
+function printTable(sequences: number, rt: RoundTripResult, rtIn: RoundTripResult, [codecUs, genericCodecUs]: [number, number], planFirst: boolean, fe: GatewayFigures, gen: GatewayFigures, genOther: GatewayFigures, model: Record<string, number>): void {
   const pct = (x: number): string => `${(x * 100).toFixed(2)} %`;
+  const otherOrder = planFirst ? 'tokens written before the next plan is sent' : 'next plan sent before the tokens are written';
   const cell = (x: string | number | null | undefined): string => (x === null ? 'n/a' : x === undefined ? '' : String(x));
   const row = (...cells: Array<string | number | null | undefined>): string => `| ${cells.map(cell).join(' | ')} |`;
   const rtRow = (label: string, r: RoundTripResult, cpuNote: string): string =>
@@ -315,8 +318,8 @@ function printTable(sequences: number, rt: RoundTripResult, rtIn: RoundTripResul
     rtRow("(a') the same, worker in this process", rtIn, ' (both)'),
     row(`(a'') codec only: encode + decode one plan and its result (the stream's hand codec; proto-loader's: ${r1(genericCodecUs)} µs)`, Math.round(1e6 / codecUs), r1(codecUs), r1(codecUs), undefined, undefined, undefined, undefined),
     gwRow('(b) gateway step, Frontend, no client streams', fe, false),
-    gwRow(`(c) gateway step, ${sequences} Generate streams`, gen, true),
-    gwRow("(c') the same, next plan sent before the tokens are written (alternated with (c))", genOther, true),
+    gwRow(`(c) gateway step, ${sequences} Generate streams (${planFirst ? 'next plan sent first, tokens written while the worker runs it' : 'tokens written, then the next plan'})`, gen, true),
+    gwRow(`(c') the same, ${otherOrder} (alternated with (c))`, genOther, true),
     `targets (issue): ≥ ${TARGETS.step_round_trips_per_s} Step round trips/s (row a); control plane ≤ ${pct(TARGETS.control_plane_fraction)} of a ` +
       `${REFERENCE_STEP_MS} ms GB200 decode step at 64 sequences (row c, wall time; by CPU time, gateway + worker: ${cpu === null ? 'n/a' : pct(cpu)})`,
     `scheduler µs = planStep + completeStep per step; KV events applied: ${gen.kv_events_us_per_step} µs/step; ` +

@@ -5,12 +5,14 @@ import type { Delivery } from './driver_types.js';
 
 export class Deliveries {
   /**
-   * true: a step's tokens are written to the clients in a setImmediate: by then the step's continuation has sent
-   * the instance's next plan, and Node has flushed it to the worker's socket (its HTTP/2 sessions write in native
-   * immediates, which run before the JavaScript ones), so the worker computes while the gateway writes. false
-   * (default): written at once, then the next plan. `bench overhead` runs both, alternated (rows c and c').
+   * true (default): a step's tokens are written to the clients in a setImmediate: by then the step's continuation
+   * has sent the instance's next plan, and Node has flushed it to the worker's socket (its HTTP/2 sessions write in
+   * native immediates, which run before the JavaScript ones), so the worker computes while the gateway writes.
+   * false: written at once, then the next plan (the worker waits for the writes). `bench overhead` runs both,
+   * alternated (rows c and c'): on the 2-core dev VM with both cores free, 365–405 µs a step against 450–490 µs
+   * (worker/README.md "Measured"); with one core left the two are alike (the work is the same).
    */
-  tokensAfterNextPlan = false;
+  tokensAfterNextPlan = true;
   private pending: Delivery[] = [];
   private flushScheduled = false;
 
