@@ -48,8 +48,11 @@ describe('gateway with two in-process workers', () => {
     assert.equal(after.live, 0);
   });
 
-  test('tokens written after the next plan is sent (the other order): every stream whole, its end last', async () => {
-    rig.gateway.driver.tokensAfterNextPlan = true;
+  // The driver's default (tokensAfterNextPlan: a step's tokens written after the next plan went out) runs in every
+  // other test here; this one runs the other order on the shared rig and puts the default back for the tests after.
+  test('tokens written before the next plan is sent (the other order, tokensAfterNextPlan false): every stream whole, its end last', async () => {
+    assert.equal(rig.gateway.driver.tokensAfterNextPlan, true, 'the default order');
+    rig.gateway.driver.tokensAfterNextPlan = false;
     try {
       const outs = await Promise.all(Array.from({ length: 12 }, (_, i) => generate(rig.client, { promptTokenIds: ids(64 + i * 10, 9000 + i * 100), maxTokens: 3 + i })));
       // generate() collects until the finished message: a token after it, or an end before the last token, fails here.
@@ -61,7 +64,7 @@ describe('gateway with two in-process workers', () => {
       });
       assert.equal(rig.gateway.sched.stats().live, 0);
     } finally {
-      rig.gateway.driver.tokensAfterNextPlan = false;
+      rig.gateway.driver.tokensAfterNextPlan = true;
     }
   });
 
