@@ -218,3 +218,51 @@ describe('live migration between two decode-capable instances', () => {
     assert.deepEqual(rig.workers.map(usedBlocks), [0, 0]);
   });
 });
+
+describe('a stop-and-copy migration that fails', () => {
+  let rig: DisaggRig;
+  let proxy: Awaited<ReturnType<typeof cuttingProxy>>;
+  before(async () => {
+    proxy = await cuttingProxy();
+    // Tray 0's worker reaches tray 1's only through the cutting proxy: a move onto tray 1 fails, one onto tray 0 works.
+    rig = await startDisaggRig(2, { policy: { base: 'least-loaded' }, pace: 'real', peerAddress: (tray, port) => (tray === 1 ? `127.0.0.1:${proxy.port}` : `127.0.0.1:${port}`) });
+  });
+  after(async () => {
+    await rig.close();
+    await proxy.close();
+  });
+
+  test('the destination recomputes prompt + streamed tokens (no re-run elsewhere); both streams whole, nothing leaked', async () => {
+    const driver = rig.gateway.driver;
+    const sched = rig.gateway.sched;
+    const [a, b] = rig.gateway.topology.instances.map((i) => i.setup.instanceId) as [string, string];
+    const before0 = await Promise.all(rig.workers.map((w) => ran(w)));
+    const reruns0 = driver.reruns;
+    const from = new Map<string, string>();
+    const prompts = [300, 340];
+    // Least-loaded puts the two streams on different instances; at its 5th chunk each moves to the other one.
+    const outs = await Promise.all(prompts.map((n, i) => {
+      const requestId = `fail-${i}`;
+      let chunks = 0;
+      return generate(rig.client, { requestId, promptTokenIds: ids(n, 900_000 + i * 10_000), maxTokens: 30 }, () => {
+        if (++chunks !== 5) return;
+        const on = sched.requestInstance(requestId);
+        if (on !== undefined && driver.migrate(requestId, on === a ? b : a)) from.set(requestId, on);
+      });
+    }));
+    outs.forEach((o, i) => assertInOrder(o, prompts[i] as number, 30, `stream ${i}`));
+    assert.deepEqual([...from.values()].sort(), [a, b], 'one stream started on each instance and both were moved');
+    const moves = driver.kvMoves;
+    assert.deepEqual([moves.migrations, moves.migrationFailures], [1, 1], 'the move onto tray 1 failed, the one onto tray 0 worked');
+    assert.equal(driver.reruns, reruns0, 'the failed move was recomputed by the scheduler on its destination, not re-run as a continuation');
+    const d = sched.disaggStats();
+    assert.equal(d.migrationRecomputes, 1);
+    // Tray 1's worker recomputed the failed stream's prompt + the tokens it had streamed (5) in one prefill, then decoded.
+    const failedPrompt = prompts[[...from.keys()].findIndex((id) => from.get(id) === a)] as number;
+    const after1 = await ran(rig.workers[1] as RunningWorker);
+    assert.ok(after1.tokens - (before0[1] as { tokens: number }).tokens >= failedPrompt + 5, 'the destination prefilled the prompt and the streamed tokens again');
+    await driver.idle();
+    assert.deepEqual(rig.workers.map((w) => w.backend.liveSequences), [0, 0]);
+    assert.deepEqual(rig.workers.map(usedBlocks), [0, 0], 'the failed copy left nothing on either worker');
+  });
+});

@@ -23,9 +23,8 @@
 //   stop-and-copy of the whole KV right away (the pause then includes it).
 // - Migration, stop-and-copy (no LiveCopyCalls, or the fallback): at the source's next step boundary the sequence
 //   leaves the source's plans, the source worker moves its whole KV, finishMigration adopts it on the destination.
-//   A failed copy: the request is re-run as a continuation (driver rerun: prompt + streamed tokens, recomputed),
-//   so the client's stream goes on. (Scheduler.finishMigration(id, nowS, false) — the core recomputing on the
-//   destination — is in the coordinator; scheduler.ts does not forward `ok` yet.)
+//   A failed copy: finishMigration(id, nowS, false) — the destination's engine recomputes prompt + streamed tokens
+//   on the blocks it had reserved, and the client's stream goes on from the next position (as a failed hand-off).
 // The scheduler records each pause in disaggStats().migrationPausesS; this reports it as a histogram.
 // No stream ever waits on a move forever: every call ends (the hand-off has its own timeout), every outcome ends
 // the move, and a result that finds its request ended, re-run or moved again frees what it left on the workers.
@@ -46,7 +45,6 @@ export interface KvMovesHost {
   live(requestId: string): LiveReq | undefined;
   inst(instanceId: string): InstRun;
   kick(inst: InstRun): void;
-  rerun(inst: InstRun, live: LiveReq, message: string): void;
   metric(call: () => void): void;
   metrics?: DriverMetrics;
 }
@@ -296,7 +294,7 @@ export class KvMoves {
     live.move = null;
     const nowS = this.h.clock();
     const pauseS = Math.max(0, nowS - stoppedS);
-    const { instanceId } = this.h.sched.finishMigration(live.requestId, nowS);
+    const { instanceId } = this.h.sched.finishMigration(live.requestId, nowS, out.ok);
     const dest = this.h.inst(instanceId);
     if (out.ok) {
       const bytes = out.bytesSent + (pre?.bytes ?? 0);
@@ -312,9 +310,9 @@ export class KvMoves {
     this.stats.migrationFailures++;
     this.h.metric(() => this.h.metrics?.migration?.({ outcome: 'failed', pauseS, bytes: 0 }));
     this.freeSource(from, srcWire, out);
-    // The scheduler has it decoding on `dest` as if the KV were there; it is not: recompute as a continuation.
+    this.h.log(`request ${live.requestId}: migration ${from.instanceId} → ${to.instanceId} failed (${out.code}: ${out.message}); ${dest.instanceId} recomputes it`);
+    // The core queued it on `dest` to recompute (its own engine sequence, no committed KV): no wire id to map.
     this.adopted(live, dest, null);
-    this.h.rerun(dest, live, `migration ${from.instanceId} → ${to.instanceId} failed (${out.code}: ${out.message})`);
   }
 
   /** Frees a parked pre-copy on its destination worker (best effort; the worker's own timeout frees it otherwise). */

@@ -79,7 +79,6 @@ export class GatewayDriver {
       live: (id) => this.live.get(id),
       inst: (id) => this.inst(id),
       kick: (inst) => this.kick(inst),
-      rerun: (inst, live, message) => rerun(this.core, inst, live, message),
       metric: (call) => this.metric(call),
       ...(o.metrics ? { metrics: o.metrics } : {}),
     });
