@@ -237,13 +237,15 @@ export class Frontend {
     let lastTokensS: number | undefined;
     const fw = this.forwarder;
     const instanceId = res.instanceId;
+    // This request's token series (generation tokens, ITL): its labels resolved here, not at every emission.
+    const tokens = m?.tokenRecorder(shape, pool);
     driver.admitted(res.instanceId, { req, maxTokens, shape }, {
       onTokens: (ids) => {
         // Once per decoding request per step: no closure or spread here (record()'s catch, inline).
-        if (m) {
+        if (tokens) {
           const nowS = this.d.clock();
           try {
-            m.tokensEmitted({ shape, pool, numTokens: ids.length, gapS: lastTokensS !== undefined ? Math.max(0, nowS - lastTokensS) : undefined });
+            tokens.emitted(ids.length, lastTokensS !== undefined ? Math.max(0, nowS - lastTokensS) : undefined);
           } catch (error) {
             this.metricsFailed(error);
           }

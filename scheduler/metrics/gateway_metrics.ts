@@ -6,6 +6,7 @@
 import { Counter, Histogram, Registry } from 'prom-client';
 import { addProcessMetrics } from './process_metrics.js';
 import { defineGatewayFamilies, type GatewayFamilies } from './gateway_families.js';
+import { GatewaySeries, type StepEvent, type TokenRecorder } from './gateway_series.js';
 import {
   count, DEFAULT_MAX_LABEL_VALUES, errorCode, HIT_TIERS, KV_TIERS, LabelGuard, LINKS, MetricsInputError, nonNegative,
   oneOf, OUTCOMES, OVERFLOW_VALUE, SHAPE_LABELS, type HitTier, type KvTier, type Link, type Outcome, type ShapeLabel,
@@ -71,15 +72,9 @@ export interface RequestEndedEvent {
   tenant?: string;
 }
 
-export interface StepCompletedEvent {
-  instanceId: string;
-  pool: string;
-  numTokens: number;
-  numSeqs: number;
-  durationS: number;
-  /** Sequences preempted by this step's plan. */
-  preemptions: number;
-}
+/** One step of one instance; `preemptions`: sequences preempted by this step's plan. */
+export type StepCompletedEvent = StepEvent;
+export type { TokenRecorder };
 
 export interface KvUsage {
   /** NVLink domain (rack or clique) of the worker. */
@@ -108,6 +103,8 @@ export class GatewayMetrics {
   private readonly t: ReturnType<typeof defineTenantFamilies>;
   private readonly d: ReturnType<typeof defineKvMoveFamilies>;
   private readonly guard: LabelGuard;
+  /** Per-token and per-step recording (gateway_series.ts): local series, read by the registry at scrape time. */
+  private readonly hot: GatewaySeries;
   private source: (() => GatewaySnapshot) | undefined;
   private tickSnapshot: GatewaySnapshot | undefined;
 
@@ -121,6 +118,7 @@ export class GatewayMetrics {
     this.t = defineTenantFamilies(this.registry);
     this.d = defineKvMoveFamilies(this.registry);
     this.guard = new LabelGuard(opts.maxLabelValues ?? DEFAULT_MAX_LABEL_VALUES, this.f.labelOverflow);
+    this.hot = new GatewaySeries(this.f, this.guard);
     if (opts.processMetrics) addProcessMetrics(this.registry);
   }
 
@@ -167,27 +165,20 @@ export class GatewayMetrics {
 
   /** Tokens streamed to one request's client; gapS = seconds since that request's previous emission (omit for the first). */
   tokensEmitted(e: { shape: ShapeLabel; pool: string; numTokens: number; gapS?: number }): void {
-    const labels = this.shapePool('tokensEmitted', e.shape, e.pool);
-    const n = count('tokensEmitted.numTokens', e.numTokens);
-    const gapS = e.gapS === undefined ? undefined : nonNegative('tokensEmitted.gapS', e.gapS);
-    if (n > 0) this.f.generationTokens.inc(labels, n);
-    if (gapS !== undefined) this.f.itl.observe(labels, gapS);
+    this.hot.tokensEmitted(e.shape, e.pool, e.numTokens, e.gapS);
+  }
+
+  /**
+   * tokensEmitted for one request (the frontend makes one at admission): each emission records what a tokensEmitted
+   * call would (errors included), without looking its labels up once the (shape, pool) is known. Never throws itself.
+   */
+  tokenRecorder(shape: ShapeLabel, pool: string): TokenRecorder {
+    return this.hot.tokenRecorder(shape, pool);
   }
 
   /** One step of one instance came back (StepResult applied). */
   stepCompleted(e: StepCompletedEvent): void {
-    const at = 'stepCompleted';
-    const pool = this.guard.id(`${at}.pool`, 'pool', e.pool);
-    const inst = { pool, model_instance: this.guard.id(`${at}.instanceId`, 'model_instance', e.instanceId) };
-    const tokens = count(`${at}.numTokens`, e.numTokens);
-    const seqs = count(`${at}.numSeqs`, e.numSeqs);
-    const durationS = nonNegative(`${at}.durationS`, e.durationS);
-    const preemptions = count(`${at}.preemptions`, e.preemptions);
-    this.f.steps.inc(inst);
-    this.f.stepDuration.observe({ pool }, durationS);
-    this.f.stepTokens.observe({ pool }, tokens);
-    this.f.stepSequences.observe({ pool }, seqs);
-    if (preemptions > 0) this.f.preemptions.inc(inst, preemptions);
+    this.hot.stepCompleted(e);
   }
 
   setQueueDepth(shape: ShapeLabel, pool: string, requests: number): void {
@@ -236,8 +227,7 @@ export class GatewayMetrics {
   }
 
   schedulingLatency(plugin: string, seconds: number): void {
-    const p = this.guard.id('schedulingLatency.plugin', 'plugin', plugin);
-    this.f.schedulingLatency.observe({ plugin: p }, nonNegative('schedulingLatency.seconds', seconds));
+    this.hot.schedulingLatency(plugin, seconds);
   }
 
   workerFailure(workerId: string): void {
