@@ -4,7 +4,9 @@
 // that goes away cancel the request and free its KV. With an authenticator, Generate and Cancel need an API key in
 // metadata (`authorization: Bearer <key>` or `x-api-key`): missing or wrong → UNAUTHENTICATED; the key's tenant
 // replaces the request's `tenant` field, and Cancel only reaches the caller's own tenant's requests. Health stays
-// open (probes carry no key).
+// open (probes carry no key). A client that stops reading (its HTTP/2 window stays full) while tokens keep coming is
+// cut off at limits.maxClientBacklogBytes: the request is cancelled (KV freed) and the call ends RESOURCE_EXHAUSTED
+// naming the limit — the status goes out behind the messages already queued, so the queue stays bounded by the limit.
 import * as grpc from '@grpc/grpc-js';
 
 import type { Shape } from '../core/types.js';
@@ -17,6 +19,8 @@ import type { Frontend, RejectionKind } from './frontend.js';
 import { parseGenerate, type Limits } from './request.js';
 import { encodeRequestIdField, encodeTokenChunk, withEncodedChunks } from './token_chunk.js';
 import { keyFromGrpc, type Authenticator } from './tenancy/auth.js';
+import { backlogMessage, EDGE_LIMITS_DEFAULTS } from './tenancy/limits.js';
+import { MessageBacklog } from './client_backlog.js';
 import type { GatewayMetrics } from '../metrics/gateway_metrics.js';
 
 const SHAPE_ENUM: Readonly<Record<Shape, ProtoShape>> = {
@@ -44,6 +48,8 @@ export interface ServiceDeps {
   auth?: Authenticator | null;
   /** Counts refused keys (nvlsched_auth_failures_total). */
   metrics?: GatewayMetrics;
+  /** limits.maxClientBacklogBytes (tenancy/limits.ts); absent: its default; null: unbounded. */
+  maxClientBacklogBytes?: number | null;
 }
 
 type GenerateCall = grpc.ServerWritableStream<GenerateRequest__Output, GenerateResponse>;
@@ -53,7 +59,11 @@ function fail(call: GenerateCall, code: grpc.status, details: string, metadata?:
 }
 
 export class GatewayService {
-  constructor(private readonly d: ServiceDeps) {}
+  private readonly maxBacklogBytes: number | null;
+
+  constructor(private readonly d: ServiceDeps) {
+    this.maxBacklogBytes = d.maxClientBacklogBytes === undefined ? EDGE_LIMITS_DEFAULTS.maxClientBacklogBytes : d.maxClientBacklogBytes;
+  }
 
   addTo(server: grpc.Server): void {
     const proto = loadGatewayProto();
@@ -97,10 +107,15 @@ export class GatewayService {
     let idField: Buffer | undefined;
     // Set once start() returns; tokens only arrive later (after a worker round trip), the end may come at once.
     let shape: ProtoShape = 'SHAPE_UNSPECIFIED';
+    const maxBacklog = this.maxBacklogBytes;
+    const backlog = maxBacklog === null ? null : new MessageBacklog();
     const started = fe.start(parsed.value, {
       onTokens: (tokenIds) => {
+        if (!open) return;
         // Encoded by hand (token_chunk.ts): one per decoding stream per step, the hot write of a gateway step.
-        if (open) call.write(encodeTokenChunk((idField ??= encodeRequestIdField(requestId)), tokenIds, shape) as unknown as GenerateResponse);
+        const chunk = encodeTokenChunk((idField ??= encodeRequestIdField(requestId)), tokenIds, shape);
+        call.write(chunk as unknown as GenerateResponse);
+        if (backlog && backlog.wrote(chunk.length, call.writableLength) > (maxBacklog as number)) tooSlow(backlog.bytes);
       },
       onEnd: (f) => {
         if (!open) return;
@@ -125,6 +140,13 @@ export class GatewayService {
       return fail(call, STATUS_OF[r.kind], `${r.code}: ${r.reason}`, md);
     }
     shape = SHAPE_ENUM[started.shape];
+    // Tokens reach onTokens only after this (a worker round trip later), so `started` is set when it is called.
+    const tooSlow = (backlogBytes: number): void => {
+      open = false;
+      const message = backlogMessage(backlogBytes, maxBacklog as number);
+      started.cancel(message);
+      fail(call, grpc.status.RESOURCE_EXHAUSTED, message);
+    };
     call.on('cancelled', () => {
       if (!open) return;
       open = false;

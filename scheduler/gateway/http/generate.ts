@@ -3,11 +3,15 @@
 // failure is a 500 error (non-streaming) or an SSE `data: {"error": ...}` event and the end of the stream (no
 // [DONE]); a request the server cancelled (shutdown, a Cancel by id) ends the same way with code `cancelled` (503
 // when not streaming) — never a `stop` that would pass truncated output off as complete. A client that goes away
-// (request or response closed before our end) cancels the request, which frees its KV.
+// (request or response closed before our end) cancels the request, which frees its KV. A streaming client that stays
+// connected but stops reading is cut off once the response's unsent bytes (res.writableLength: Node's buffers, past
+// what the kernel took) exceed limits.maxClientBacklogBytes: the request is cancelled and the stream ends with an SSE
+// error event naming the limit (code `limit_exceeded`, no [DONE]), queued behind what it has not read.
 import type { ServerResponse } from 'node:http';
 
 import type { Finished, Frontend, StartResult } from '../frontend.js';
 import type { Tokenizer } from '../tokenizer.js';
+import { backlogMessage } from '../tenancy/limits.js';
 import { ApiError, rejectionError } from './errors.js';
 import type { ApiRequest } from './parse.js';
 import { sendError, sendJson, sseData, sseDone, SSE_HEADERS } from './respond.js';
@@ -25,7 +29,8 @@ function endError(f: Finished): ApiError | undefined {
   return undefined;
 }
 
-export function serveGeneration(fe: ApiFrontend, api: ApiRequest, tokenizer: Tokenizer, res: ServerResponse): void {
+/** maxBacklogBytes: limits.maxClientBacklogBytes (null: unbounded). */
+export function serveGeneration(fe: ApiFrontend, api: ApiRequest, tokenizer: Tokenizer, res: ServerResponse, maxBacklogBytes: number | null = null): void {
   const head: ResponseHead = { id: api.parsed.req.requestId, created: Math.floor(Date.now() / 1000), model: api.model };
   const text = tokenizer.decodeStream();
   const collected: number[] = [];
@@ -37,6 +42,15 @@ export function serveGeneration(fe: ApiFrontend, api: ApiRequest, tokenizer: Tok
     const t = text.push(ids);
     // A push inside a multi-byte character yields nothing yet; its text comes with the next push.
     if (t !== '') sseData(res, chunk(api.kind, head, { text: t }, api.includeUsage));
+    if (maxBacklogBytes !== null && res.writableLength > maxBacklogBytes) tooSlow(res.writableLength);
+  };
+  // Only from writeTokens, which runs once the response is set up (`started` is set by then).
+  const tooSlow = (backlogBytes: number): void => {
+    done = true;
+    const message = backlogMessage(backlogBytes, maxBacklogBytes as number);
+    if (started.ok) started.cancel(message);
+    sseData(res, new ApiError(400, message, null, 'limit_exceeded').body());
+    res.end();
   };
   const finish = (f: Finished): void => {
     done = true;

@@ -18,6 +18,7 @@ import { readBody } from './body.js';
 import { readHints } from './hints.js';
 import type { GatewayMetrics } from '../../metrics/gateway_metrics.js';
 import { keyFromHttp, type Authenticator } from '../tenancy/auth.js';
+import { EDGE_LIMITS_DEFAULTS } from '../tenancy/limits.js';
 import { ApiError, FieldError, authError } from './errors.js';
 import { serveGeneration, type ApiFrontend } from './generate.js';
 import { parseChat, parseCompletion, type ApiRequest, type ParseContext } from './parse.js';
@@ -31,9 +32,13 @@ export interface HttpLimits {
   closeGraceMs: number;
   /** No body bytes for this long while reading → 408 (limits.bodyIdleTimeoutS); null: no limit. */
   bodyIdleTimeoutS: number | null;
+  /** A streaming response this far behind (res.writableLength) is cut off (limits.maxClientBacklogBytes); null: no limit. */
+  maxClientBacklogBytes: number | null;
 }
 
-export const HTTP_LIMITS_DEFAULTS: Readonly<HttpLimits> = { maxBodyBytes: 8 * 1024 * 1024, closeGraceMs: 2000, bodyIdleTimeoutS: 30 };
+export const HTTP_LIMITS_DEFAULTS: Readonly<HttpLimits> = {
+  maxBodyBytes: 8 * 1024 * 1024, closeGraceMs: 2000, bodyIdleTimeoutS: 30, maxClientBacklogBytes: EDGE_LIMITS_DEFAULTS.maxClientBacklogBytes,
+};
 
 /** HTTPS: PEM key and certificate; with `ca` and `requestCert`, clients must present a certificate that ca signed (mTLS). */
 export interface HttpTls {
@@ -146,7 +151,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<RunningHttpApi> {
       const api = parse(json, req.headers, { limits: o.limits, models: o.models, tokenizer, newRequestId: () => fe.newRequestId(idPrefix), nowS: fe.now() });
       // The key names the tenant; a client's x-tenant does not override it.
       if (who.tenant !== undefined) api.parsed.req.tenant = who.tenant;
-      serveGeneration(fe, api, tokenizer, res);
+      serveGeneration(fe, api, tokenizer, res, lim.maxClientBacklogBytes);
     };
 
   const modelsRoute: Route = {

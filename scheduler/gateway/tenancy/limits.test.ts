@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { ConfigError } from '../../core/config/params.js';
-import { checkLimitsAgainstContext, EDGE_LIMITS_DEFAULTS, grpcServerOptions, parseLimits } from './limits.js';
+import { backlogMessage, checkLimitsAgainstContext, EDGE_LIMITS_DEFAULTS, grpcServerOptions, parseLimits } from './limits.js';
 
 test('defaults, overrides and null', () => {
   assert.deepEqual(parseLimits(undefined), EDGE_LIMITS_DEFAULTS);
@@ -13,6 +13,10 @@ test('defaults, overrides and null', () => {
   assert.equal(l.totalTimeoutS, null);
   assert.equal(l.bodyIdleTimeoutS, 0.5);
   assert.equal(l.maxTools, 128);
+  assert.equal(l.maxClientBacklogBytes, 1024 * 1024, 'default 1 MiB');
+  assert.equal(parseLimits({ maxClientBacklogBytes: 4096 }).maxClientBacklogBytes, 4096);
+  assert.equal(parseLimits({ maxClientBacklogBytes: null }).maxClientBacklogBytes, null);
+  assert.equal(backlogMessage(5000, 4096), 'stream: the client is not reading: 5000 bytes written to it and not yet taken exceed the limit limits.maxClientBacklogBytes = 4096');
   assert.deepEqual(grpcServerOptions(parseLimits({ maxConcurrentStreamsPerConnection: 4 })), { 'grpc.max_concurrent_streams': 4, 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
 });
 
@@ -27,6 +31,9 @@ test('mistakes name the field', () => {
   bad({ totalTimeoutS: 0 }, 'config.limits.totalTimeoutS', /> 0/);
   bad({ streamIdleTimeoutS: 'x' }, 'config.limits.streamIdleTimeoutS', /a number/);
   bad({ maxOutputTokens: -1 }, 'config.limits.maxOutputTokens', /> 0/);
+  bad({ maxClientBacklogBytes: 0 }, 'config.limits.maxClientBacklogBytes', /> 0/);
+  bad({ maxClientBacklogBytes: 1.5 }, 'config.limits.maxClientBacklogBytes', /integer/);
+  bad({ maxClientBacklogBytes: 2 ** 31 }, 'config.limits.maxClientBacklogBytes', /≤ 1073741824/);
   bad([], 'config.limits', /a mapping/);
   assert.throws(() => checkLimitsAgainstContext(parseLimits({ maxPromptTokens: 8192 }), 8192), (e: unknown) => e instanceof ConfigError && e.field === 'config.limits.maxPromptTokens');
   assert.throws(() => checkLimitsAgainstContext(parseLimits({ maxOutputTokens: 9000 }), 8192), (e: unknown) => e instanceof ConfigError && e.field === 'config.limits.maxOutputTokens');

@@ -12,6 +12,7 @@
 //     bodyIdleTimeoutS: 30             # no body bytes for this long while reading → 408
 //     streamIdleTimeoutS: 120          # no token for this long (queue wait included) → the request ends, named
 //     totalTimeoutS: 600               # a request running longer is cancelled (its KV freed), named
+//     maxClientBacklogBytes: 1048576   # a streaming client this far behind (written, not yet taken) is cut off, named
 // `null` turns a timeout (or a token cap) off.
 import type { ChannelOptions } from '@grpc/grpc-js';
 
@@ -27,6 +28,12 @@ export interface EdgeLimits {
   bodyIdleTimeoutS: number | null;
   streamIdleTimeoutS: number | null;
   totalTimeoutS: number | null;
+  /**
+   * Bytes written to one client stream and not yet taken by the transport (gRPC: serialized messages queued in
+   * grpc-js behind the client's HTTP/2 window; HTTP: the response's and its socket's buffers). Past it the request is
+   * cancelled (KV freed) and the stream ends with an error naming this limit. null: unbounded.
+   */
+  maxClientBacklogBytes: number | null;
 }
 
 /** OpenAI's own cap on tools per request; the chat template refuses more (http/chat_prompt.ts MAX_TOOLS). */
@@ -43,6 +50,9 @@ export const EDGE_LIMITS_DEFAULTS: Readonly<EdgeLimits> = {
   streamIdleTimeoutS: 120,
   // An hour: a long reasoning decode (tens of thousands of tokens at tens of ms each) must not be cut by default.
   totalTimeoutS: 3600,
+  // 1 MiB: ~5,000 SSE tokens or ~25,000 gRPC token messages (grpc-js keeps each queued message as an object, several
+  // times its bytes in heap). The kernel's socket buffers (a few MiB on Linux) hold more before any of this counts.
+  maxClientBacklogBytes: 1024 * 1024,
 };
 
 const KEYS = Object.keys(EDGE_LIMITS_DEFAULTS);
@@ -72,6 +82,7 @@ export function parseLimits(value: unknown, path = 'config.limits'): EdgeLimits 
     bodyIdleTimeoutS: nullable(p, 'bodyIdleTimeoutS', path, { max: 86_400 }),
     streamIdleTimeoutS: nullable(p, 'streamIdleTimeoutS', path, { max: 86_400 }),
     totalTimeoutS: nullable(p, 'totalTimeoutS', path, { max: 7 * 86_400 }),
+    maxClientBacklogBytes: nullable(p, 'maxClientBacklogBytes', path, { integer: true, max: 1 << 30 }),
   };
 }
 
@@ -100,4 +111,9 @@ export function grpcServerOptions(l: EdgeLimits): ChannelOptions {
 /** The message of a limit violation: `<field>: <what, with its verb> the limit limits.<name> = <value>`. */
 export function limitMessage(field: string, what: string, name: keyof EdgeLimits, value: number): string {
   return `${field}: ${what} the limit limits.${name} = ${value}`;
+}
+
+/** Why a streaming request was cut off for a client that does not read: `stream: ... the limit limits.maxClientBacklogBytes = n`. */
+export function backlogMessage(backlogBytes: number, limitBytes: number): string {
+  return limitMessage('stream', `the client is not reading: ${backlogBytes} bytes written to it and not yet taken exceed`, 'maxClientBacklogBytes', limitBytes);
 }

@@ -32,10 +32,13 @@ export interface EdgeBase {
   close(): Promise<void>;
 }
 
-/** pace 'real': every step takes its modelled time, so a long request stays live while a test acts on it. */
-export async function startEdgeBase(pace: 'none' | 'real' = 'none'): Promise<EdgeBase> {
-  const worker = await startWorker({ topology: 'gb200-nvl72', tray: 0, model: SMALL.model, tensorParallel: SMALL.tensorParallel, kvBlocksPerGpu: SMALL.kvBlocksPerGpu, blockTokens: SMALL.blockTokens, seed: 1 }, { port: 0, pace });
-  const gateway = await startGateway({ ...SMALL, workerPorts: [worker.port], grpcPort: 0 });
+/**
+ * pace 'real': every step takes its modelled time, so a long request stays live while a test acts on it.
+ * kvBlocksPerGpu: the worker's and the gateway's KV (default SMALL's 256 blocks of 16 tokens: 4,096 tokens).
+ */
+export async function startEdgeBase(pace: 'none' | 'real' = 'none', kvBlocksPerGpu: number = SMALL.kvBlocksPerGpu): Promise<EdgeBase> {
+  const worker = await startWorker({ topology: 'gb200-nvl72', tray: 0, model: SMALL.model, tensorParallel: SMALL.tensorParallel, kvBlocksPerGpu, blockTokens: SMALL.blockTokens, seed: 1 }, { port: 0, pace });
+  const gateway = await startGateway({ ...SMALL, kvBlocksPerGpu, workerPorts: [worker.port], grpcPort: 0 });
   const dir = mkdtempSync(join(tmpdir(), 'nvl-edge-'));
   return {
     gateway,
@@ -113,10 +116,10 @@ export async function startEdge(base: EdgeBase, o: EdgeOptions = {}): Promise<Ed
   }
   const http = await startHttpApi({
     frontend, limits, models: [cluster.model.name], auth, metrics,
-    limitsHttp: { maxBodyBytes: edgeLimits.maxBodyBytes, bodyIdleTimeoutS: edgeLimits.bodyIdleTimeoutS, ...o.limitsHttp },
+    limitsHttp: { maxBodyBytes: edgeLimits.maxBodyBytes, bodyIdleTimeoutS: edgeLimits.bodyIdleTimeoutS, maxClientBacklogBytes: edgeLimits.maxClientBacklogBytes, ...o.limitsHttp },
   });
   const server = new grpc.Server(grpcServerOptions(edgeLimits));
-  new GatewayService({ frontend, limits, label: 'edge test', auth, metrics }).addTo(server);
+  new GatewayService({ frontend, limits, label: 'edge test', auth, metrics, maxClientBacklogBytes: edgeLimits.maxClientBacklogBytes }).addTo(server);
   const grpcPort = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
   const client = new (loadGatewayProto().nvlsched.v1.Gateway)(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
   return {
