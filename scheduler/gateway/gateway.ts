@@ -207,7 +207,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   const frontend = new Frontend({ sched, driver, clock, isStopping: () => stopping, metrics, blockTokens, guard, ...(o.log ? { log: o.log } : {}) });
   const limits = { maxContextTokens, blockTokens, maxPromptTokens: edge.maxPromptTokens, maxOutputTokens: edge.maxOutputTokens, maxMessages: edge.maxMessages, maxTools: edge.maxTools };
   const auth = o.auth ?? null;
-  new GatewayService({ frontend, limits, label, auth, metrics }).addTo(server);
+  new GatewayService({ frontend, limits, label, auth, metrics, maxClientBacklogBytes: edge.maxClientBacklogBytes }).addTo(server);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${o.host ?? '127.0.0.1'}:${o.grpcPort ?? 0}`, serverCredentials(o.tls), (err, p) => (err ? reject(err) : resolve(p))));
   let http: RunningHttpApi | null = null;
@@ -225,7 +225,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       const tls = o.tls ? { key: o.tls.keyPem, cert: o.tls.certPem, ...(o.tls.clientCaPem ? { ca: o.tls.clientCaPem, requestCert: true } : {}) } : undefined;
       http = await startHttpApi({
         frontend, limits, models, host: o.host ?? '127.0.0.1', port: o.httpPort, auth, metrics,
-        limitsHttp: { maxBodyBytes: edge.maxBodyBytes, bodyIdleTimeoutS: edge.bodyIdleTimeoutS },
+        limitsHttp: { maxBodyBytes: edge.maxBodyBytes, bodyIdleTimeoutS: edge.bodyIdleTimeoutS, maxClientBacklogBytes: edge.maxClientBacklogBytes },
         // The OpenAI Files and Batches API over the same Redis the drainer reads (501 without --redis).
         ...(o.batch ? { batch: { redisUrl: o.batch.redisUrl } } : {}),
         ...(tls ? { tls } : {}), ...(o.log ? { log: o.log } : {}),
