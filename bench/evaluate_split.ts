@@ -1,7 +1,8 @@
-// The second half of issue 5's capacity comparison: the same default mix on the same GB200 NVL72 rack, with the
-// rack split into prefill and decode instances (the split `nvlsched tune --search-roles` chose for this mix, or
-// `--roles P/D`), so that our shape-aware disaggregation decision is compared with Dynamo's conditional rule under
-// each router — the deployment Dynamo itself recommends — and not only with aggregated baselines.
+// The second half of issue 5's capacity comparison: the same GB200 NVL72 rack split into prefill and decode
+// instances — for the default mix the split `nvlsched tune --search-roles` chose (or `--roles P/D`), for the
+// Mooncake trace TP4 prefill instances beside TP1 decode ones — so that our shape-aware disaggregation decision is
+// compared with Dynamo's conditional rule under each router (the deployment Dynamo itself recommends), and, where
+// the all-mixed rack gives no baseline a capacity, with aggregated baselines on the same GPUs.
 import path from 'node:path';
 
 import type { PolicyConfig } from '../scheduler/core/policy.js';
