@@ -5,7 +5,7 @@
 import path from 'node:path';
 
 import { runSimulation, type SimulationOptions } from '../scheduler/sim/run.js';
-import { buildReport } from '../scheduler/report/metrics.js';
+import { buildReport, headline } from '../scheduler/report/metrics.js';
 import { defaultMix } from '../scheduler/workload/default_mix.js';
 import { readTrace } from '../scheduler/workload/read_trace.js';
 import { reasoningBurstsMix } from '../scheduler/workload/reasoning_bursts.js';
@@ -166,11 +166,7 @@ export function runConfig(s: DisaggScenario, c: DisaggConfig, load: number, setu
   const byShape: DisaggPoint['by_shape'] = {};
   for (const [shape, m] of Object.entries(report.by_shape)) if (m.requests > 0) byShape[shape] = { ttft_p99_s: m.ttft_p99_s, tpot_p99_s: m.tpot_p99_s };
   return {
-    slo_attainment: report.overall.slo_attainment,
-    goodput_rps: report.overall.goodput_rps,
-    tool_call_ttft_p99_s: report.by_shape.tool_call.ttft_p99_s,
-    ttft_p99_s: report.overall.ttft_p99_s,
-    tpot_p99_s: report.overall.tpot_p99_s,
+    ...headline(report),
     by_shape: byShape,
     preemptions: report.overall.preemptions,
     disaggregated: run.disagg.disaggregated,

@@ -42,7 +42,7 @@ export function makeSimEvaluate(o: RealEvaluateOptions): PlanEvaluate {
   return async (c: SplitCandidate, load: number, durationS: number): Promise<PlanPoint> => {
     const { loadTrialWorkload } = await import('../tune/trial.js');
     const { runSimulation } = await import('../sim/run.js');
-    const { buildReport } = await import('../report/metrics.js');
+    const { buildReport, headline } = await import('../report/metrics.js');
     const { rateScale: _r, sessions: _s, ...rest } = o.workload;
     const spec: WorkloadSpec = o.closed ? rest : { ...rest, rateScale: load };
     const { workload } = await loadTrialWorkload(spec, durationS);
@@ -52,11 +52,7 @@ export function makeSimEvaluate(o: RealEvaluateOptions): PlanEvaluate {
     });
     const report = buildReport(run, o.goodput);
     return {
-      slo_attainment: report.overall.slo_attainment,
-      goodput_rps: report.overall.goodput_rps,
-      tool_call_ttft_p99_s: report.by_shape.tool_call.ttft_p99_s,
-      ttft_p99_s: report.overall.ttft_p99_s,
-      tpot_p99_s: report.overall.tpot_p99_s,
+      ...headline(report),
       requests: report.overall.requests,
       disaggregated: run.disagg.disaggregated,
     };

@@ -227,3 +227,11 @@ function tenantMetrics(records: readonly RequestRecord[], ctx: Context): Record<
   }
   return out;
 }
+
+/** The headline figures a capacity search or a plan reads from one report (the same five fields everywhere). */
+export function headline(report: SimulateReport): {
+  slo_attainment: number | null; goodput_rps: number | null; tool_call_ttft_p99_s: number | null; ttft_p99_s: number | null; tpot_p99_s: number | null;
+} {
+  const o = report.overall;
+  return { slo_attainment: o.slo_attainment, goodput_rps: o.goodput_rps, tool_call_ttft_p99_s: report.by_shape.tool_call.ttft_p99_s, ttft_p99_s: o.ttft_p99_s, tpot_p99_s: o.tpot_p99_s };
+}
